@@ -1,0 +1,2 @@
+//! HLS media playlist writer (RFC 8216bis) for fMP4 segments.
+//! STUB: being written.

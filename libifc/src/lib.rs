@@ -1,0 +1,25 @@
+//! `libifc`: the media core of ImageFlowCanvas.
+//!
+//! Everything in this crate that reads bitstreams or containers is *sans-IO*: bytes and
+//! timestamps go in, items come out; nothing here opens a socket, reads a clock or touches
+//! a GPU. The I/O lives in the binaries (`bins/ifc`) and, later, in adapters behind small traits.
+//!
+//! # Time model
+//! Media time is counted in integer ticks of a stated timescale. Streams that ifc times itself
+//! (raw Annex B input) use 90 kHz (`pts_90k`); samples read from MP4 keep their track's timescale
+//! so that remuxing never rounds a timestamp.
+//!
+//! # Layout
+//! - [`codec`]: NAL units (Annex B and length-prefixed), H.264 and H.265 parameter sets,
+//!   access-unit assembly, random-access points, RFC 6381 codec strings.
+//! - [`mp4`]: the MP4 demuxer (progressive and fragmented) and the fMP4/CMAF muxer.
+//! - [`hls`]: the HLS media playlist writer.
+#![forbid(unsafe_code)]
+
+mod error;
+
+pub mod codec;
+pub mod hls;
+pub mod mp4;
+
+pub use error::{ParseError, ParseErrorKind};

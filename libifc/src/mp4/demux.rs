@@ -1,0 +1,1 @@
+//! STUB: MP4 demuxer being written.

@@ -1,0 +1,1 @@
+//! STUB: fMP4 muxer being written.
