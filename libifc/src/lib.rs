@@ -14,12 +14,21 @@
 //!   access-unit assembly, random-access points, RFC 6381 codec strings.
 //! - [`mp4`]: the MP4 demuxer (progressive and fragmented) and the fMP4/CMAF muxer.
 //! - [`hls`]: the HLS media playlist writer.
-#![forbid(unsafe_code)]
+//! - [`decode`]: the `Decoder` trait and its backends (libavcodec on the CPU), frame sampling
+//!   and QoS.
+//! - [`preprocess`]: one-pass colour conversion, resize, letterbox and normalisation into a
+//!   caller-provided model input buffer.
+//!
+//! Unsafe code is denied crate-wide; the parsers and muxers forbid it outright, and the few
+//! modules that need it (SIMD kernels, FFI) allow it locally with a `// SAFETY:` line per block.
+#![deny(unsafe_code)]
 
 mod error;
 
 pub mod codec;
+pub mod decode;
 pub mod hls;
 pub mod mp4;
+pub mod preprocess;
 
 pub use error::{ParseError, ParseErrorKind};

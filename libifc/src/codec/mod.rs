@@ -6,6 +6,8 @@
 //! - [`access_unit`]: groups NAL units into access units (one coded picture each).
 //! - [`params`]: [`VideoParams`], what users need to know about a stream.
 
+#![forbid(unsafe_code)]
+
 mod bitreader;
 
 pub mod access_unit;

@@ -4,6 +4,8 @@
 //! - [`fmp4`]: writes an init segment and media segments.
 //! - [`segmenter`]: cuts a sample stream into segments at random-access points.
 
+#![forbid(unsafe_code)]
+
 pub mod demux;
 pub mod fmp4;
 

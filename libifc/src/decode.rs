@@ -1,0 +1,1 @@
+//! STUB: decoders being written.

@@ -1,0 +1,1 @@
+//! STUB: preprocessing being written.
