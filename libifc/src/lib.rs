@@ -14,6 +14,8 @@
 //!   access-unit assembly, random-access points, RFC 6381 codec strings.
 //! - [`mp4`]: the MP4 demuxer (progressive and fragmented) and the fMP4/CMAF muxer.
 //! - [`hls`]: the HLS media playlist writer.
+//! - [`remux`]: raw Annex B or MP4 in, fMP4 segments and an HLS playlist out (the Recorder).
+//! - [`probe`]: stream analysis (frame count, GOP structure) for `ifc probe`.
 //! - [`decode`]: the `Decoder` trait and its backends (libavcodec on the CPU), frame sampling
 //!   and QoS.
 //! - [`preprocess`]: one-pass colour conversion, resize, letterbox and normalisation into a
@@ -30,5 +32,7 @@ pub mod decode;
 pub mod hls;
 pub mod mp4;
 pub mod preprocess;
+pub mod probe;
+pub mod remux;
 
 pub use error::{ParseError, ParseErrorKind};

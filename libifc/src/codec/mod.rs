@@ -15,12 +15,15 @@ pub mod config;
 pub mod h264;
 pub mod h265;
 pub mod nal;
+pub mod parameter_set_id;
 pub mod params;
+mod stream_state;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler};
 pub use config::DecoderConfig;
 pub use bitreader::{rbsp_from_ebsp, BitReader};
 pub use params::{ChromaFormat, ColourDescription, FrameRate, VideoParams};
+pub use stream_state::{parse_sps_params, StreamState};
 
 use serde::Serialize;
 

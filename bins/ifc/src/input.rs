@@ -1,0 +1,77 @@
+//! Opening an input file: MP4 or raw Annex B, and the `--fps` argument.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use ifc::codec::{Codec, FrameRate};
+
+/// What kind of file an input is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Mp4,
+    Raw(Codec),
+}
+
+/// Reads the whole file; MP4 sample data and raw NAL units are then sliced from it, not copied.
+pub fn read_input(path: &Path) -> Result<(InputKind, Bytes)> {
+    let data = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let kind = input_kind(path, &data)?;
+    Ok((kind, Bytes::from(data)))
+}
+
+fn input_kind(path: &Path, data: &[u8]) -> Result<InputKind> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    if let Some(codec) = Codec::from_raw_extension(ext) {
+        return Ok(InputKind::Raw(codec));
+    }
+    // ISO BMFF files start with a box whose type is ftyp, styp, moov, moof, free or mdat.
+    if data.len() >= 8 && matches!(&data[4..8], b"ftyp" | b"styp" | b"moov" | b"moof" | b"free" | b"mdat" | b"skip") {
+        return Ok(InputKind::Mp4);
+    }
+    if matches!(ext.to_ascii_lowercase().as_str(), "mp4" | "m4v" | "mov" | "m4s" | "cmfv") {
+        return Ok(InputKind::Mp4);
+    }
+    bail!(
+        "{}: unknown input type: expected an MP4 file or a raw Annex B stream named .h264, .264, .h265, .265 or .hevc",
+        path.display()
+    )
+}
+
+/// Parses `25`, `29.97` or `30000/1001`. The NTSC rates given as decimals (23.976, 29.97,
+/// 59.94) become their exact x/1001 fractions.
+pub fn parse_fps(s: &str) -> Result<FrameRate, String> {
+    let bad = || format!("invalid frame rate {s:?}: give e.g. 25, 29.97 or 30000/1001");
+    if let Some((num, den)) = s.split_once('/') {
+        let num: u32 = num.trim().parse().map_err(|_| bad())?;
+        let den: u32 = den.trim().parse().map_err(|_| bad())?;
+        return FrameRate::new(num, den).ok_or_else(bad);
+    }
+    let fps: f64 = s.trim().parse().map_err(|_| bad())?;
+    if !(fps.is_finite() && fps > 0.0 && fps <= 1000.0) {
+        return Err(bad());
+    }
+    let ntsc = (fps * 1001.0 / 1000.0).round();
+    if (ntsc * 1000.0 / 1001.0 - fps).abs() < 0.005 && fps.fract() != 0.0 {
+        return FrameRate::new(ntsc as u32 * 1000, 1001).ok_or_else(bad);
+    }
+    let millis = (fps * 1000.0).round() as u32;
+    FrameRate::new(millis, 1000).ok_or_else(bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_rates_parse_exactly() {
+        assert_eq!(parse_fps("25"), Ok(FrameRate { num: 25, den: 1 }));
+        assert_eq!(parse_fps("29.97"), Ok(FrameRate { num: 30000, den: 1001 }));
+        assert_eq!(parse_fps("23.976"), Ok(FrameRate { num: 24000, den: 1001 }));
+        assert_eq!(parse_fps("30000/1001"), Ok(FrameRate { num: 30000, den: 1001 }));
+        assert_eq!(parse_fps("12.5"), Ok(FrameRate { num: 25, den: 2 }));
+        assert!(parse_fps("0").is_err());
+        assert!(parse_fps("abc").is_err());
+        assert!(parse_fps("1/0").is_err());
+    }
+}

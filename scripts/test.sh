@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, then builds and runs every test.
+# The integration tests (tests/) run the ifc binary against ffmpeg/ffprobe on every fixture.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+# Fixtures are committed; regenerate only if someone removed them.
+[[ -f testdata/h264_main_320x240_25.mp4 ]] || scripts/make-fixtures.sh
+[[ -f testdata/malformed/empty.mp4 ]] || python3 scripts/make-malformed.py
+# Reuse a build cache outside the clone when one is there (CI sets none by default).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build --workspace --all-targets --locked
+cargo test --workspace --locked -- --test-threads="${IFC_TEST_THREADS:-2}"
