@@ -6,8 +6,10 @@
 
 #![forbid(unsafe_code)]
 
+mod box_writer;
 pub mod demux;
 pub mod fmp4;
+pub mod segmenter;
 
 use bytes::Bytes;
 

@@ -1,1 +1,0 @@
-//! STUB: fMP4 muxer being written.
