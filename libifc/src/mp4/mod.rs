@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod box_reader;
 pub mod demux;
 pub mod fmp4;
 
