@@ -174,10 +174,7 @@ impl<'a> Reader<'a> {
         let count = count as usize;
         match count.checked_mul(entry_len) {
             Some(needed) if needed <= self.remaining() => Ok(count),
-            _ => Err(self.too_large(format!(
-                "{count} entries of {entry_len} bytes, {} bytes left",
-                self.remaining()
-            ))),
+            _ => Err(self.too_large(format!("{count} entries of {entry_len} bytes, {} bytes left", self.remaining()))),
         }
     }
 
@@ -198,7 +195,14 @@ impl<'a> Reader<'a> {
 
     /// The boxes in the rest of this reader's range.
     pub fn children(&self) -> Children<'a> {
-        Children { file: self.file, pos: self.pos, end: self.end, path: self.path, failed: false }
+        Children {
+            file: self.file,
+            pos: self.pos,
+            end: self.end,
+            path: self.path,
+            failed: false,
+            short_tail_ends: false,
+        }
     }
 }
 
@@ -210,12 +214,21 @@ pub struct Children<'a> {
     end: usize,
     path: &'a str,
     failed: bool,
+    short_tail_ends: bool,
 }
 
 impl Children<'_> {
     /// Top-level boxes of a whole file.
     pub fn of_file(file: &[u8]) -> Children<'_> {
-        Children { file, pos: 0, end: file.len(), path: "", failed: false }
+        Children { file, pos: 0, end: file.len(), path: "", failed: false, short_tail_ends: false }
+    }
+
+    /// Ends the list, instead of failing, at fewer than 8 trailing bytes: QuickTime writers
+    /// close some child lists (sample entries) with a 32-bit zero terminator.
+    #[must_use]
+    pub fn allowing_short_tail(mut self) -> Self {
+        self.short_tail_ends = true;
+        self
     }
 }
 
@@ -223,7 +236,7 @@ impl Iterator for Children<'_> {
     type Item = Result<BoxHeader>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.failed || self.pos >= self.end {
+        if self.failed || self.pos >= self.end || (self.short_tail_ends && self.end - self.pos < 8) {
             return None;
         }
         if self.path.split('.').count() >= MAX_BOX_DEPTH {
@@ -243,11 +256,11 @@ impl Iterator for Children<'_> {
 /// Reads the header of the box at `start`, which must end by `parent_end`.
 /// `parent_path` names the container (empty at the top level) for errors.
 fn read_header(file: &[u8], start: usize, parent_end: usize, parent_path: &str) -> Result<BoxHeader> {
-    let where_ = if parent_path.is_empty() { "file" } else { parent_path };
-    let mut r = Reader::new(file, start, parent_end, where_);
+    let container = if parent_path.is_empty() { "file" } else { parent_path };
+    let mut r = Reader::new(file, start, parent_end, container);
     let (size32, box_type) = match (r.u32(), r.fourcc()) {
         (Ok(size), Ok(box_type)) => (size, box_type),
-        _ => return Err(ParseError::truncated(where_).at_offset(start as u64)),
+        _ => return Err(ParseError::truncated(container).at_offset(start as u64)),
     };
     let path = child_path(parent_path, &fourcc_str(box_type));
     let error_path = |e: ParseError| ParseError { at: path.clone(), ..e };
@@ -264,8 +277,11 @@ fn read_header(file: &[u8], start: usize, parent_end: usize, parent_path: &str) 
     }
     let header_len = (r.offset() - start) as u64;
     if size < header_len {
-        return Err(ParseError::invalid(&path, format!("box size {size} is smaller than its {header_len}-byte header"))
-            .at_offset(start as u64));
+        return Err(ParseError::invalid(
+            &path,
+            format!("box size {size} is smaller than its {header_len}-byte header"),
+        )
+        .at_offset(start as u64));
     }
     let available = (parent_end - start) as u64;
     if size > available {
@@ -377,5 +393,24 @@ mod tests {
         let data = [1, 0x02, 0x00, 0x05];
         let mut r = Reader::new(&data, 0, 4, "x");
         assert_eq!(r.version_and_flags().expect("4 bytes"), (1, 0x020005));
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_bound_is_refused() {
+        let inner = boxed(b"free", &[]);
+        let path = ["deep"; MAX_BOX_DEPTH].join(".");
+        let err = Reader::new(&inner, 0, inner.len(), &path).children().next().expect("an item").expect_err("too deep");
+        assert!(matches!(err.kind, ParseErrorKind::TooLarge(_)), "{err}");
+        let shallower = ["deep"; MAX_BOX_DEPTH - 1].join(".");
+        assert!(Reader::new(&inner, 0, inner.len(), &shallower).children().all(|c| c.is_ok()));
+    }
+
+    #[test]
+    fn a_short_tail_ends_the_list_only_where_allowed() {
+        let mut list = boxed(b"pasp", &[0; 8]);
+        list.extend_from_slice(&[0; 4]);
+        let r = Reader::new(&list, 0, list.len(), "avc1");
+        assert!(r.children().collect::<Result<Vec<_>>>().is_err());
+        assert_eq!(r.children().allowing_short_tail().collect::<Result<Vec<_>>>().expect("terminator").len(), 1);
     }
 }

@@ -131,7 +131,8 @@ impl Traf<'_> {
         let data: &[u8] = self.file;
         let reader = Reader::payload(data, self.header, self.path);
         let [tfhd, tfdt] = reader.find_children([b"tfhd", b"tfdt"])?;
-        let tfhd = tfhd.ok_or_else(|| ParseError::missing(self.path, "tfhd box").at_offset(self.header.start as u64))?;
+        let tfhd =
+            tfhd.ok_or_else(|| ParseError::missing(self.path, "tfhd box").at_offset(self.header.start as u64))?;
         let tfhd_path = child_path(self.path, "tfhd");
         let mut r = Reader::payload(data, &tfhd, &tfhd_path);
         let (_, flags) = r.version_and_flags()?;
@@ -154,7 +155,8 @@ impl Traf<'_> {
         let description_index =
             if flags & TFHD_SAMPLE_DESCRIPTION_INDEX != 0 { r.u32()? } else { trex.sample_description_index };
         if description_index == 0 || description_index > track.sample_description_count {
-            let msg = format!("sample_description_index {description_index}, stsd has {}", track.sample_description_count);
+            let msg =
+                format!("sample_description_index {description_index}, stsd has {}", track.sample_description_count);
             return Err(index_at.invalid(msg));
         }
         let mut field_or = |flag: u32, default: u32| if flags & flag != 0 { r.u32() } else { Ok(default) };
@@ -230,7 +232,8 @@ fn read_trun(
     track.samples.reserve(count);
     for index in 0..count {
         let entry_at = r.clone();
-        let field_or = |r: &mut Reader<'_>, flag: u32, default: u32| if flags & flag != 0 { r.u32() } else { Ok(default) };
+        let field_or =
+            |r: &mut Reader<'_>, flag: u32, default: u32| if flags & flag != 0 { r.u32() } else { Ok(default) };
         let duration = field_or(r, TRUN_DURATION, defaults.duration)?;
         let size = field_or(r, TRUN_SIZE, defaults.size)?;
         let sample_flags_default = match (index, first_sample_flags) {
@@ -244,13 +247,29 @@ fn read_trun(
 
         let end = pos.checked_add(u64::from(size)).filter(|&end| end <= file.len() as u64);
         let data = end.and_then(|end| checked_slice(file, pos as usize, end as usize)).ok_or_else(|| {
-            let msg = format!("sample {index} ({size} bytes at {pos}) ends past the end of the file ({} bytes)", file.len());
+            let msg =
+                format!("sample {index} ({size} bytes at {pos}) ends past the end of the file ({} bytes)", file.len());
             entry_at.invalid(msg)
         })?;
         let dts = track.next_dts;
-        track.next_dts = dts.checked_add(i64::from(duration)).ok_or_else(|| entry_at.invalid("decode times overflow"))?;
+        track.next_dts =
+            dts.checked_add(i64::from(duration)).ok_or_else(|| entry_at.invalid("decode times overflow"))?;
         track.samples.push(Sample { data, dts, cts_offset, duration, is_sync: is_sync(sample_flags) });
         pos += u64::from(size);
     }
     Ok(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_follows_the_non_sync_bit_and_depends_on() {
+        assert!(is_sync(0x0200_0000)); // depends on no other sample: an I picture
+        assert!(is_sync(0)); // nothing said
+        assert!(!is_sync(0x0001_0000)); // sample_is_non_sync_sample
+        assert!(!is_sync(0x0100_0000)); // depends on others, as ffmpeg reads it too
+        assert!(!is_sync(0x0101_0000));
+    }
 }

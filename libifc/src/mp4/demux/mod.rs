@@ -20,15 +20,15 @@ mod sample_table;
 mod trak;
 
 #[cfg(test)]
-mod test_file;
-#[cfg(test)]
 mod malformed_tests;
+#[cfg(test)]
+mod test_file;
 #[cfg(test)]
 mod tests;
 
 use bytes::Bytes;
 
-use super::box_reader::{Children, FourCc, Reader};
+use super::box_reader::{fourcc_str, BoxHeader, Children, FourCc, Reader};
 use super::Sample;
 use crate::codec::{Codec, ColourDescription, DecoderConfig};
 use crate::error::{ParseError, Result};
@@ -43,8 +43,9 @@ pub struct TrackInfo {
     pub handler: [u8; 4],
     /// Ticks per second of the track's media timeline (`mdhd`); never 0.
     pub timescale: u32,
-    /// Ticks, from `mdhd`; for a fragmented track, the decode end of its last sample.
-    /// `None` when `mdhd` says "unknown" (all ones) and no samples say otherwise.
+    /// Ticks, from `mdhd`; for a fragmented track with samples, the sum of their durations
+    /// (more exactly: decode time from the first sample to the end of the last, which also
+    /// counts `duration-is-empty` gaps). `None` when `mdhd` says "unknown" (all ones).
     pub duration: Option<u64>,
     /// Type of the first sample entry in `stsd`, e.g. `*b"avc1"`.
     pub sample_entry: [u8; 4],
@@ -74,9 +75,9 @@ impl TrackInfo {
     /// Parses the track's decoder configuration record (ISO/IEC 14496-15).
     pub fn decoder_config(&self) -> Result<DecoderConfig> {
         let at = format!("track[{}]", self.track_id);
-        let codec = self.codec.ok_or_else(|| {
-            ParseError::unsupported(&at, format!("sample entry {}", super::box_reader::fourcc_str(self.sample_entry)))
-        })?;
+        let codec = self
+            .codec
+            .ok_or_else(|| ParseError::unsupported(&at, format!("sample entry {}", fourcc_str(self.sample_entry))))?;
         let record = self.config_record.clone().ok_or_else(|| ParseError::missing(&at, "avcC/hvcC box"))?;
         DecoderConfig::from_record(codec, record)
     }
@@ -112,17 +113,26 @@ struct Track {
 /// `stsz` size, a `trun` with no per-sample fields).
 #[derive(Debug)]
 struct SampleBudget {
+    file_len: u64,
     left: u64,
 }
 
 impl SampleBudget {
+    fn new(file_len: usize) -> Self {
+        Self { file_len: file_len as u64, left: file_len as u64 }
+    }
+
     fn take(&mut self, count: u64, at: &Reader<'_>) -> Result<usize> {
-        match self.left.checked_sub(count) {
-            Some(left) if usize::try_from(count).is_ok() => {
+        match (self.left.checked_sub(count), usize::try_from(count)) {
+            (Some(left), Ok(count)) => {
                 self.left = left;
-                Ok(count as usize)
+                Ok(count)
             }
-            _ => Err(at.too_large(format!("{count} more samples than a file of this size can hold"))),
+            _ => Err(at.too_large(format!(
+                "{count} more samples, after {} already, than a file of {} bytes can hold",
+                self.file_len - self.left,
+                self.file_len
+            ))),
         }
     }
 }
@@ -141,11 +151,10 @@ impl Mp4Demuxer {
                     let mut r = Reader::payload(data, &header, "ftyp");
                     major_brand = Some(r.fourcc()?);
                 }
-                b"moov" => {
-                    if moov.replace(header).is_some() {
-                        return Err(ParseError::invalid("moov", "a second moov box").at_offset(header.start as u64));
-                    }
+                b"moov" if moov.is_some() => {
+                    return Err(ParseError::invalid("moov", "a second moov box").at_offset(header.start as u64));
                 }
+                b"moov" => moov = Some(header),
                 b"moof" => moofs.push(header),
                 // mdat is read through the sample tables; free, skip, uuid, mfra, sidx and
                 // unknown boxes carry nothing the samples need (4.2: readers skip unknown boxes).
@@ -153,7 +162,7 @@ impl Mp4Demuxer {
             }
         }
         let moov = moov.ok_or_else(|| ParseError::missing("file", "moov box").at_offset(data.len() as u64))?;
-        let mut budget = SampleBudget { left: data.len() as u64 };
+        let mut budget = SampleBudget::new(data.len());
         let (movie_timescale, mut tracks) = read_moov(&file, &moov, &mut budget)?;
         for (index, moof) in moofs.iter().enumerate() {
             fragment::read_moof(&file, moof, index, &mut tracks, &mut budget)?;
@@ -196,15 +205,16 @@ impl Track {
     fn finish(self) -> (TrackInfo, Vec<Sample>) {
         let mut info = self.info;
         info.sample_count = self.samples.len() as u64;
-        if info.fragmented && !self.samples.is_empty() {
-            info.duration = u64::try_from(self.next_dts).ok();
+        if let (true, Some(first)) = (info.fragmented, self.samples.first()) {
+            // mdhd of a fragmented file covers only the samples in moov (often none).
+            info.duration = self.next_dts.checked_sub(first.dts).and_then(|span| u64::try_from(span).ok());
         }
         (info, self.samples)
     }
 }
 
 /// `moov` (8.2.1): `mvhd`, every `trak`, and `mvex`.
-fn read_moov(file: &Bytes, moov: &super::box_reader::BoxHeader, budget: &mut SampleBudget) -> Result<(Option<u32>, Vec<Track>)> {
+fn read_moov(file: &Bytes, moov: &BoxHeader, budget: &mut SampleBudget) -> Result<(Option<u32>, Vec<Track>)> {
     let data: &[u8] = file;
     let reader = Reader::payload(data, moov, "moov");
     let mut movie_timescale = None;

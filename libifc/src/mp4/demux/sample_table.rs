@@ -58,11 +58,18 @@ impl<'a> Table<'a> {
 /// `stsz` (8.7.3.2) or `stz2` (8.7.3.3).
 #[derive(Debug)]
 enum SampleSizes<'a> {
-    Constant { size: u32, count: u32 },
+    Constant {
+        size: u32,
+        count: u32,
+    },
     Table(Table<'a>),
     /// `stz2` with 4-, 8- or 16-bit fields; 4-bit fields pack two samples per byte, high
     /// nibble first.
-    Compact { raw: &'a [u8], field_bits: u8, count: u32 },
+    Compact {
+        raw: &'a [u8],
+        field_bits: u8,
+        count: u32,
+    },
 }
 
 impl SampleSizes<'_> {
@@ -169,10 +176,9 @@ impl SyncSamples<'_> {
 
     fn check_all_used(&self, sample_count: usize) -> Result<()> {
         match &self.table {
-            Some(table) if self.next_entry < table.len() => Err(table.error_at(
-                self.next_entry,
-                format!("names a sample past the track's {sample_count} samples"),
-            )),
+            Some(table) if self.next_entry < table.len() => {
+                Err(table.error_at(self.next_entry, format!("names a sample past the track's {sample_count} samples")))
+            }
             _ => Ok(()),
         }
     }
@@ -229,14 +235,20 @@ pub(super) fn read_samples(
         sync: SyncSamples { table: stss, next_entry: 0 },
         next_dts: 0,
     };
-    let samples = place_samples(file, &sizes, &stsc, &chunk_offsets, sample_count, sample_description_count, &mut timing)?;
+    let samples =
+        place_samples(file, &sizes, &stsc, &chunk_offsets, sample_count, sample_description_count, &mut timing)?;
     timing.sync.check_all_used(sample_count)?;
     Ok(samples)
 }
 
 /// A full box holding a counted table (stts, ctts, stsc, stco, co64, stss all have this
 /// layout; ctts's version changes only how its values are read).
-fn read_table<'a>(data: &'a [u8], found: Option<BoxHeader>, path: &'a str, entry_len: usize) -> Result<Option<Table<'a>>> {
+fn read_table<'a>(
+    data: &'a [u8],
+    found: Option<BoxHeader>,
+    path: &'a str,
+    entry_len: usize,
+) -> Result<Option<Table<'a>>> {
     let Some(header) = found else { return Ok(None) };
     let mut r = Reader::payload(data, &header, path);
     r.version_and_flags()?;
@@ -270,7 +282,8 @@ impl Timing<'_> {
         let is_sync = self.sync.is_sync(index as u64 + 1)?;
         let dts = self.next_dts;
         self.next_dts = dts.checked_add(i64::from(duration)).ok_or_else(|| {
-            ParseError::invalid(self.durations.table.path, "decode times overflow").at_offset(self.durations.table.start as u64)
+            ParseError::invalid(self.durations.table.path, "decode times overflow")
+                .at_offset(self.durations.table.start as u64)
         })?;
         Ok((dts, duration, cts_offset, is_sync))
     }
@@ -327,7 +340,10 @@ fn place_samples(
                 let size = sizes.size_of(index).ok_or_else(|| ParseError::truncated(stsc.path))?;
                 let end = pos.checked_add(u64::from(size)).filter(|&end| end <= file.len() as u64);
                 let data = end.and_then(|end| checked_slice(file, pos as usize, end as usize)).ok_or_else(|| {
-                    let msg = format!("sample {index} ({size} bytes at {pos}) ends past the end of the file ({} bytes)", file.len());
+                    let msg = format!(
+                        "sample {index} ({size} bytes at {pos}) ends past the end of the file ({} bytes)",
+                        file.len()
+                    );
                     chunk_offsets.error_at(chunk_index, msg)
                 })?;
                 let (dts, duration, cts_offset, is_sync) = timing.next(index, sample_count)?;

@@ -187,9 +187,11 @@ fn progressive_stbl(samples: &[TestSample], opts: &ProgressiveOptions, mdat_payl
             let mut body = vec![0, 0, 0, bits];
             body.extend_from_slice(&words(&[n as u32]));
             match bits {
-                4 => body.extend(samples.chunks(2).map(|p| {
-                    (p[0].data.len() as u8) << 4 | p.get(1).map_or(0, |s| s.data.len() as u8)
-                })),
+                4 => body.extend(
+                    samples
+                        .chunks(2)
+                        .map(|p| (p[0].data.len() as u8) << 4 | p.get(1).map_or(0, |s| s.data.len() as u8)),
+                ),
                 8 => body.extend(samples.iter().map(|s| s.data.len() as u8)),
                 _ => body.extend(samples.iter().flat_map(|s| (s.data.len() as u16).to_be_bytes())),
             }
@@ -264,7 +266,13 @@ pub(super) struct FragmentOptions {
 
 impl Default for FragmentOptions {
     fn default() -> Self {
-        Self { base: DataBase::Moof, fields: SampleFields::PerSample, tfdt_version: Some(1), trun_version: 1, truns_per_traf: 1 }
+        Self {
+            base: DataBase::Moof,
+            fields: SampleFields::PerSample,
+            tfdt_version: Some(1),
+            trun_version: 1,
+            truns_per_traf: 1,
+        }
     }
 }
 
@@ -285,7 +293,14 @@ fn flags_of(s: &TestSample) -> u32 {
 /// only each run's first sample may be a sync sample.
 pub(super) fn fragmented(tracks: &[Vec<Vec<TestSample>>], opts: &FragmentOptions) -> Vec<u8> {
     let ftyp = mp4_box(b"ftyp", b"iso6\0\0\x02\0iso6mp41");
-    let empty_stbl = [stsd(), table(b"stts", 0, &[]), table(b"stsc", 0, &[]), full_box(b"stsz", 0, 0, &[0; 8]), table(b"stco", 0, &[])].concat();
+    let empty_stbl = [
+        stsd(),
+        table(b"stts", 0, &[]),
+        table(b"stsc", 0, &[]),
+        full_box(b"stsz", 0, 0, &[0; 8]),
+        table(b"stco", 0, &[]),
+    ]
+    .concat();
     let traks: Vec<u8> = (1..=tracks.len() as u32).flat_map(|id| trak(id, None, 0, 0, &empty_stbl)).collect();
     let trexes: Vec<u8> = tracks
         .iter()
@@ -309,7 +324,8 @@ pub(super) fn fragmented(tracks: &[Vec<Vec<TestSample>>], opts: &FragmentOptions
         let moof_len = build_moof(tracks, f, opts, &decode_times, moof_start, 0).len() as u64;
         let mdat_payload = moof_start + moof_len + 8;
         let moof = build_moof(tracks, f, opts, &decode_times, moof_start, mdat_payload);
-        let data: Vec<u8> = tracks.iter().flat_map(|t| t.get(f).into_iter().flatten().flat_map(|s| s.data.clone())).collect();
+        let data: Vec<u8> =
+            tracks.iter().flat_map(|t| t.get(f).into_iter().flatten().flat_map(|s| s.data.clone())).collect();
         file.extend_from_slice(&moof);
         file.extend_from_slice(&mp4_box(b"mdat", &data));
         for (time, track) in decode_times.iter_mut().zip(tracks) {
@@ -319,7 +335,14 @@ pub(super) fn fragmented(tracks: &[Vec<Vec<TestSample>>], opts: &FragmentOptions
     file
 }
 
-fn build_moof(tracks: &[Vec<Vec<TestSample>>], f: usize, opts: &FragmentOptions, decode_times: &[u64], moof_start: u64, mdat_payload: u64) -> Vec<u8> {
+fn build_moof(
+    tracks: &[Vec<Vec<TestSample>>],
+    f: usize,
+    opts: &FragmentOptions,
+    decode_times: &[u64],
+    moof_start: u64,
+    mdat_payload: u64,
+) -> Vec<u8> {
     let mut trafs = Vec::new();
     let mut data_pos = mdat_payload;
     for (t, track) in tracks.iter().enumerate() {
@@ -362,7 +385,12 @@ fn build_moof(tracks: &[Vec<Vec<TestSample>>], f: usize, opts: &FragmentOptions,
             if opts.fields == SampleFields::PerSample {
                 flags |= 0x100 | 0x200 | 0x400 | 0x800;
                 for s in run {
-                    body.extend_from_slice(&words(&[s.duration, s.data.len() as u32, flags_of(s), s.cts_offset as u32]));
+                    body.extend_from_slice(&words(&[
+                        s.duration,
+                        s.data.len() as u32,
+                        flags_of(s),
+                        s.cts_offset as u32,
+                    ]));
                 }
             } else {
                 flags |= 0x4 | 0x800;

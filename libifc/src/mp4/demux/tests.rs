@@ -71,7 +71,13 @@ fn ffmpeg_packets(path: &Path) -> (Option<String>, Vec<Packet>) {
         }
         let f: Vec<&str> = line.split(',').map(str::trim).collect();
         let int = |i: usize| f[i].parse::<i64>().unwrap_or_else(|_| panic!("bad framemd5 line {line:?}"));
-        packets.push(Packet { dts: int(1), pts: int(2), duration: int(3), size: int(4) as usize, md5: f[5].to_owned() });
+        packets.push(Packet {
+            dts: int(1),
+            pts: int(2),
+            duration: int(3),
+            size: int(4) as usize,
+            md5: f[5].to_owned(),
+        });
     }
     (extradata_md5, packets)
 }
@@ -109,33 +115,32 @@ fn samples_match_ffmpeg_framemd5_for_every_fixture() {
 }
 
 #[test]
-fn keyframes_match_ffprobe_for_every_fixture() {
-    for path in mp4_fixtures() {
-        let file = path.to_str().expect("utf-8 path");
-        let args = ["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=flags", "-of", "csv=p=0", file];
-        let expected: Vec<bool> = tool_output("ffprobe", &args).lines().map(|flags| flags.contains('K')).collect();
-        let demuxer = Mp4Demuxer::new(read_fixture(&path)).expect("fixture parses");
-        let actual: Vec<bool> = video_track(&demuxer).1.iter().map(|s| s.is_sync).collect();
-        assert_eq!(actual, expected, "{}", path.display());
-        assert!(actual.iter().filter(|&&k| k).count() >= 2, "{}: fixtures have several GOPs", path.display());
-    }
-}
-
-#[test]
-fn track_info_matches_ffprobe_for_every_fixture() {
+fn track_info_and_keyframes_match_ffprobe_for_every_fixture() {
     for path in mp4_fixtures() {
         let name = path.display();
         let file = path.to_str().expect("utf-8 path");
-        let entries = "stream=codec_name,codec_tag_string,width,height,time_base,duration_ts,nb_frames,\
-                       sample_aspect_ratio,color_range,color_primaries,color_transfer,color_space";
-        let text = tool_output("ffprobe", &["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "default=nw=1", file]);
-        let probe: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        let entries = "packet=flags:stream=codec_name,codec_tag_string,width,height,time_base,duration_ts,\
+                       nb_frames,sample_aspect_ratio,color_range,color_primaries,color_transfer,color_space";
+        let text = tool_output(
+            "ffprobe",
+            &["-v", "error", "-select_streams", "v:0", "-show_entries", entries, "-of", "default=nw=1", file],
+        );
+        // One `flags=K_` line per packet, in decode order, then `key=value` lines of the stream.
+        let (packets, stream): (Vec<&str>, Vec<&str>) = text.lines().partition(|l| l.starts_with("flags="));
+        let probe: HashMap<&str, &str> = stream.iter().filter_map(|l| l.split_once('=')).collect();
         let demuxer = Mp4Demuxer::new(read_fixture(&path)).expect("fixture parses");
-        let track = demuxer.video_track().expect("video track");
+        let (track, samples) = video_track(&demuxer);
+        let keyframes: Vec<bool> = samples.iter().map(|s| s.is_sync).collect();
+        assert_eq!(keyframes, packets.iter().map(|flags| flags.contains('K')).collect::<Vec<_>>(), "{name}");
+        assert!(keyframes.iter().filter(|&&k| k).count() >= 2, "{name}: fixtures have several GOPs");
         assert_eq!(&track.handler, b"vide");
         assert_eq!(track.codec.map(Codec::ffmpeg_name), Some(probe["codec_name"]), "{name}");
         assert_eq!(super::super::box_reader::fourcc_str(track.sample_entry), probe["codec_tag_string"], "{name}");
-        assert_eq!((track.width.to_string(), track.height.to_string()), (probe["width"].into(), probe["height"].into()), "{name}");
+        assert_eq!(
+            (track.width.to_string(), track.height.to_string()),
+            (probe["width"].into(), probe["height"].into()),
+            "{name}"
+        );
         assert_eq!(format!("1/{}", track.timescale), probe["time_base"], "{name}");
         assert_eq!(track.duration.map(|d| d.to_string()).as_deref(), Some(probe["duration_ts"]), "{name}");
         let fragmented = name.to_string().contains("fragmented");
@@ -196,9 +201,12 @@ fn unknown_track_id_is_an_error() {
 /// Container boxes whose children the rebuilder walks into.
 const CONTAINERS: [&[u8; 4]; 9] = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex", b"moof", b"traf"];
 
-/// Rewrites the boxes in `data`, recursing into containers; `leaf` may replace a leaf box
-/// (given its type and payload) with new bytes. Sizes are recomputed.
-fn rewrite(data: &[u8], leaf: &mut dyn FnMut(&[u8; 4], &[u8]) -> Option<Vec<u8>>) -> Vec<u8> {
+/// Given a leaf box's type and payload, its replacement, or `None` to keep it.
+type LeafRewrite<'a> = dyn FnMut(&[u8; 4], &[u8]) -> Option<Vec<u8>> + 'a;
+
+/// Rewrites the boxes in `data`, recursing into containers; `leaf` may replace leaf boxes.
+/// Sizes are recomputed.
+fn rewrite(data: &[u8], leaf: &mut LeafRewrite<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos + 8 <= data.len() {
@@ -239,10 +247,14 @@ fn moov_last(file: &[u8], as_co64: bool) -> Vec<u8> {
         }
         let offsets = payload[8..].chunks(4).map(|c| u32::from_be_bytes(c.try_into().expect("4 bytes")) - shift);
         Some(if as_co64 {
-            let body: Vec<u8> = [&payload[..8], &offsets.flat_map(|o| u64::from(o).to_be_bytes()).collect::<Vec<_>>()].concat();
+            let body: Vec<u8> =
+                [&payload[..8], &offsets.flat_map(|o| u64::from(o).to_be_bytes()).collect::<Vec<_>>()].concat();
             test_file::mp4_box(b"co64", &body)
         } else {
-            test_file::mp4_box(b"stco", &[&payload[..8], &offsets.flat_map(u32::to_be_bytes).collect::<Vec<_>>()].concat())
+            test_file::mp4_box(
+                b"stco",
+                &[&payload[..8], &offsets.flat_map(u32::to_be_bytes).collect::<Vec<_>>()].concat(),
+            )
         })
     });
     [before, after, moved].concat()
@@ -265,8 +277,11 @@ fn moov_after_mdat_gives_the_same_samples() {
 
 // ---- synthesized files ----
 
+/// A sample's data, dts, composition offset, duration and sync flag.
+type SampleSummary = (Vec<u8>, i64, i32, u32, bool);
+
 /// The samples a demuxer should produce for `samples` starting at decode time `dts`.
-fn expected(samples: &[TestSample], mut dts: i64) -> Vec<(Vec<u8>, i64, i32, u32, bool)> {
+fn expected(samples: &[TestSample], mut dts: i64) -> Vec<SampleSummary> {
     samples
         .iter()
         .map(|s| {
@@ -277,7 +292,7 @@ fn expected(samples: &[TestSample], mut dts: i64) -> Vec<(Vec<u8>, i64, i32, u32
         .collect()
 }
 
-fn actual(samples: &[Sample]) -> Vec<(Vec<u8>, i64, i32, u32, bool)> {
+fn actual(samples: &[Sample]) -> Vec<SampleSummary> {
     samples.iter().map(|s| (s.data.to_vec(), s.dts, s.cts_offset, s.duration, s.is_sync)).collect()
 }
 
@@ -381,9 +396,16 @@ fn fragment_data_bases_tfdt_versions_and_run_splits() {
         for tfdt_version in [None, Some(0), Some(1)] {
             for truns_per_traf in [1, 2] {
                 for trun_version in [0, 1] {
-                    let opts = FragmentOptions { base, fields: SampleFields::PerSample, tfdt_version, trun_version, truns_per_traf };
+                    let opts = FragmentOptions {
+                        base,
+                        fields: SampleFields::PerSample,
+                        tfdt_version,
+                        trun_version,
+                        truns_per_traf,
+                    };
                     // Version 0 composition offsets are unsigned in the spec; keep them positive.
-                    let tracks: Vec<_> = if trun_version == 0 { with_positive_offsets(&tracks) } else { tracks.clone() };
+                    let tracks: Vec<_> =
+                        if trun_version == 0 { with_positive_offsets(&tracks) } else { tracks.clone() };
                     check_fragmented(&tracks, &opts);
                 }
             }
@@ -473,7 +495,8 @@ pub(super) fn md5_hex(data: &[u8]) -> String {
                 2 => (b ^ c ^ d, (3 * i + 5) % 16),
                 _ => (c ^ (b | !d), (7 * i) % 16),
             };
-            let rotated = a.wrapping_add(f).wrapping_add(k[i]).wrapping_add(m[g]).rotate_left(SHIFTS[(i / 16) * 4 + i % 4]);
+            let rotated =
+                a.wrapping_add(f).wrapping_add(k[i]).wrapping_add(m[g]).rotate_left(SHIFTS[(i / 16) * 4 + i % 4]);
             (a, d, c) = (d, c, b);
             b = b.wrapping_add(rotated);
         }

@@ -134,3 +134,45 @@ fn read_hdlr(r: &mut Reader<'_>) -> Result<[u8; 4]> {
     r.u32()?; // pre_defined
     r.fourcc()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mp4::demux::test_file::{full_box, words};
+
+    fn reader_over(bytes: &[u8]) -> Reader<'_> {
+        // Skip the 8-byte box header: the readers start at the full box's version.
+        Reader::new(bytes, 8, bytes.len(), "box")
+    }
+
+    #[test]
+    fn elst_skips_empty_edits_in_both_versions() {
+        let v0 = full_box(b"elst", 0, 0, &words(&[2, 100, u32::MAX, 0x1_0000, 100, 1024, 0x1_0000]));
+        assert_eq!(read_elst(&mut reader_over(&v0)).expect("v0"), Some(1024));
+        let mut body = words(&[1]);
+        body.extend_from_slice(&1000u64.to_be_bytes());
+        body.extend_from_slice(&(-1i64).to_be_bytes());
+        body.extend_from_slice(&words(&[0x1_0000]));
+        let only_empty = full_box(b"elst", 1, 0, &body);
+        assert_eq!(read_elst(&mut reader_over(&only_empty)).expect("v1"), None);
+    }
+
+    #[test]
+    fn mdhd_v1_reads_64_bit_fields_and_all_ones_is_unknown() {
+        let mut body = vec![0; 16];
+        body.extend_from_slice(&words(&[90_000]));
+        body.extend_from_slice(&(1u64 << 33).to_be_bytes());
+        body.extend_from_slice(&[0x55, 0xc4, 0, 0]);
+        let mdhd = full_box(b"mdhd", 1, 0, &body);
+        assert_eq!(read_mdhd(&mut reader_over(&mdhd)).expect("v1"), (90_000, Some(1 << 33)));
+        let unknown = full_box(b"mdhd", 0, 0, &words(&[0, 0, 600, u32::MAX, 0]));
+        assert_eq!(read_mdhd(&mut reader_over(&unknown)).expect("v0"), (600, None));
+    }
+
+    #[test]
+    fn tkhd_track_id_zero_is_invalid() {
+        let tkhd = full_box(b"tkhd", 0, 3, &words(&[0, 0, 0, 0, 0]));
+        let err = read_tkhd(&mut reader_over(&tkhd)).expect_err("track_id 0");
+        assert_eq!((err.at.as_str(), err.offset), ("box", Some(20)));
+    }
+}
