@@ -235,14 +235,14 @@ pub(super) fn read_samples(
         sync: SyncSamples { table: stss, next_entry: 0 },
         next_dts: 0,
     };
-    let samples =
-        place_samples(file, &sizes, &stsc, &chunk_offsets, sample_count, sample_description_count, &mut timing)?;
+    let layout = ChunkLayout { sizes, sizes_path: sizes_reader.path(), stsc, chunk_offsets, sample_description_count };
+    let samples = layout.place_samples(file, sample_count, &mut timing)?;
     timing.sync.check_all_used(sample_count)?;
     Ok(samples)
 }
 
-/// A full box holding a counted table (stts, ctts, stsc, stco, co64, stss all have this
-/// layout; ctts's version changes only how its values are read).
+/// A full box holding a counted table: stts, ctts, stsc, stco, co64 and stss all have this
+/// layout. (ctts's version says whether its offsets are signed; see [`Timing::next`].)
 fn read_table<'a>(
     data: &'a [u8],
     found: Option<BoxHeader>,
@@ -289,74 +289,98 @@ impl Timing<'_> {
     }
 }
 
-/// Walks `stsc` (8.7.4) over the chunks of `stco`/`co64` (8.7.5): each entry applies from its
-/// first_chunk up to the next entry's, the last one until every sample is placed.
-fn place_samples(
-    file: &Bytes,
-    sizes: &SampleSizes<'_>,
-    stsc: &Table<'_>,
-    chunk_offsets: &Table<'_>,
-    sample_count: usize,
+/// Where the samples lie: sizes, the sample-to-chunk map and the chunk offsets.
+#[derive(Debug)]
+struct ChunkLayout<'a> {
+    sizes: SampleSizes<'a>,
+    sizes_path: &'a str,
+    stsc: Table<'a>,
+    chunk_offsets: Table<'a>,
+    /// Entries in `stsd`: stsc's sample_description_index must lie in `1..=` this.
     sample_description_count: u32,
-    timing: &mut Timing<'_>,
-) -> Result<Vec<Sample>> {
-    let mut samples = Vec::with_capacity(sample_count);
-    let mut previous_first_chunk = 0;
-    for entry in 0..stsc.len() {
-        let (Some(first_chunk), Some(samples_per_chunk), Some(description_index)) =
-            (stsc.u32_at(entry, 0), stsc.u32_at(entry, 4), stsc.u32_at(entry, 8))
-        else {
-            return Err(stsc.error_at(entry, "entry cut short"));
-        };
-        if entry == 0 && first_chunk != 1 {
-            return Err(stsc.error_at(entry, format!("first entry starts at chunk {first_chunk}, not 1")));
-        }
-        if first_chunk <= previous_first_chunk {
-            let msg = format!("first_chunk {first_chunk} does not follow {previous_first_chunk}");
-            return Err(stsc.error_at(entry, msg));
-        }
-        if description_index == 0 || description_index > sample_description_count {
-            let msg = format!("sample_description_index {description_index}, stsd has {sample_description_count}");
-            return Err(stsc.error_at(entry, msg));
-        }
-        previous_first_chunk = first_chunk;
-        let next_first_chunk = stsc.u32_at(entry + 1, 0);
-        let mut chunk = first_chunk;
-        while samples.len() < sample_count && next_first_chunk.is_none_or(|next| chunk < next) {
-            let chunk_index = (chunk - 1) as usize;
-            let offset = match chunk_offsets.entry_len {
-                8 => chunk_offsets.u64_at(chunk_index, 0),
-                _ => chunk_offsets.u32_at(chunk_index, 0).map(u64::from),
+}
+
+impl ChunkLayout<'_> {
+    /// Walks `stsc` (8.7.4) over the chunks of `stco`/`co64` (8.7.5): each entry applies from
+    /// its first_chunk up to the next entry's, the last one until every sample is placed.
+    fn place_samples(&self, file: &Bytes, sample_count: usize, timing: &mut Timing<'_>) -> Result<Vec<Sample>> {
+        let stsc = &self.stsc;
+        let mut samples = Vec::with_capacity(sample_count);
+        let mut previous_first_chunk = 0;
+        for entry in 0..stsc.len() {
+            let (Some(first_chunk), Some(samples_per_chunk), Some(description_index)) =
+                (stsc.u32_at(entry, 0), stsc.u32_at(entry, 4), stsc.u32_at(entry, 8))
+            else {
+                return Err(stsc.error_at(entry, "entry cut short"));
             };
-            let Some(mut pos) = offset else {
-                let msg = format!("stsc needs chunk {chunk}, the table has {} chunks", chunk_offsets.len());
-                return Err(ParseError::invalid(chunk_offsets.path, msg).at_offset(chunk_offsets.start as u64));
-            };
-            for _ in 0..samples_per_chunk {
-                let index = samples.len();
-                if index == sample_count {
-                    break;
-                }
-                let size = sizes.size_of(index).ok_or_else(|| ParseError::truncated(stsc.path))?;
-                let end = pos.checked_add(u64::from(size)).filter(|&end| end <= file.len() as u64);
-                let data = end.and_then(|end| checked_slice(file, pos as usize, end as usize)).ok_or_else(|| {
-                    let msg = format!(
-                        "sample {index} ({size} bytes at {pos}) ends past the end of the file ({} bytes)",
-                        file.len()
-                    );
-                    chunk_offsets.error_at(chunk_index, msg)
-                })?;
-                let (dts, duration, cts_offset, is_sync) = timing.next(index, sample_count)?;
-                samples.push(Sample { data, dts, cts_offset, duration, is_sync });
-                pos += u64::from(size);
+            if entry == 0 && first_chunk != 1 {
+                return Err(stsc.error_at(entry, format!("first entry starts at chunk {first_chunk}, not 1")));
             }
-            let Some(next) = chunk.checked_add(1) else { break };
-            chunk = next;
+            if first_chunk <= previous_first_chunk {
+                let msg = format!("first_chunk {first_chunk} does not follow {previous_first_chunk}");
+                return Err(stsc.error_at(entry, msg));
+            }
+            if description_index == 0 || description_index > self.sample_description_count {
+                let msg =
+                    format!("sample_description_index {description_index}, stsd has {}", self.sample_description_count);
+                return Err(stsc.error_at(entry, msg));
+            }
+            previous_first_chunk = first_chunk;
+            let next_first_chunk = stsc.u32_at(entry + 1, 0);
+            let mut chunk = first_chunk;
+            while samples.len() < sample_count && next_first_chunk.is_none_or(|next| chunk < next) {
+                self.place_chunk(file, chunk, samples_per_chunk, sample_count, &mut samples, timing)?;
+                let Some(next) = chunk.checked_add(1) else { break };
+                chunk = next;
+            }
         }
+        if samples.len() < sample_count {
+            let msg = format!("places {} of {sample_count} samples in chunks", samples.len());
+            return Err(ParseError::invalid(stsc.path, msg).at_offset(stsc.start as u64));
+        }
+        Ok(samples)
     }
-    if samples.len() < sample_count {
-        let msg = format!("places {} of {sample_count} samples in chunks", samples.len());
-        return Err(ParseError::invalid(stsc.path, msg).at_offset(stsc.start as u64));
+
+    /// Appends the samples of chunk number `chunk` (1-based), which lie back to back from its
+    /// offset.
+    fn place_chunk(
+        &self,
+        file: &Bytes,
+        chunk: u32,
+        samples_per_chunk: u32,
+        sample_count: usize,
+        samples: &mut Vec<Sample>,
+        timing: &mut Timing<'_>,
+    ) -> Result<()> {
+        let offsets = &self.chunk_offsets;
+        let chunk_index = chunk.saturating_sub(1) as usize;
+        let offset = match offsets.entry_len {
+            8 => offsets.u64_at(chunk_index, 0),
+            _ => offsets.u32_at(chunk_index, 0).map(u64::from),
+        };
+        let Some(mut pos) = offset else {
+            let msg = format!("stsc needs chunk {chunk}, the table has {} chunks", offsets.len());
+            return Err(ParseError::invalid(offsets.path, msg).at_offset(offsets.start as u64));
+        };
+        for _ in 0..samples_per_chunk {
+            let index = samples.len();
+            if index == sample_count {
+                break;
+            }
+            let size = self.sizes.size_of(index).ok_or_else(|| ParseError::truncated(self.sizes_path))?;
+            let end = pos.checked_add(u64::from(size)).filter(|&end| end <= file.len() as u64);
+            let data = end.and_then(|end| checked_slice(file, pos as usize, end as usize)).ok_or_else(|| {
+                let msg = format!(
+                    "sample {} ({size} bytes at {pos}) ends past the end of the file ({} bytes)",
+                    index + 1,
+                    file.len()
+                );
+                offsets.error_at(chunk_index, msg)
+            })?;
+            let (dts, duration, cts_offset, is_sync) = timing.next(index, sample_count)?;
+            samples.push(Sample { data, dts, cts_offset, duration, is_sync });
+            pos += u64::from(size);
+        }
+        Ok(())
     }
-    Ok(samples)
 }
