@@ -111,10 +111,10 @@ impl StreamAnalyzer {
         self.payload_bytes += sample.data.len() as u64;
         self.first_dts.get_or_insert(sample.dts);
         self.end_ticks = self.end_ticks.max(sample.pts() + i64::from(sample.duration));
-        match self.durations.iter_mut().find(|(d, _)| *d == sample.duration) {
-            Some((_, n)) => *n += 1,
-            None if self.durations.len() < 64 => self.durations.push((sample.duration, 1)),
-            None => {}
+        if let Some((_, n)) = self.durations.iter_mut().find(|(d, _)| *d == sample.duration) {
+            *n += 1;
+        } else if self.durations.len() < 64 {
+            self.durations.push((sample.duration, 1));
         }
         if sample.is_sync {
             if self.kinds.iter().sum::<u64>() > 0 {

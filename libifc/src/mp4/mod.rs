@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod box_reader;
 mod box_writer;
 pub mod demux;
 pub mod fmp4;

@@ -15,7 +15,7 @@ pub enum RemuxOutput {
     Init { name: String, data: Vec<u8> },
     /// `seg_00000.m4s`, …; written header then payload, without concatenation.
     Segment { name: String, segment: MediaSegment },
-    /// `index.m3u8`, rewritten after each segment so a live reader can follow.
+    /// `index.m3u8`, written at the end.
     Playlist { name: String, text: String },
 }
 
@@ -44,9 +44,12 @@ pub struct RemuxStats {
 /// See the module docs. `timescale` is the samples' tick rate.
 pub struct Remuxer {
     timescale: u32,
-    target_duration_ticks: u64,
     segmenter: Segmenter,
     muxer: Option<Fmp4Muxer>,
+    /// The name of the current muxer's init segment until it is written: the init segment
+    /// carries an edit list that depends on the first sample's decode time (see mp4::fmp4),
+    /// so it is made right after the first media segment and written before it.
+    pending_init: Option<String>,
     playlist: MediaPlaylist,
     playlist_name: String,
     stats: RemuxStats,
@@ -57,10 +60,14 @@ impl Remuxer {
         let target_duration_ticks = (segment_duration_ms.max(1) * u64::from(timescale)).div_ceil(1000);
         Self {
             timescale,
-            target_duration_ticks,
             segmenter: Segmenter::new(target_duration_ticks),
             muxer: None,
-            playlist: MediaPlaylist::default(),
+            pending_init: None,
+            playlist: MediaPlaylist {
+                target_duration_s: u32::try_from(segment_duration_ms.div_ceil(1000)).unwrap_or(u32::MAX),
+                independent_segments: true,
+                ..MediaPlaylist::default()
+            },
             playlist_name: "index.m3u8".into(),
             stats: RemuxStats::default(),
         }
@@ -80,17 +87,14 @@ impl Remuxer {
                 if let Some(samples) = self.segmenter.force_cut() {
                     self.emit_segment(&samples, out)?;
                 }
-                let muxer = Fmp4Muxer::new(&config, self.timescale);
                 let name = match self.stats.init_segments {
                     0 => "init.mp4".to_owned(),
                     n => format!("init_{n}.mp4"),
                 };
-                let data = muxer.init_segment();
                 self.stats.init_segments += 1;
-                self.stats.bytes_written += data.len() as u64;
                 self.playlist.entries.push(PlaylistEntry::Map { uri: name.clone() });
-                out.push(RemuxOutput::Init { name, data });
-                self.muxer = Some(muxer);
+                self.pending_init = Some(name);
+                self.muxer = Some(Fmp4Muxer::new(&config, self.timescale));
             }
             SourceItem::Sample(sample) => {
                 if self.muxer.is_none() {
@@ -118,6 +122,11 @@ impl Remuxer {
     fn emit_segment(&mut self, samples: &[Sample], out: &mut Vec<RemuxOutput>) -> Result<(), RemuxError> {
         let muxer = self.muxer.as_mut().ok_or(RemuxError::NoConfig)?;
         let segment = muxer.media_segment(samples)?;
+        if let Some(name) = self.pending_init.take() {
+            let data = muxer.init_segment();
+            self.stats.bytes_written += data.len() as u64;
+            out.push(RemuxOutput::Init { name, data });
+        }
         let name = format!("seg_{:05}.m4s", self.stats.segments);
         let duration_s = segment.duration as f64 / f64::from(self.timescale);
         self.playlist.entries.push(PlaylistEntry::Segment {
@@ -132,13 +141,7 @@ impl Remuxer {
         Ok(())
     }
 
-    fn playlist_output(&mut self) -> RemuxOutput {
-        let longest = self.playlist.entries.iter().filter_map(|e| match e {
-            PlaylistEntry::Segment { duration_s, .. } => Some(*duration_s),
-            PlaylistEntry::Map { .. } => None,
-        });
-        let target = longest.fold(self.target_duration_ticks as f64 / f64::from(self.timescale), f64::max);
-        self.playlist.target_duration_s = target.round().max(1.0) as u64;
+    fn playlist_output(&self) -> RemuxOutput {
         RemuxOutput::Playlist { name: self.playlist_name.clone(), text: self.playlist.render() }
     }
 }

@@ -1,1 +1,0 @@
-//! STUB: MP4 demuxer being written.
