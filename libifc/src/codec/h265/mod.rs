@@ -30,6 +30,9 @@ mod stream_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) mod test_fixtures;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod trace_tests;
 
 use std::sync::Arc;
 
@@ -182,8 +185,14 @@ impl StreamState {
                 self.pps[id] = Some(Arc::new(pps));
             }
             NAL_EOS | NAL_EOB => self.after_end_of_sequence = true,
-            _ if header.is_vcl() && payload.first().is_some_and(|b| b & 0x80 != 0) => {
-                return self.first_slice_of_picture(header, payload).map(Some);
+            _ if header.is_vcl() => {
+                let Some(&first_byte) = payload.first() else {
+                    return Err(ParseError::truncated("slice_segment_header.first_slice_segment_in_pic_flag"));
+                };
+                // first_slice_segment_in_pic_flag is the payload's first bit.
+                if first_byte & 0x80 != 0 {
+                    return self.first_slice_of_picture(header, payload).map(Some);
+                }
             }
             _ => {}
         }
@@ -200,8 +209,10 @@ impl StreamState {
                 .and_then(Option::as_ref)
                 .ok_or_else(|| ParseError::missing(at, format!("PPS {pps_id}")))?;
             let sps_id = pps.pps_seq_parameter_set_id;
-            let sps = self.sps[usize::from(sps_id)]
-                .as_ref()
+            let sps = self
+                .sps
+                .get(usize::from(sps_id))
+                .and_then(Option::as_ref)
                 .ok_or_else(|| ParseError::missing(at, format!("SPS {sps_id} (named by PPS {pps_id})")))?;
             found_sps = Some(Arc::clone(sps));
             Ok((pps.as_ref(), sps.as_ref()))
@@ -252,4 +263,40 @@ impl StreamState {
 /// Parses an SPS NAL unit (with its header) into what users need.
 pub fn parse_sps_params(nal: &[u8]) -> Result<VideoParams> {
     Ok(sps::parse_sps(nal)?.video_params())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nal_header_splits_type_layer_and_temporal_id() {
+        // 0 | 010011 (IDR_W_RADL) | 000001 (layer 1) | 011 (TemporalId 2), then a payload byte.
+        let (h, payload) = NalHeader::parse(&[0b0010_0110, 0b0000_1011, 0xaa]).unwrap();
+        assert_eq!((h.nal_unit_type, h.nuh_layer_id, h.temporal_id), (19, 1, 2));
+        assert_eq!(payload, [0xaa]);
+        assert!(h.is_vcl() && h.is_irap() && h.is_idr() && !h.is_bla());
+    }
+
+    #[test]
+    fn picture_kinds_follow_table_7_1() {
+        let kinds = |t: u8| {
+            let h = NalHeader { nal_unit_type: t, nuh_layer_id: 0, temporal_id: 0 };
+            (h.is_irap(), h.is_rasl(), h.is_radl(), h.is_sub_layer_non_reference())
+        };
+        assert_eq!(kinds(0), (false, false, false, true), "TRAIL_N");
+        assert_eq!(kinds(1), (false, false, false, false), "TRAIL_R");
+        assert_eq!(kinds(6), (false, false, true, true), "RADL_N");
+        assert_eq!(kinds(9), (false, true, false, false), "RASL_R");
+        assert_eq!(kinds(16), (true, false, false, false), "BLA_W_LP");
+        assert_eq!(kinds(21), (true, false, false, false), "CRA_NUT");
+        assert_eq!(kinds(24), (false, false, false, false), "RSV_VCL24");
+    }
+
+    #[test]
+    fn a_slice_without_payload_is_truncated() {
+        let e = StreamState::new().push_nal(&[1 << 1, 1]).unwrap_err();
+        assert_eq!(e.at, "slice_segment_header.first_slice_segment_in_pic_flag");
+    }
 }

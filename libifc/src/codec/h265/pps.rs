@@ -107,3 +107,47 @@ impl Pps {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::codec::h265::test_fixtures::BitWriter;
+
+    /// A PPS NAL unit with the given ids, init_qp_minus26 and chroma offsets; tiles and
+    /// wavefronts as given.
+    fn pps(id: u32, init_qp_minus26: i32, cb_offset: i32, tiles: bool, wavefronts: bool) -> Vec<u8> {
+        let mut w = BitWriter::default();
+        w.bits(16, u32::from(NAL_PPS) << 9 | 1);
+        w.ue(id).ue(3).bit(true).bit(true).bits(3, 5).bit(false).bit(true);
+        w.ue(2).ue(1).se(init_qp_minus26).bit(false).bit(true).bit(true).ue(2).se(cb_offset).se(-3);
+        w.bit(true).bit(false).bit(true).bit(false).bit(tiles).bit(wavefronts).bit(true);
+        w.bytes()
+    }
+
+    #[test]
+    fn the_fields_slice_headers_need_are_read() {
+        let p = parse_pps(&pps(63, -30, 12, false, false)).unwrap();
+        assert_eq!((p.pps_pic_parameter_set_id, p.pps_seq_parameter_set_id), (63, 3));
+        assert!(p.dependent_slice_segments_enabled_flag && p.output_flag_present_flag);
+        assert_eq!(p.num_extra_slice_header_bits, 5);
+        assert_eq!(
+            (p.init_qp_minus26, p.diff_cu_qp_delta_depth, p.pps_cb_qp_offset, p.pps_cr_qp_offset),
+            (-30, 2, 12, -3)
+        );
+        assert!(p.pps_slice_chroma_qp_offsets_present_flag && p.weighted_bipred_flag && !p.weighted_pred_flag);
+    }
+
+    #[test]
+    fn parallelism_type_follows_tiles_and_wavefronts() {
+        let kind = |tiles, wavefronts| parse_pps(&pps(0, 0, 0, tiles, wavefronts)).unwrap().parallelism_type();
+        assert_eq!([kind(false, false), kind(true, false), kind(false, true), kind(true, true)], [1, 2, 3, 0]);
+    }
+
+    #[test]
+    fn out_of_range_values_are_invalid_and_located() {
+        assert_eq!(parse_pps(&pps(64, 0, 0, false, false)).unwrap_err().at, "pps.pps_pic_parameter_set_id");
+        assert_eq!(parse_pps(&pps(0, 26, 0, false, false)).unwrap_err().at, "pps.init_qp_minus26");
+        assert_eq!(parse_pps(&pps(0, 0, -13, false, false)).unwrap_err().at, "pps.pps_cb_qp_offset");
+    }
+}

@@ -95,3 +95,75 @@ pub fn parse_slice_segment_header<'a>(
     }
     Ok(slice)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::codec::h265::pps::parse_pps;
+    use crate::codec::h265::sps::parse_sps;
+    use crate::codec::h265::test_fixtures::{first_nal_of_type, BitWriter};
+    use crate::codec::h265::{NAL_PPS, NAL_SPS};
+
+    fn fixture_sets() -> (Pps, Sps) {
+        let name = "hevc_main_320x240_25";
+        (parse_pps(&first_nal_of_type(name, NAL_PPS)).unwrap(), parse_sps(&first_nal_of_type(name, NAL_SPS)).unwrap())
+    }
+
+    fn header(nal_unit_type: u8) -> NalHeader {
+        NalHeader { nal_unit_type, nuh_layer_id: 0, temporal_id: 0 }
+    }
+
+    #[test]
+    fn a_dependent_slice_segment_stops_after_its_address() {
+        let (mut pps, sps) = fixture_sets();
+        pps.dependent_slice_segments_enabled_flag = true;
+        // 320×240 in 64×64 CTBs: 5 × 4 = 20 CTBs, so the address takes Ceil(Log2(20)) = 5 bits.
+        assert_eq!(sps.pic_size_in_ctbs(), 20);
+        let mut w = BitWriter::default();
+        w.bit(false).ue(0).bit(true).bits(5, 19);
+        let s = parse_slice_segment_header(header(1), &w.bytes(), |_| Ok((&pps, &sps))).unwrap();
+        assert!(s.dependent_slice_segment_flag);
+        assert_eq!((s.slice_segment_address, s.slice_type, s.slice_pic_order_cnt_lsb), (19, None, None));
+        let mut w = BitWriter::default();
+        w.bit(false).ue(0).bit(true).bits(5, 20);
+        let e = parse_slice_segment_header(header(1), &w.bytes(), |_| Ok((&pps, &sps))).unwrap_err();
+        assert_eq!(e.at, "slice_segment_header.slice_segment_address");
+    }
+
+    #[test]
+    fn extra_bits_output_flag_and_colour_plane_come_before_the_poc_lsb() {
+        let (mut pps, mut sps) = fixture_sets();
+        pps.num_extra_slice_header_bits = 2;
+        pps.output_flag_present_flag = true;
+        sps.separate_colour_plane_flag = true;
+        let mut w = BitWriter::default();
+        // CRA: first slice, no_output_of_prior_pics_flag, PPS 0, two reserved bits, P slice,
+        // pic_output_flag 0, colour plane 2, then the LSB in log2_max_pic_order_cnt_lsb bits.
+        w.bit(true).bit(true).ue(0).bits(2, 3).ue(1).bit(false).bits(2, 2);
+        w.bits(u32::from(sps.log2_max_pic_order_cnt_lsb), 77);
+        let s = parse_slice_segment_header(header(21), &w.bytes(), |_| Ok((&pps, &sps))).unwrap();
+        assert!(s.no_output_of_prior_pics_flag && !s.pic_output_flag);
+        assert_eq!((s.slice_type, s.colour_plane_id, s.slice_pic_order_cnt_lsb), (Some(1), Some(2), Some(77)));
+    }
+
+    #[test]
+    fn idr_slices_have_no_poc_lsb_and_unknown_pps_ids_are_reported_by_the_lookup() {
+        let (pps, sps) = fixture_sets();
+        let mut w = BitWriter::default();
+        w.bit(true).bit(false).ue(0).ue(2).ue(1000);
+        let s = parse_slice_segment_header(header(19), &w.bytes(), |_| Ok((&pps, &sps))).unwrap();
+        assert_eq!((s.slice_type, s.slice_pic_order_cnt_lsb), (Some(2), None));
+        let mut w = BitWriter::default();
+        w.bit(true).bit(false).ue(64);
+        let e = parse_slice_segment_header(header(19), &w.bytes(), |_| Ok((&pps, &sps))).unwrap_err();
+        assert_eq!(e.at, "slice_segment_header.slice_pic_parameter_set_id");
+        let mut w = BitWriter::default();
+        w.bit(true).bit(false).ue(3).ue(3);
+        let e = parse_slice_segment_header(header(19), &w.bytes(), |id| {
+            Err(crate::ParseError::missing("lookup", format!("PPS {id}")))
+        })
+        .unwrap_err();
+        assert_eq!(e.kind, crate::ParseErrorKind::Missing("PPS 3".into()));
+    }
+}
