@@ -214,6 +214,14 @@ fn ensure_unique_id(mut existing: impl Iterator<Item = u8>, id: u8, what: &str) 
     Ok(())
 }
 
+/// The record's 3-bit depth fields stop at 15 bits; the SPS allows 16 (RExt 16-bit profiles).
+fn bit_depth_minus8(bit_depth: u8, at: &str) -> Result<u8> {
+    match bit_depth.checked_sub(8) {
+        Some(minus8 @ 0..=7) => Ok(minus8),
+        _ => Err(ParseError::unsupported(at, format!("{bit_depth}-bit samples do not fit the 3-bit field"))),
+    }
+}
+
 /// Builds a record with 4-byte NAL lengths from in-band parameter sets (NAL units without
 /// start codes, any order; exact duplicates are dropped). Prefix and suffix SEI NAL units may
 /// be given too: they are stored in their own arrays, as ffmpeg stores the encoder's
@@ -286,8 +294,8 @@ pub fn build_record(parameter_sets: &[&[u8]]) -> Result<DecoderConfig> {
     out.extend_from_slice(&(0xf000 | min_spatial_segmentation_idc).to_be_bytes());
     out.push(0xfc | parallelism_type);
     out.push(0xfc | last_sps.chroma_format_idc);
-    out.push(0xf8 | (last_sps.bit_depth_luma - 8));
-    out.push(0xf8 | (last_sps.bit_depth_chroma - 8));
+    out.push(0xf8 | bit_depth_minus8(last_sps.bit_depth_luma, "hvcc.bitDepthLumaMinus8")?);
+    out.push(0xf8 | bit_depth_minus8(last_sps.bit_depth_chroma, "hvcc.bitDepthChromaMinus8")?);
     out.extend_from_slice(&[0, 0]); // avgFrameRate: unspecified
                                     // constantFrameRate 0 (unknown), numTemporalLayers, temporalIdNested, lengthSizeMinusOne 3.
     out.push((max_sub_layers << 3) | (u8::from(last_sps.sps_temporal_id_nesting_flag) << 2) | 3);
@@ -320,7 +328,7 @@ pub fn build_record(parameter_sets: &[&[u8]]) -> Result<DecoderConfig> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::codec::h265::test_fixtures::{mp4_hvcc, nal_unit_type, raw_nals, HEVC_MP4_FIXTURES};
+    use crate::codec::h265::test_fixtures::{minimal_sps, mp4_hvcc, nal_unit_type, raw_nals, HEVC_MP4_FIXTURES};
 
     /// The parameter sets and SEI in front of the raw stream's first picture: what
     /// `hevc_mp4toannexb` copied there from the MP4's hvcC.
@@ -376,6 +384,16 @@ mod tests {
         assert_eq!(built.parameter_sets.iter().map(|b| &b[..]).collect::<Vec<_>>(), refs);
         let units = parse_record_nal_units(&built.record).unwrap();
         assert!(units.iter().all(|u| u.array_completeness && u.array_nal_unit_type == nal_unit_type(&u.nal)));
+    }
+
+    #[test]
+    fn sixteen_bit_samples_cannot_be_described_by_a_record() {
+        let in_band = leading_non_vcl(HEVC_MP4_FIXTURES[0]);
+        let fifteen = build_record(&[&in_band[0], &minimal_sps(7), &in_band[2]]).unwrap();
+        assert_eq!(parse_record_header(&fifteen.record).unwrap().bit_depth_luma_minus8, 7);
+        let e = build_record(&[&in_band[0], &minimal_sps(8), &in_band[2]]).unwrap_err();
+        assert_eq!(e.at, "hvcc.bitDepthLumaMinus8");
+        assert!(matches!(e.kind, crate::ParseErrorKind::Unsupported(_)));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use crate::codec::BitReader;
-use crate::error::Result;
+use crate::error::{ParseError, Result};
 
 /// The `general_*` fields of `profile_tier_level()`. The sub-layer fields are read past.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,9 @@ const PROFILE_BITS: usize = 2 + 1 + 5 + 32 + 48;
 /// Reads `profile_tier_level(1, max_sub_layers_minus1)`; `at` names the location for errors,
 /// e.g. `sps.profile_tier_level`.
 pub fn parse(r: &mut BitReader<'_>, max_sub_layers_minus1: u8, at: &'static str) -> Result<ProfileTierLevel> {
+    if max_sub_layers_minus1 > 6 {
+        return Err(ParseError::invalid(at, format!("{max_sub_layers_minus1} sub-layers above the first (at most 6)")));
+    }
     let outer = r.at();
     r.set_at(at);
     let general_profile_space = r.read_u8(2, "general_profile_space")?;

@@ -108,6 +108,23 @@ impl BitWriter {
     }
 }
 
+/// A minimal SPS NAL unit (id 0, one sub-layer, Main 4:2:0 level 2, 320×240, no VUI) with
+/// the given `bit_depth_luma_minus8` (and chroma the same).
+pub fn minimal_sps(bit_depth_minus8: u32) -> Vec<u8> {
+    let mut w = BitWriter::default();
+    w.bits(16, 33 << 9 | 1);
+    w.bits(4, 0).bits(3, 0).bit(true);
+    w.bits(8, 1).bits(32, 0x6000_0000).bits(16, 0x9000).bits(32, 0).bits(8, 60);
+    w.ue(0).ue(1).ue(320).ue(240).bit(false).ue(bit_depth_minus8).ue(bit_depth_minus8).ue(4);
+    w.bit(false).ue(4).ue(2).ue(0); // one sub-layer: DPB 5, reorder 2
+    w.ue(0).ue(3).ue(0).ue(3).ue(0).ue(0); // 8×8 CU, 64×64 CTB, 4..32 TU
+    w.bit(false).bit(false).bit(true).bit(false); // no scaling lists, AMP, PCM; SAO
+    w.ue(0).bit(false).bit(true).bit(true).bit(false).bit(false); // no RPS, LT, VUI; TMVP, smoothing
+    w.bit(true);
+    // No run of zero bytes can occur, so no emulation prevention is needed.
+    w.bytes()
+}
+
 /// xorshift64 (Marsaglia 2003): a deterministic PRNG so failures reproduce.
 #[derive(Debug, Clone)]
 pub struct XorShift(u64);
