@@ -19,6 +19,7 @@ pub mod vps;
 pub mod vui;
 
 mod hrd;
+mod hvcc_build;
 mod scaling_list;
 
 #[cfg(test)]

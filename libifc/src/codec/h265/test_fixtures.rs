@@ -32,6 +32,12 @@ pub fn raw_nals(name: &str) -> Vec<Vec<u8>> {
     AnnexBNals::new(&read_fixture(&format!("{name}.h265"))).map(|(_, nal)| nal.to_vec()).collect()
 }
 
+/// The parameter sets and SEI in front of the raw stream's first picture: what
+/// `hevc_mp4toannexb` copied there from the MP4's hvcC.
+pub fn leading_non_vcl(name: &str) -> Vec<Vec<u8>> {
+    raw_nals(name).into_iter().take_while(|n| nal_unit_type(n) >= 32).collect()
+}
+
 pub fn nal_unit_type(nal: &[u8]) -> u8 {
     (nal[0] >> 1) & 0x3f
 }
