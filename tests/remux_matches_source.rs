@@ -131,7 +131,8 @@ fn check(fixture: &Path) {
 #[test]
 fn every_fixture_remuxes_to_segments_that_decode_like_the_source() {
     let fixtures = fixtures();
-    assert!(fixtures.len() >= 20, "fixtures present");
+    let filtered = std::env::var_os("IFC_FIXTURES").is_some();
+    assert!(filtered || fixtures.len() >= 20, "fixtures present");
     for f in &fixtures {
         check(f);
     }

@@ -65,7 +65,7 @@ pub struct StreamAnalyzer {
     nal_length_size: usize,
     frames: u64,
     payload_bytes: u64,
-    first_dts: Option<i64>,
+    first_pts: Option<i64>,
     end_ticks: i64,
     durations: Vec<(u32, u64)>,
     gop_lengths: Vec<u64>,
@@ -86,7 +86,7 @@ impl StreamAnalyzer {
             nal_length_size: usize::from(config.nal_length_size),
             frames: 0,
             payload_bytes: 0,
-            first_dts: None,
+            first_pts: None,
             end_ticks: 0,
             durations: Vec::new(),
             gop_lengths: Vec::new(),
@@ -109,7 +109,7 @@ impl StreamAnalyzer {
     pub fn push_sample(&mut self, sample: &Sample) {
         self.frames += 1;
         self.payload_bytes += sample.data.len() as u64;
-        self.first_dts.get_or_insert(sample.dts);
+        self.first_pts = Some(self.first_pts.map_or(sample.pts(), |p| p.min(sample.pts())));
         self.end_ticks = self.end_ticks.max(sample.pts() + i64::from(sample.duration));
         if let Some((_, n)) = self.durations.iter_mut().find(|(d, _)| *d == sample.duration) {
             *n += 1;
@@ -164,7 +164,7 @@ impl StreamAnalyzer {
         }
         let typical_duration = self.durations.iter().max_by_key(|(_, n)| *n).map(|(d, _)| *d);
         let frame_rate = typical_duration.and_then(|d| FrameRate::new(timescale, d));
-        let span = self.end_ticks - self.first_dts.unwrap_or(0).min(self.end_ticks);
+        let span = self.end_ticks - self.first_pts.unwrap_or(0).min(self.end_ticks);
         let duration_s = (timescale > 0 && self.frames > 0).then(|| span as f64 / f64::from(timescale));
         let bit_rate_bps = duration_s.filter(|d| *d > 0.0).map(|d| (self.payload_bytes as f64 * 8.0 / d) as u64);
         let [idr, cra, bla, _other] = self.kinds;

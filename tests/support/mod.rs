@@ -9,12 +9,15 @@ pub fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
 }
 
-/// Every fixture (MP4 and raw), sorted, without the malformed ones.
+/// Every fixture (MP4 and raw), sorted, without the malformed ones. Set IFC_FIXTURES to a
+/// substring to run on the matching ones only (e.g. `IFC_FIXTURES=hevc`).
 pub fn fixtures() -> Vec<PathBuf> {
+    let filter = std::env::var("IFC_FIXTURES").unwrap_or_default();
     let mut v: Vec<PathBuf> = std::fs::read_dir(testdata())
         .expect("testdata/ exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("mp4" | "h264" | "h265")))
+        .filter(|p| p.to_string_lossy().contains(&filter))
         .collect();
     v.sort();
     v
