@@ -62,7 +62,8 @@ pub enum BackendPreference {
 /// What to do with damaged pictures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ErrorPolicy {
-    /// Drop concealed pictures and skip non-key packets until the next key packet.
+    /// Drop concealed pictures and skip non-key packets until the next key packet. Only damage
+    /// the backend reports can be acted on; see the backend's notes.
     #[default]
     SkipUntilKeyframe,
     /// Deliver every picture the backend produces; damaged ones carry [`Frame::corrupt`].
@@ -220,15 +221,22 @@ fn open_software(options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeErro
 
 #[cfg(not(feature = "ffmpeg"))]
 fn open_software(_options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
-    Err(DecodeError::BackendUnavailable {
-        backend: "libavcodec",
-        reason: "built without the `ffmpeg` feature".into(),
-    })
+    Err(DecodeError::BackendUnavailable { backend: "libavcodec", reason: "built without the `ffmpeg` feature".into() })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_and_decoders_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Frame>();
+        send::<Box<dyn Decoder>>();
+        send::<PacketSender>();
+        send::<FrameReceiver>();
+    }
 
     #[test]
     fn prefer_hardware_without_a_hardware_backend_is_a_typed_error() {

@@ -88,7 +88,11 @@ impl FramePixelFormat {
             let (shift_w, _) = self.chroma_shift();
             let chroma_width = width.div_ceil(1 << shift_w);
             // NV12/P010: Cb and Cr interleaved in one plane.
-            if self.plane_count() == 2 { chroma_width.checked_mul(2)? } else { chroma_width }
+            if self.plane_count() == 2 {
+                chroma_width.checked_mul(2)?
+            } else {
+                chroma_width
+            }
         };
         usize::try_from(samples).ok()?.checked_mul(self.bytes_per_sample())
     }

@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::frame_queue::{BoundedQueue, Pushed};
-use super::{open_decoder, DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler};
+use super::{
+    open_decoder, DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler,
+};
 
 /// Spawns decode threads.
 #[derive(Debug)]

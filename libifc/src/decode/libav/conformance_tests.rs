@@ -73,7 +73,11 @@ fn colour_description_matches_ffprobe() {
             let name_or_unknown = |n: Option<&str>| n.unwrap_or("unknown").to_owned();
             // ColourDescription has no "unspecified" range: limited is the default.
             assert_eq!(c.full_range, probe[0] == "pc", "{name}: frame {}", frame.display_index);
-            let ours = [name_or_unknown(c.matrix_name()), name_or_unknown(c.primaries_name()), name_or_unknown(c.transfer_name())];
+            let ours = [
+                name_or_unknown(c.matrix_name()),
+                name_or_unknown(c.primaries_name()),
+                name_or_unknown(c.transfer_name()),
+            ];
             assert_eq!(&ours[..], &probe[1..], "{name}: frame {}", frame.display_index);
         }
     }

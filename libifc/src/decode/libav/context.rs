@@ -5,8 +5,8 @@
 
 use std::sync::Once;
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::ffi;
+use ffmpeg_next as ffmpeg;
 
 use crate::codec::Codec;
 use crate::decode::{DecodeError, DecoderOptions};
@@ -60,11 +60,7 @@ pub(super) fn open(options: &DecoderOptions) -> Result<ffmpeg::decoder::Video, D
         (*raw).thread_type = ffi::FF_THREAD_FRAME | ffi::FF_THREAD_SLICE;
         (*raw).pkt_timebase = ffi::AVRational { num: 1, den: 90_000 };
     }
-    context
-        .decoder()
-        .open_as(codec)
-        .and_then(|opened| opened.video())
-        .map_err(|e| open_error(e.to_string()))
+    context.decoder().open_as(codec).and_then(|opened| opened.video()).map_err(|e| open_error(e.to_string()))
 }
 
 /// Copies the avcC/hvcC record into `extradata`, which libavcodec frees with the context and

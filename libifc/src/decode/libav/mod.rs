@@ -6,6 +6,14 @@
 //! decoder is drained and reset at the next key packet, so that an H.265 CRA is treated as
 //! the start of a new sequence (its RASL pictures, which reference what was lost, are
 //! skipped by libavcodec, H.265 8.1.3) and an H.264 IDR starts from clean state.
+//!
+//! # What libavcodec notices
+//! Recovery can only follow damage that is reported. libavcodec flags concealed H.264
+//! pictures only when decoding single-threaded (its error concealment does not run with
+//! frame or slice threads); it reports no damage inside H.265 slice data; and it notices a
+//! missing access unit in neither codec. Such damage still ends at the next key frame, where
+//! prediction restarts (see the resilience tests). Also, a B-picture decoded after a damaged
+//! reference but displayed before it can be delivered before the damage is seen.
 
 mod context;
 mod picture;
@@ -90,14 +98,19 @@ impl LibavDecoder {
 
     fn av_packet(&self, packet: &EncodedPacket, index: u64) -> Result<ffmpeg::Packet, DecodeError> {
         let len = packet.data.len();
-        let too_large = || DecodeError::PacketTooLarge { stream_id: self.stream_id, packet_index: index, len_bytes: len };
+        let too_large =
+            || DecodeError::PacketTooLarge { stream_id: self.stream_id, packet_index: index, len_bytes: len };
         // av_new_packet takes an int and adds AV_INPUT_BUFFER_PADDING_SIZE.
         if i32::try_from(len).map_or(true, |n| n > i32::MAX - ffmpeg::ffi::AV_INPUT_BUFFER_PADDING_SIZE) {
             return Err(too_large());
         }
         let mut av_packet = ffmpeg::Packet::new(len);
         let Some(buffer) = av_packet.data_mut().filter(|b| b.len() == len) else {
-            return Err(DecodeError::Backend { stream_id: self.stream_id, backend: BACKEND, reason: "out of memory".into() });
+            return Err(DecodeError::Backend {
+                stream_id: self.stream_id,
+                backend: BACKEND,
+                reason: "out of memory".into(),
+            });
         };
         buffer.copy_from_slice(&packet.data);
         av_packet.set_pts(packet.pts_90k);
@@ -118,7 +131,7 @@ impl LibavDecoder {
                 Err(e) => {
                     self.stats.decode_errors += 1;
                     self.note_damage();
-                    return Err(self.bitstream_error(index, pts_90k, e.to_string()));
+                    return Err(self.bitstream_error(index, pts_90k, describe(e)));
                 }
             }
         }
@@ -144,7 +157,7 @@ impl LibavDecoder {
                     self.stats.decode_errors += 1;
                     self.note_damage();
                     let index = self.next_packet_index.saturating_sub(1);
-                    self.receive_error = Some(self.bitstream_error(index, None, e.to_string()));
+                    self.receive_error = Some(self.bitstream_error(index, None, describe(e)));
                     if !draining {
                         return;
                     }
@@ -198,6 +211,16 @@ impl LibavDecoder {
 
     fn take_receive_error(&mut self) -> Result<(), DecodeError> {
         self.receive_error.take().map_or(Ok(()), Err)
+    }
+}
+
+/// libav's message for an error code, or the code itself when it has none.
+fn describe(e: ffmpeg::Error) -> String {
+    let message = e.to_string();
+    if message.is_empty() {
+        format!("{e:?}")
+    } else {
+        message
     }
 }
 

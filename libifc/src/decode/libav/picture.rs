@@ -3,9 +3,9 @@
 
 #![allow(unsafe_code)]
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::frame::Video;
+use ffmpeg_next as ffmpeg;
 
 use crate::codec::ColourDescription;
 use crate::decode::frame::plane_len;
@@ -58,7 +58,8 @@ impl LibavPicture {
         }
         let mut planes = [PlaneSpan::default(); 4];
         for (i, span) in planes.iter_mut().enumerate().take(pix_fmt.plane_count()) {
-            *span = checked_span(&video, pix_fmt, i).ok_or_else(|| format!("plane {i} lies outside the frame's buffers"))?;
+            *span = checked_span(&video, pix_fmt, i)
+                .ok_or_else(|| format!("plane {i} lies outside the frame's buffers"))?;
         }
         Ok(Self { video, pix_fmt, full_range, planes })
     }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 
 use super::test_support::*;
 use crate::codec::{AccessUnit, NalKind};
-use crate::decode::{DecoderOptions, EncodedPacket, ErrorPolicy, Frame};
+use crate::decode::{DecodeError, DecoderOptions, EncodedPacket, ErrorPolicy, Frame};
 
 /// Deterministic noise for damage (xorshift64*), so failures can be replayed.
 struct Noise(u64);
@@ -79,8 +79,15 @@ fn frames_from(frames: &[Frame], key: usize) -> usize {
     frames.iter().filter(|f| f.decode_index.is_some_and(|i| i >= key as u64)).count()
 }
 
-fn damaged_packets(aus: &[AccessUnit], index: u64, damage: impl Fn(&AccessUnit) -> Option<AccessUnit>) -> Vec<EncodedPacket> {
-    aus.iter().filter_map(|au| if au.index == index { damage(au) } else { Some(au.clone()) }).map(|au| annex_b_packet(&au)).collect()
+fn damaged_packets(
+    aus: &[AccessUnit],
+    index: u64,
+    damage: impl Fn(&AccessUnit) -> Option<AccessUnit>,
+) -> Vec<EncodedPacket> {
+    aus.iter()
+        .filter_map(|au| if au.index == index { damage(au) } else { Some(au.clone()) })
+        .map(|au| annex_b_packet(&au))
+        .collect()
 }
 
 fn truncated(au: &AccessUnit) -> AccessUnit {
@@ -176,6 +183,10 @@ fn missing_parameter_sets_are_counted_and_decoding_starts_at_the_next_key_frame(
             let s = damaged.stats;
             assert!(s.decode_errors >= 1, "{what}: {s:?}");
             assert!(!damaged.errors.is_empty(), "{what}: the error is reported");
+            for e in &damaged.errors {
+                let says_where = matches!(e, DecodeError::Bitstream { stream_id: 0, reason, .. } if !reason.is_empty());
+                assert!(says_where, "{what}: {e}");
+            }
             // Frame threading reports an error up to `threads - 1` packets late.
             let skipped = (key - threads) as u64..=key as u64 - 1;
             assert!(skipped.contains(&s.skipped_until_keyframe), "{what}: packets up to the key frame skipped: {s:?}");
@@ -191,7 +202,8 @@ fn missing_parameter_sets_are_counted_and_decoding_starts_at_the_next_key_frame(
 
 fn is_rasl(codec: crate::codec::Codec, au: &AccessUnit) -> bool {
     // H.265 nal_unit_type 8 (RASL_N) and 9 (RASL_R), Table 7-1.
-    codec == crate::codec::Codec::H265 && au.nals.iter().any(|n| n.first().is_some_and(|b| matches!((b >> 1) & 0x3f, 8 | 9)))
+    codec == crate::codec::Codec::H265
+        && au.nals.iter().any(|n| n.first().is_some_and(|b| matches!((b >> 1) & 0x3f, 8 | 9)))
 }
 
 #[test]
@@ -212,8 +224,12 @@ fn joining_an_open_gop_stream_mid_way_starts_at_a_cra_without_its_rasl_pictures(
     // Only the RASL pictures of the CRA where decoding began are undecodable.
     let next = next_key_after(&aus, cra) as i64 * 3600;
     let undecodable = |pts: i64| rasl.contains(&pts) && pts < next;
-    let expected: Vec<i64> =
-        clean.frames.iter().filter_map(|f| f.pts_90k).filter(|&pts| pts >= cra as i64 * 3600 && !undecodable(pts)).collect();
+    let expected: Vec<i64> = clean
+        .frames
+        .iter()
+        .filter_map(|f| f.pts_90k)
+        .filter(|&pts| pts >= cra as i64 * 3600 && !undecodable(pts))
+        .collect();
     assert!(rasl.iter().any(|&pts| undecodable(pts)), "the CRA has RASL pictures");
     assert_eq!(shown, expected);
 }
@@ -324,7 +340,8 @@ fn after_flush_a_new_stream_decodes_from_its_key_frame() {
             decoder.push(annex_b_packet(au)).expect("clean stream");
         }
         decoder.flush().expect("flush");
-        passes.push(std::iter::from_fn(|| decoder.pull().expect("pull")).map(|f| picture_bytes(&f)).collect::<Vec<_>>());
+        passes
+            .push(std::iter::from_fn(|| decoder.pull().expect("pull")).map(|f| picture_bytes(&f)).collect::<Vec<_>>());
     }
     assert_eq!(passes[0].len(), aus.len());
     assert!(passes[0] == passes[1], "the second pass decodes exactly like the first");

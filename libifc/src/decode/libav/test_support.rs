@@ -123,7 +123,9 @@ pub(super) fn assert_frames_equal_raw(name: &str, frames: &[Frame], raw: &[u8]) 
 
 /// The picture data of a frame, rows without padding.
 pub(super) fn picture_bytes(frame: &Frame) -> Vec<u8> {
-    (0..frame.pix_fmt().plane_count()).flat_map(|p| frame.plane_rows(p).flatten().copied().collect::<Vec<_>>()).collect()
+    (0..frame.pix_fmt().plane_count())
+        .flat_map(|p| frame.plane_rows(p).flatten().copied().collect::<Vec<_>>())
+        .collect()
 }
 
 /// A decoder configuration around a raw avcC/hvcC record. The decoder reads only `record` and

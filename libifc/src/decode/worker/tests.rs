@@ -19,7 +19,12 @@ impl Decoder for FakeDecoder {
         self.stats.packets_in += 1;
         if packet.data.first() == Some(&0xEE) {
             self.stats.decode_errors += 1;
-            return Err(DecodeError::Bitstream { stream_id: 7, packet_index: index, pts_90k: packet.pts_90k, reason: "fake".into() });
+            return Err(DecodeError::Bitstream {
+                stream_id: 7,
+                packet_index: index,
+                pts_90k: packet.pts_90k,
+                reason: "fake".into(),
+            });
         }
         let mut frame = Frame::from_planes(4, 4, FramePixelFormat::Gray8, vec![(vec![0; 16], 4)])?;
         frame.pts_90k = packet.pts_90k;
