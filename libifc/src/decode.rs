@@ -1,1 +1,0 @@
-//! STUB: decoders being written.

@@ -1,0 +1,290 @@
+//! Decoding: encoded access units in, decoded [`Frame`]s out, once per stream.
+//!
+//! - [`Decoder`]: the backend-neutral push/pull contract; [`open_decoder`] picks a backend
+//!   (libavcodec on the CPU today; NVDEC later) from a [`BackendPreference`].
+//! - [`DecodeWorker`]: runs a blocking decoder on its own thread. Sending packets never blocks
+//!   (recording must never wait for inference); decoded frames go through a [`Sampler`] into a
+//!   bounded queue that drops the oldest frame when inference falls behind.
+//! - [`Sampler`]: which frames go on to inference (every n-th, a target rate by pts, key
+//!   frames, or on scene change by a [`LumaThumbnail`]).
+//!
+//! # The run loop
+//! ```text
+//! push(packet) ─▶ decoder ─▶ pull() → Some(frame) … None ─▶ push(next packet) … flush() ─▶ pull() until None
+//! ```
+//! Frames come out in display order, possibly several packets after their own (B-frames,
+//! frame threading). [`Decoder::flush`] ends the stream: every frame still held comes out.
+//!
+//! # Errors and recovery
+//! A damaged, truncated or missing access unit is counted in [`DecodeStats`] and reported as
+//! [`DecodeError::Bitstream`]; the decoder stays usable. Under the default
+//! [`ErrorPolicy::SkipUntilKeyframe`], concealed pictures are dropped and non-key packets are
+//! skipped (and counted) until the next key packet, where the decoder restarts cleanly: a
+//! damaged access unit costs at most the frames up to the next key frame.
+
+mod error;
+mod frame;
+mod frame_queue;
+// Used by every backend; none but libavcodec exists yet.
+#[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
+mod keyframe;
+#[cfg(feature = "ffmpeg")]
+mod libav;
+mod pixel_format;
+mod sampler;
+mod thumbnail;
+mod worker;
+
+pub use error::DecodeError;
+pub use frame::Frame;
+pub use frame_queue::QueuePolicy;
+pub use pixel_format::FramePixelFormat;
+pub use sampler::{FrameMeta, InvalidSamplingRule, Sampler, SamplingRule};
+pub use thumbnail::{LumaThumbnail, THUMBNAIL_HEIGHT, THUMBNAIL_WIDTH};
+pub use worker::{DecodeWorker, FrameReceiver, PacketSender, WorkerStats};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::codec::{Codec, DecoderConfig};
+
+/// Which kind of decoder [`open_decoder`] should use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendPreference {
+    /// Hardware when present, else software.
+    #[default]
+    Auto,
+    PreferSoftware,
+    /// Hardware or an error: no silent fallback to the CPU.
+    PreferHardware,
+}
+
+/// What to do with damaged pictures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorPolicy {
+    /// Drop concealed pictures and skip non-key packets until the next key packet. Only damage
+    /// the backend reports can be acted on; see the backend's notes.
+    #[default]
+    SkipUntilKeyframe,
+    /// Deliver every picture the backend produces; damaged ones carry [`Frame::corrupt`].
+    Conceal,
+}
+
+/// How to open a decoder.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DecoderOptions {
+    pub codec: Codec,
+    /// The track's avcC/hvcC record: packets are then length-prefixed NAL units (MP4 samples).
+    /// `None`: packets are Annex B with in-band parameter sets.
+    pub config: Option<DecoderConfig>,
+    /// Decoder threads: 0 lets the backend choose; 1 keeps one stream to one core, which is
+    /// fairest when many streams share a machine; more adds frame threading, which also adds
+    /// about one frame of latency per thread.
+    pub threads: usize,
+    pub backend: BackendPreference,
+    /// Carried into every [`Frame`] and error, so that many streams can share one consumer.
+    pub stream_id: u64,
+    pub error_policy: ErrorPolicy,
+}
+
+impl DecoderOptions {
+    /// Annex B input, one thread, automatic backend, skip-until-keyframe recovery.
+    pub fn new(codec: Codec) -> Self {
+        Self {
+            codec,
+            config: None,
+            threads: 1,
+            backend: BackendPreference::Auto,
+            stream_id: 0,
+            error_policy: ErrorPolicy::default(),
+        }
+    }
+
+    /// Length-prefixed input described by `config` (its codec is the decoder's).
+    pub fn from_config(config: DecoderConfig) -> Self {
+        let codec = config.codec;
+        Self { config: Some(config), ..Self::new(codec) }
+    }
+
+    #[must_use]
+    pub fn with_config(mut self, config: DecoderConfig) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    #[must_use]
+    pub fn with_backend(mut self, backend: BackendPreference) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    #[must_use]
+    pub fn with_stream_id(mut self, stream_id: u64) -> Self {
+        self.stream_id = stream_id;
+        self
+    }
+
+    #[must_use]
+    pub fn with_error_policy(mut self, error_policy: ErrorPolicy) -> Self {
+        self.error_policy = error_policy;
+        self
+    }
+
+    fn validate(&self) -> Result<(), DecodeError> {
+        match &self.config {
+            Some(config) if config.codec != self.codec => Err(DecodeError::InvalidOptions {
+                stream_id: self.stream_id,
+                reason: format!("a {:?} decoder configuration for a {:?} decoder", config.codec, self.codec),
+            }),
+            Some(config) if !matches!(config.nal_length_size, 1 | 2 | 4) => Err(DecodeError::InvalidOptions {
+                stream_id: self.stream_id,
+                reason: format!("NAL length size {} (must be 1, 2 or 4)", config.nal_length_size),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One encoded access unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedPacket {
+    /// Annex B, or length-prefixed when the decoder was opened with a [`DecoderConfig`].
+    pub data: Bytes,
+    pub pts_90k: Option<i64>,
+    pub dts_90k: Option<i64>,
+    /// An IDR/IRAP access unit. Packets not marked are also checked for random-access slices
+    /// when the decoder waits for a key frame, so a missing flag costs nothing but time.
+    pub is_key: bool,
+}
+
+impl EncodedPacket {
+    pub fn new(data: Bytes, pts_90k: Option<i64>, is_key: bool) -> Self {
+        Self { data, pts_90k, dts_90k: None, is_key }
+    }
+}
+
+/// Counts kept by each decoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct DecodeStats {
+    pub packets_in: u64,
+    pub frames_out: u64,
+    /// Packets or pictures the backend reported as damaged.
+    pub decode_errors: u64,
+    /// Pictures with concealed damage (dropped under [`ErrorPolicy::SkipUntilKeyframe`]).
+    pub concealed_or_corrupt_frames: u64,
+    /// Non-key packets skipped while waiting for a key frame (after an error, at the start).
+    pub skipped_until_keyframe: u64,
+}
+
+/// A video decoder: push access units in decode order, pull frames in display order.
+pub trait Decoder: Send {
+    /// Decodes one access unit. An error reports damage in or around this packet; the decoder
+    /// stays usable and the frames it could decode are still pulled.
+    fn push(&mut self, packet: EncodedPacket) -> Result<(), DecodeError>;
+    /// The next decoded frame, if one is ready.
+    fn pull(&mut self) -> Result<Option<Frame>, DecodeError>;
+    /// Ends the stream: every frame still held becomes ready for [`Decoder::pull`]. Pushing
+    /// again afterwards starts a new stream, which must begin at a key packet.
+    fn flush(&mut self) -> Result<(), DecodeError>;
+    fn stats(&self) -> DecodeStats;
+    /// `libavcodec`, later `nvdec`.
+    fn backend_name(&self) -> &'static str;
+}
+
+/// Opens a decoder on the backend that `options.backend` asks for.
+///
+/// `Auto` uses hardware when a hardware backend is compiled in and finds a device, else
+/// libavcodec. `PreferHardware` never falls back: without a hardware backend it is
+/// [`DecodeError::BackendUnavailable`] naming `nvdec`.
+pub fn open_decoder(options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
+    options.validate()?;
+    match options.backend {
+        BackendPreference::PreferHardware => Err(DecodeError::BackendUnavailable {
+            backend: "nvdec",
+            reason: "no hardware decoder is compiled into this build".into(),
+        }),
+        BackendPreference::Auto | BackendPreference::PreferSoftware => open_software(options),
+    }
+}
+
+#[cfg(feature = "ffmpeg")]
+fn open_software(options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
+    Ok(Box::new(libav::LibavDecoder::open(options)?))
+}
+
+#[cfg(not(feature = "ffmpeg"))]
+fn open_software(_options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
+    Err(DecodeError::BackendUnavailable { backend: "libavcodec", reason: "built without the `ffmpeg` feature".into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_and_decoders_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Frame>();
+        send::<Box<dyn Decoder>>();
+        send::<PacketSender>();
+        send::<FrameReceiver>();
+    }
+
+    #[test]
+    fn prefer_hardware_without_a_hardware_backend_is_a_typed_error() {
+        let options = DecoderOptions::new(Codec::H264).with_backend(BackendPreference::PreferHardware);
+        match open_decoder(options) {
+            Err(DecodeError::BackendUnavailable { backend, .. }) => assert_eq!(backend, "nvdec"),
+            other => panic!("expected BackendUnavailable, got {:?}", other.map(|d| d.backend_name())),
+        }
+    }
+
+    #[test]
+    fn auto_falls_back_to_software() {
+        let opened = open_decoder(DecoderOptions::new(Codec::H265));
+        if cfg!(feature = "ffmpeg") {
+            assert_eq!(opened.map(|d| d.backend_name()).ok(), Some("libavcodec"));
+        } else {
+            assert!(matches!(opened, Err(DecodeError::BackendUnavailable { backend: "libavcodec", .. })));
+        }
+    }
+
+    #[test]
+    fn a_config_of_another_codec_is_refused() {
+        let config = DecoderConfig {
+            codec: Codec::H265,
+            record: Bytes::new(),
+            nal_length_size: 4,
+            parameter_sets: Vec::new(),
+            params: crate::codec::VideoParams {
+                codec: Codec::H265,
+                profile_idc: 1,
+                profile: "Main".into(),
+                level_idc: 60,
+                high_tier: false,
+                coded_width: 64,
+                coded_height: 64,
+                width: 64,
+                height: 64,
+                bit_depth_luma: 8,
+                bit_depth_chroma: 8,
+                chroma_format: crate::codec::ChromaFormat::Yuv420,
+                frame_rate: None,
+                colour: Default::default(),
+                sample_aspect_ratio: (1, 1),
+                max_num_reorder_frames: None,
+                codec_string: String::new(),
+            },
+        };
+        let options = DecoderOptions::new(Codec::H264).with_config(config);
+        assert!(matches!(open_decoder(options), Err(DecodeError::InvalidOptions { .. })));
+    }
+}

@@ -1,0 +1,265 @@
+//! [`DecodeWorker`]: a blocking [`Decoder`] on its own thread. Packets go in through an
+//! unbounded channel, so the caller (the ingest path that also feeds the recorder) never
+//! waits; frames come out through a bounded queue with a [`QueuePolicy`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use super::frame_queue::{BoundedQueue, Pushed};
+use super::{
+    open_decoder, DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler,
+};
+
+/// Spawns decode threads.
+#[derive(Debug)]
+pub struct DecodeWorker;
+
+enum Command {
+    Packet(EncodedPacket),
+    Flush,
+}
+
+/// Counters of one worker, readable at any time from either end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WorkerStats {
+    /// Packets accepted by [`PacketSender::send`].
+    pub packets_sent: u64,
+    /// Packets handed to the decoder so far; `packets_sent - packets_decoded` is the backlog.
+    pub packets_decoded: u64,
+    /// Frames out of the decoder.
+    pub decoded: u64,
+    /// Frames the sampler kept (and offered to the queue).
+    pub sampled: u64,
+    /// Frames dropped because the queue was full ([`QueuePolicy::DropOldest`]).
+    pub dropped: u64,
+    /// Frames in the queue now.
+    pub queued: usize,
+    /// The decoder's own counts, as of its last packet.
+    pub decode: DecodeStats,
+}
+
+struct Shared {
+    stream_id: u64,
+    queue: BoundedQueue<Frame>,
+    packets_sent: AtomicU64,
+    packets_decoded: AtomicU64,
+    decoded: AtomicU64,
+    sampled: AtomicU64,
+    decode: Mutex<DecodeStats>,
+    last_error: Mutex<Option<DecodeError>>,
+}
+
+impl Shared {
+    fn stats(&self) -> WorkerStats {
+        WorkerStats {
+            packets_sent: self.packets_sent.load(Ordering::Relaxed),
+            packets_decoded: self.packets_decoded.load(Ordering::Relaxed),
+            decoded: self.decoded.load(Ordering::Relaxed),
+            sampled: self.sampled.load(Ordering::Relaxed),
+            dropped: self.queue.dropped(),
+            queued: self.queue.len(),
+            decode: *self.decode.lock().unwrap_or_else(PoisonError::into_inner),
+        }
+    }
+}
+
+impl DecodeWorker {
+    /// Opens a decoder (errors come back here, not from the thread) and starts its thread;
+    /// every decoded frame goes into the queue.
+    pub fn spawn(
+        options: DecoderOptions,
+        queue_capacity: usize,
+        policy: QueuePolicy,
+    ) -> Result<(PacketSender, FrameReceiver), DecodeError> {
+        Self::spawn_sampled(options, Sampler::all(), queue_capacity, policy)
+    }
+
+    /// Like [`Self::spawn`], keeping only the frames `sampler` accepts.
+    pub fn spawn_sampled(
+        options: DecoderOptions,
+        sampler: Sampler,
+        queue_capacity: usize,
+        policy: QueuePolicy,
+    ) -> Result<(PacketSender, FrameReceiver), DecodeError> {
+        let stream_id = options.stream_id;
+        Self::spawn_decoder(open_decoder(options)?, stream_id, sampler, queue_capacity, policy)
+    }
+
+    /// Runs an already opened decoder (any backend, or a test double).
+    pub fn spawn_decoder(
+        decoder: Box<dyn Decoder>,
+        stream_id: u64,
+        sampler: Sampler,
+        queue_capacity: usize,
+        policy: QueuePolicy,
+    ) -> Result<(PacketSender, FrameReceiver), DecodeError> {
+        if queue_capacity == 0 {
+            return Err(DecodeError::InvalidOptions { stream_id, reason: "frame queue capacity 0".into() });
+        }
+        let shared = Arc::new(Shared {
+            stream_id,
+            queue: BoundedQueue::new(queue_capacity, policy),
+            packets_sent: AtomicU64::new(0),
+            packets_decoded: AtomicU64::new(0),
+            decoded: AtomicU64::new(0),
+            sampled: AtomicU64::new(0),
+            decode: Mutex::new(DecodeStats::default()),
+            last_error: Mutex::new(None),
+        });
+        let (commands, inbox) = mpsc::channel();
+        let thread_shared = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name(format!("ifc-decode-{stream_id}"))
+            .spawn(move || run(decoder, sampler, &inbox, &thread_shared))
+            .map_err(|e| DecodeError::Backend { stream_id, backend: "decode thread", reason: e.to_string() })?;
+        Ok((PacketSender { commands, shared: Arc::clone(&shared) }, FrameReceiver { shared }))
+    }
+}
+
+fn run(mut decoder: Box<dyn Decoder>, mut sampler: Sampler, inbox: &mpsc::Receiver<Command>, shared: &Shared) {
+    // The sender hanging up ends the stream: flush, deliver the rest, close the queue.
+    while let Ok(command) = inbox.recv() {
+        let result = match command {
+            Command::Packet(packet) => {
+                let result = decoder.push(packet);
+                shared.packets_decoded.fetch_add(1, Ordering::Relaxed);
+                result
+            }
+            Command::Flush => decoder.flush(),
+        };
+        record(shared, &*decoder, result);
+        if !deliver(&mut *decoder, &mut sampler, shared) {
+            shared.queue.close_producer();
+            return;
+        }
+    }
+    let result = decoder.flush();
+    record(shared, &*decoder, result);
+    deliver(&mut *decoder, &mut sampler, shared);
+    shared.queue.close_producer();
+}
+
+fn record(shared: &Shared, decoder: &dyn Decoder, result: Result<(), DecodeError>) {
+    *shared.decode.lock().unwrap_or_else(PoisonError::into_inner) = decoder.stats();
+    if let Err(e) = result {
+        *shared.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e);
+    }
+}
+
+/// Moves ready frames through the sampler into the queue; `false` once the consumer is gone.
+fn deliver(decoder: &mut dyn Decoder, sampler: &mut Sampler, shared: &Shared) -> bool {
+    loop {
+        let frame = match decoder.pull() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return !shared.queue.is_consumer_gone(),
+            Err(e) => {
+                record(shared, decoder, Err(e));
+                return !shared.queue.is_consumer_gone();
+            }
+        };
+        shared.decoded.fetch_add(1, Ordering::Relaxed);
+        if !sampler.accept_frame(&frame) {
+            continue;
+        }
+        shared.sampled.fetch_add(1, Ordering::Relaxed);
+        match shared.queue.push(frame) {
+            Pushed::Queued | Pushed::QueuedDroppingOldest(_) => {}
+            Pushed::ConsumerGone(_) => return false,
+        }
+    }
+}
+
+/// The input end of a worker. Never blocks. Dropping every clone ends the stream: the worker
+/// flushes the decoder, delivers the remaining frames and closes the queue.
+#[derive(Clone)]
+pub struct PacketSender {
+    commands: mpsc::Sender<Command>,
+    shared: Arc<Shared>,
+}
+
+impl PacketSender {
+    /// Queues a packet for decoding. Fails only when the worker has stopped (its receiver was
+    /// dropped).
+    pub fn send(&self, packet: EncodedPacket) -> Result<(), DecodeError> {
+        self.command(Command::Packet(packet))?;
+        self.shared.packets_sent.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Asks the decoder to deliver every frame it holds (end of a segment); decoding goes on
+    /// with the next key packet.
+    pub fn flush(&self) -> Result<(), DecodeError> {
+        self.command(Command::Flush)
+    }
+
+    fn command(&self, command: Command) -> Result<(), DecodeError> {
+        let stopped = DecodeError::WorkerStopped { stream_id: self.shared.stream_id };
+        if self.shared.queue.is_consumer_gone() {
+            return Err(stopped);
+        }
+        self.commands.send(command).map_err(|_| stopped)
+    }
+
+    pub fn stats(&self) -> WorkerStats {
+        self.shared.stats()
+    }
+}
+
+/// The output end of a worker: a bounded queue of frames in display order. Dropping it stops
+/// the worker at its next packet.
+pub struct FrameReceiver {
+    shared: Arc<Shared>,
+}
+
+impl FrameReceiver {
+    /// Waits for the next frame; `None` when the stream has ended and every frame was taken.
+    pub fn recv(&self) -> Option<Frame> {
+        self.shared.queue.pop()
+    }
+
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Frame> {
+        self.shared.queue.pop_timeout(timeout)
+    }
+
+    pub fn try_recv(&self) -> Option<Frame> {
+        self.shared.queue.try_pop()
+    }
+
+    /// The stream has ended and the queue is empty.
+    pub fn is_finished(&self) -> bool {
+        self.shared.queue.is_finished()
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.shared.queue.capacity()
+    }
+
+    pub fn stats(&self) -> WorkerStats {
+        self.shared.stats()
+    }
+
+    /// The most recent decoding error (they are also counted in [`WorkerStats::decode`]).
+    pub fn last_error(&self) -> Option<DecodeError> {
+        self.shared.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Iterator for FrameReceiver {
+    type Item = Frame;
+
+    fn next(&mut self) -> Option<Frame> {
+        self.recv()
+    }
+}
+
+impl Drop for FrameReceiver {
+    fn drop(&mut self) {
+        self.shared.queue.close_consumer();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests;
