@@ -9,7 +9,7 @@
 //! 111111 lengthSizeMinusOne        u8   0, 1 or 3
 //! 111 numOfSequenceParameterSets   u8   then that many (u16 length, SPS)
 //! numOfPictureParameterSets        u8   then that many (u16 length, PPS)
-//! -- profiles 100, 110, 122, 144 only, and optional in records written before 2010:
+//! -- profiles other than 66, 77, 88 (Baseline, Main, Extended); absent in older records:
 //! 111111 chroma_format             u8
 //! 11111 bit_depth_luma_minus8      u8
 //! 11111 bit_depth_chroma_minus8    u8
@@ -23,8 +23,14 @@ use super::{nal_header, NAL_PPS, NAL_SPS, NAL_SPS_EXTENSION};
 use crate::codec::{Codec, DecoderConfig};
 use crate::error::{ParseError, Result};
 
-/// Profiles whose record carries the chroma and bit-depth extension (ISO/IEC 14496-15 5.3.3.1.2).
-const PROFILES_WITH_EXTENSION: [u8; 4] = [100, 110, 122, 144];
+/// Profiles whose record has no chroma and bit-depth extension. The 2010 text of ISO/IEC
+/// 14496-15 listed the profiles with one (100, 110, 122, 144); later editions, and libavformat,
+/// give one to every profile but these, so 4:4:4 Predictive (244) and the rest have it too.
+const PROFILES_WITHOUT_EXTENSION: [u8; 3] = [66, 77, 88];
+
+fn has_extension(profile_idc: u8) -> bool {
+    !PROFILES_WITHOUT_EXTENSION.contains(&profile_idc)
+}
 
 /// Parses an `avcC` payload. `parameter_sets` holds the SPSs, then any SPS extensions, then
 /// the PPSs, each sharing the record's memory; `params` is what the first SPS says.
@@ -50,9 +56,8 @@ pub fn parse_record(record: Bytes) -> Result<DecoderConfig> {
     let pps_count = r.u8("num_of_picture_parameter_sets")?;
     let ppss = r.nal_array(usize::from(pps_count), NAL_PPS, "picture_parameter_set")?;
 
-    // Writers before the 2010 amendment stopped here even for High profiles, so the extension
-    // is read only when present.
-    if PROFILES_WITH_EXTENSION.contains(&profile_indication) && r.remaining() >= 4 {
+    // Older writers stopped here even for High profiles: the extension is read when present.
+    if has_extension(profile_indication) && r.remaining() >= 4 {
         r.u8("chroma_format")?;
         r.u8("bit_depth_luma_minus8")?;
         r.u8("bit_depth_chroma_minus8")?;
@@ -67,8 +72,8 @@ pub fn parse_record(record: Bytes) -> Result<DecoderConfig> {
 
 /// Builds a record with 4-byte NAL lengths from in-band parameter sets (NAL units without
 /// start codes, in any order). Identical repeats are dropped; SPSs come first, then PPSs, in
-/// the order first seen. Like libavformat, profiles 100, 110, 122 and 144 get the chroma and
-/// bit-depth extension, holding any SPS extension NAL units.
+/// the order first seen. Like libavformat, every profile but Baseline, Main and Extended gets
+/// the chroma and bit-depth extension, holding any SPS extension NAL units.
 pub fn build_record(parameter_sets: &[&[u8]]) -> Result<DecoderConfig> {
     let mut spss: Vec<&[u8]> = Vec::new();
     let mut ppss: Vec<&[u8]> = Vec::new();
@@ -118,7 +123,7 @@ pub fn build_record(parameter_sets: &[&[u8]]) -> Result<DecoderConfig> {
     put_nals(&mut out, &spss);
     out.put_u8(ppss.len() as u8);
     put_nals(&mut out, &ppss);
-    if PROFILES_WITH_EXTENSION.contains(&sps.profile_idc) {
+    if has_extension(sps.profile_idc) {
         out.put_u8(0xfc | sps.chroma_format_idc);
         out.put_u8(0xf8 | (sps.bit_depth_luma - 8));
         out.put_u8(0xf8 | (sps.bit_depth_chroma - 8));

@@ -107,7 +107,10 @@ impl SliceHeader {
             mmco5: false,
         };
         if sps.separate_colour_plane_flag {
-            h.colour_plane_id = r.read_ue_max(2, "colour_plane_id")? as u8;
+            h.colour_plane_id = r.read_u8(2, "colour_plane_id")?;
+            if h.colour_plane_id == 3 {
+                return Err(r.invalid("colour_plane_id", "3 is reserved (7.4.3)"));
+            }
         }
         h.frame_num = r.read_bits(u32::from(sps.log2_max_frame_num), "frame_num")?;
         if idr && h.frame_num != 0 {
@@ -143,6 +146,21 @@ impl SliceHeader {
         }
         h.read_to_ref_pic_marking(&mut r, pps, sps)?;
         Ok(h)
+    }
+
+    /// Whether both slices belong to the same primary coded picture, by the fields 7.4.1.2.4
+    /// compares (`first_mb_in_slice` aside).
+    pub fn same_picture_as(&self, other: &Self) -> bool {
+        self.frame_num == other.frame_num
+            && self.pic_parameter_set_id == other.pic_parameter_set_id
+            && self.field_pic_flag == other.field_pic_flag
+            && self.bottom_field_flag == other.bottom_field_flag
+            && (self.nal_ref_idc == 0) == (other.nal_ref_idc == 0)
+            && self.pic_order_cnt_lsb == other.pic_order_cnt_lsb
+            && self.delta_pic_order_cnt_bottom == other.delta_pic_order_cnt_bottom
+            && self.delta_pic_order_cnt == other.delta_pic_order_cnt
+            && self.idr == other.idr
+            && self.idr_pic_id == other.idr_pic_id
     }
 
     /// Reads from `direct_spatial_mv_pred_flag` through `dec_ref_pic_marking()` (7.3.3).

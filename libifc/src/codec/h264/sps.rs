@@ -80,9 +80,7 @@ impl Sps {
     /// Parses an SPS NAL unit, header included (nal_unit_type 7).
     pub fn parse(nal: &[u8]) -> Result<Self> {
         let rbsp = nal_rbsp(nal, NAL_SPS, "sps")?;
-        let mut r = BitReader::new(&rbsp, "sps");
-        let sps = Self::read(&mut r)?;
-        Ok(sps)
+        Self::read(&mut BitReader::new(&rbsp, "sps"))
     }
 
     fn read(r: &mut BitReader<'_>) -> Result<Self> {

@@ -25,6 +25,8 @@ pub struct StreamState {
     poc: PocState,
     /// The SPS of the latest picture or, before the first picture, the latest SPS received.
     current_sps: Option<Arc<Sps>>,
+    /// The first slice header of the latest picture.
+    last_header: Option<SliceHeader>,
     seen_picture: bool,
     after_end_of_sequence: bool,
 }
@@ -36,6 +38,7 @@ impl Default for StreamState {
             ppss: vec![None; PPS_SLOTS],
             poc: PocState::new(),
             current_sps: None,
+            last_header: None,
             seen_picture: false,
             after_end_of_sequence: false,
         }
@@ -55,6 +58,9 @@ impl StreamState {
     /// error. `new_sequence` is set on IDR pictures, on the first picture after an end of
     /// sequence, on the first picture of the stream, and on a picture whose
     /// `memory_management_control_operation` 5 restarts picture order counts.
+    ///
+    /// A slice with `first_mb_in_slice` 0 begins a picture, except a redundant coded picture
+    /// and, with separate colour planes, the first slice of the second and third plane.
     pub fn push_nal(&mut self, nal: &[u8]) -> Result<Option<PictureInfo>> {
         let (_, nal_unit_type) = nal_header(nal, "nal")?;
         match nal_unit_type {
@@ -103,6 +109,12 @@ impl StreamState {
         }
         let pps = Arc::clone(self.pps(header.pic_parameter_set_id)?);
         let sps = Arc::clone(self.sps_of(&pps)?);
+        // With separate colour planes each plane's first slice starts at macroblock 0; the
+        // planes of one picture share the fields 7.4.1.2.4 compares.
+        if sps.separate_colour_plane_flag && self.last_header.as_ref().is_some_and(|last| last.same_picture_as(&header))
+        {
+            return Ok(None);
+        }
         let poc = self.poc.next_picture(&sps, &header)?;
         let info = PictureInfo {
             poc,
@@ -112,6 +124,7 @@ impl StreamState {
             rasl: false,
         };
         self.current_sps = Some(sps);
+        self.last_header = Some(header);
         self.seen_picture = true;
         self.after_end_of_sequence = false;
         Ok(Some(info))

@@ -2,7 +2,7 @@
 //! the types and picture structures x264 does not produce.
 
 use super::synthetic::{PocSpec, PpsSpec, SliceSpec, SpsSpec, VuiSpec};
-use super::{parse_sps_params, Pps, Sps, StreamState};
+use super::{parse_sps_params, Pps, SliceHeader, Sps, StreamState};
 use crate::codec::PictureInfo;
 use crate::error::ParseErrorKind;
 
@@ -159,8 +159,21 @@ fn separate_colour_planes_crop_in_luma_samples_and_carry_colour_plane_id() {
     let mut state = StreamState::new();
     state.push_nal(&sps.nal()).expect("sps");
     state.push_nal(&pps.nal()).expect("pps");
-    let slice = SliceSpec { nal_ref_idc: 3, idr: true, slice_type: 2, colour_plane_id: 2, ..SliceSpec::default() };
-    assert!(state.push_nal(&slice.nal(&sps, &pps)).expect("slice").is_some());
+    // Each plane's slices start at macroblock 0; one picture all the same.
+    let mut pictures = 0;
+    for (frame_num, idr) in [(0, true), (1, false)] {
+        for colour_plane_id in [0, 2, 1] {
+            let slice =
+                SliceSpec { nal_ref_idc: 3, idr, frame_num, slice_type: 2, colour_plane_id, ..SliceSpec::default() };
+            let header = SliceHeader::parse(&slice.nal(&sps, &pps), |_| {
+                Ok((state.pps_by_id(0).expect("pps"), state.sps_by_id(0).expect("sps")))
+            })
+            .expect("slice");
+            assert_eq!(header.colour_plane_id, colour_plane_id as u8);
+            pictures += usize::from(state.push_nal(&slice.nal(&sps, &pps)).expect("slice").is_some());
+        }
+    }
+    assert_eq!(pictures, 2);
     assert_eq!(state.video_params().expect("params").profile, "High 4:4:4 Predictive");
 }
 

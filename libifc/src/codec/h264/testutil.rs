@@ -46,6 +46,12 @@ pub(super) fn first_nal(annex_b: &[u8], nal_unit_type: u8) -> &[u8] {
 /// Runs ffmpeg or ffprobe, feeding `stdin`; returns stdout and stderr. The comparison tests
 /// need ffmpeg 5.1 (see testdata/README.md): a missing tool fails the test, never skips it.
 pub(super) fn run_tool(program: &str, args: &[&str], stdin: &[u8]) -> (String, String) {
+    let (stdout, stderr) = run_tool_binary(program, args, stdin);
+    (String::from_utf8_lossy(&stdout).into_owned(), stderr)
+}
+
+/// [`run_tool`] for binary output.
+pub(super) fn run_tool_binary(program: &str, args: &[&str], stdin: &[u8]) -> (Vec<u8>, String) {
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::piped())
@@ -61,10 +67,9 @@ pub(super) fn run_tool(program: &str, args: &[&str], stdin: &[u8]) -> (String, S
     });
     let out = child.wait_with_output().expect("wait");
     writer.join().expect("stdin writer");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{program} {args:?} failed: {stderr}");
-    (stdout, stderr)
+    (out.stdout, stderr)
 }
 
 /// `ffprobe -show_streams` of a raw H.264 stream as `key=value` pairs; `extra` goes first.
@@ -145,6 +150,27 @@ fn encode_x264_variants() -> Vec<(&'static str, Vec<u8>)> {
         ("cavlc_refs", x264("64x48", 8, &["-coder", "0", "-refs", "3", "-bf", "3", "-x264-params", "b-pyramid=normal"])),
         ("frame_rate_24000_1001", encode("64x48", 3, &["-r", "24000/1001", "-c:v", "libx264"])),
     ]
+}
+
+/// The avcC record ffmpeg's MP4 muxer writes for a raw stream (fragmented, so it can pipe).
+pub(super) fn ffmpeg_avcc(annex_b: &[u8]) -> Vec<u8> {
+    let args = [
+        "-v",
+        "error",
+        "-f",
+        "h264",
+        "-i",
+        "pipe:0",
+        "-c",
+        "copy",
+        "-f",
+        "mp4",
+        "-movflags",
+        "frag_keyframe+empty_moov",
+        "pipe:1",
+    ];
+    let (mp4, _) = run_tool_binary("ffmpeg", &args, annex_b);
+    find_box(&mp4, b"avcC").to_vec()
 }
 
 /// Finds the payload of the first box of type `fourcc` by scanning (enough for the fixtures,
