@@ -4,9 +4,9 @@
 
 use super::pps::Pps;
 use super::sps::{PicOrderCntType, Sps};
-use super::{nal_header, NAL_IDR_SLICE};
+use super::{nal_header, NAL_IDR_SLICE, NAL_SLICE, NAL_SLICE_PARTITION_A};
 use crate::codec::{rbsp_from_ebsp, BitReader};
-use crate::error::Result;
+use crate::error::{ParseError, Result};
 
 /// No conforming slice header is longer: its longest parts, reference list modifications and
 /// prediction weight tables for 32 references per list, take about 4 KiB even with maximal
@@ -77,6 +77,10 @@ impl SliceHeader {
     /// `parameter_sets` finds the PPS with the id the header names, and that PPS's SPS.
     pub fn parse<'a>(nal: &[u8], parameter_sets: impl FnOnce(u8) -> Result<(&'a Pps, &'a Sps)>) -> Result<Self> {
         let (nal_ref_idc, nal_unit_type) = nal_header(nal, "slice_header")?;
+        if !matches!(nal_unit_type, NAL_SLICE | NAL_SLICE_PARTITION_A | NAL_IDR_SLICE) {
+            let msg = format!("{nal_unit_type} carries no slice header of this syntax");
+            return Err(ParseError::invalid("slice_header.nal_unit_type", msg));
+        }
         let idr = nal_unit_type == NAL_IDR_SLICE;
         let end = nal.len().min(MAX_SLICE_HEADER_BYTES);
         let rbsp = rbsp_from_ebsp(nal.get(1..end).unwrap_or_default());
