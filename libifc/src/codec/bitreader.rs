@@ -15,7 +15,8 @@ pub fn rbsp_from_ebsp(ebsp: &[u8]) -> Cow<'_, [u8]> {
     let Some(first) = first else { return Cow::Borrowed(ebsp) };
     let mut out = Vec::with_capacity(ebsp.len());
     out.extend_from_slice(&ebsp[..first + 2]);
-    let mut zeros = 2;
+    // Counting restarts after the emulation-prevention byte: `00 00 03 03` is `00 00 03`.
+    let mut zeros = 0;
     for &b in &ebsp[first + 3..] {
         if zeros >= 2 && b == 3 {
             zeros = 0;

@@ -162,15 +162,20 @@ impl VideoParams {
     /// `yuv420p10le`, `gray`.
     pub fn pix_fmt(&self) -> String {
         let depth = self.bit_depth_luma;
+        let h264 = self.codec == Codec::H264;
         let base = match self.chroma_format {
+            // libavcodec's H.264 decoder outputs monochrome as 4:2:0 with neutral chroma.
+            ChromaFormat::Monochrome if h264 => "yuv420p",
             ChromaFormat::Monochrome => return if depth > 8 { format!("gray{depth}le") } else { "gray".into() },
+            // ... and 4:4:4 with the identity matrix (H.273 code point 0) as planar RGB.
+            ChromaFormat::Yuv444 if h264 && self.colour.matrix == 0 => "gbrp",
             ChromaFormat::Yuv420 => "yuv420p",
             ChromaFormat::Yuv422 => "yuv422p",
             ChromaFormat::Yuv444 => "yuv444p",
         };
         if depth > 8 {
             format!("{base}{depth}le")
-        } else if self.colour.full_range && self.codec == Codec::H264 {
+        } else if self.colour.full_range && h264 {
             // libavcodec's H.264 decoder reports full-range 8-bit as the "j" formats.
             base.replacen("yuv", "yuvj", 1)
         } else {
