@@ -42,7 +42,7 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     })
     .with_context(|| format!("probing {}", args.file.display()))?;
     let Some((analyzer, params)) = analyzer else {
-        anyhow::bail!("{}: no decodable video found", args.file.display());
+        return Err(crate::source::nothing_decodable(&args.file, &run));
     };
     let container = if kind == InputKind::Mp4 { "mp4" } else { "annexb" };
     let vui_rate = params.frame_rate;

@@ -44,7 +44,7 @@ pub fn run(args: &RemuxArgs) -> Result<()> {
         write_outputs(&args.out_dir, &mut outputs)
     })?;
     let Some(mut remuxer) = remuxer else {
-        anyhow::bail!("{}: no decodable video found", args.input.display());
+        return Err(crate::source::nothing_decodable(&args.input, &run));
     };
     remuxer.finish(&mut outputs)?;
     write_outputs(&args.out_dir, &mut outputs)?;

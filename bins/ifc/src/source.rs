@@ -64,3 +64,24 @@ pub fn run_source(
         }
     }
 }
+
+/// Why a raw stream gave nothing to work on, in words.
+pub fn nothing_decodable(path: &std::path::Path, run: &SourceRun) -> anyhow::Error {
+    match &run.raw_stats {
+        Some(s) if s.access_units == 0 => anyhow::anyhow!(
+            "{}: no decodable video: no access units found (no start codes, or only {} malformed NAL units)",
+            path.display(),
+            s.nal_errors
+        ),
+        Some(s) => anyhow::anyhow!(
+            "{}: no decodable video: {} access units, none decodable: no sps/pps before a random-access point \
+             ({} before the first random-access point, {} without usable parameter sets, {} malformed NAL units)",
+            path.display(),
+            s.access_units,
+            s.dropped_before_random_access,
+            s.dropped_undecodable,
+            s.nal_errors
+        ),
+        None => anyhow::anyhow!("{}: no decodable video found", path.display()),
+    }
+}
