@@ -73,7 +73,12 @@ fn write_outputs(dir: &Path, outputs: &mut Vec<RemuxOutput>) -> Result<()> {
     for output in outputs.drain(..) {
         match output {
             RemuxOutput::Init { name, data } => write_file(&dir.join(name), |w| w.write_all(&data))?,
-            RemuxOutput::Segment { name, segment } => write_file(&dir.join(name), |w| segment.write_to(w))?,
+            RemuxOutput::Segment { name, segment } => {
+                // Unbuffered: write_to gathers the samples into one writev per segment.
+                let path = dir.join(name);
+                let mut file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+                segment.write_to(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
+            }
             RemuxOutput::Playlist { name, text } => {
                 // Write then rename, so a reader never sees half a playlist.
                 let tmp = dir.join(format!(".{name}.tmp"));

@@ -107,9 +107,23 @@ impl MediaSegment {
 
     /// Writes the header, then each sample, without joining them first.
     pub fn write_to(&self, w: &mut impl Write) -> std::io::Result<()> {
-        w.write_all(&self.header)?;
-        for data in &self.payload {
-            w.write_all(data)?;
+        // One gathered write per call (writev): the samples go from their buffers straight to
+        // the writer, with no copy into an intermediate buffer. Give an unbuffered writer.
+        let mut slices: Vec<std::io::IoSlice<'_>> = std::iter::once(&self.header[..])
+            .chain(self.payload.iter().map(|b| &b[..]))
+            .filter(|s| !s.is_empty())
+            .map(std::io::IoSlice::new)
+            .collect();
+        let mut rest = &mut slices[..];
+        while !rest.is_empty() {
+            // Stay under IOV_MAX (1024 on Linux) per call.
+            let n = rest.len().min(1024);
+            match w.write_vectored(&rest[..n]) {
+                Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(written) => std::io::IoSlice::advance_slices(&mut rest, written),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
