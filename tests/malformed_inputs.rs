@@ -2,6 +2,8 @@
 //! seconds with either a clean result or an error that says where, never a panic, a signal or
 //! a hang. testdata/malformed/expected.txt pins which outcome each file gets.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

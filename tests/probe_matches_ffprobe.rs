@@ -1,6 +1,8 @@
 //! `ifc probe --json` agrees with ffprobe on every fixture: width, height, profile, level,
 //! pixel format, frame rate and frame count.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::process::Command;
 
 use ifc_integration_tests::{ffprobe_json, fixtures, ifc_bin, run_ok};

@@ -2,6 +2,8 @@
 //! source's frames bit for bit with the source's presentation times and keyframe flags, start
 //! at random-access points, and are within one GOP of the target duration.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
