@@ -3,6 +3,8 @@
 //! Thin by design: argument parsing, files and progress bars here; all media logic in libifc.
 #![forbid(unsafe_code)]
 
+mod extract_cmd;
+mod extract_output;
 mod input;
 mod probe_cmd;
 mod progress;
@@ -40,6 +42,17 @@ enum Command {
     ///
     /// Example: ifc remux line3.h264 out/ --fps 30 --segment-ms 2000
     Remux(remux_cmd::RemuxArgs),
+    /// Decode once, keep some frames, and write them as images, model-input tensors or raw
+    /// planes.
+    ///
+    /// Sampling: every frame by default, or --every N, --fps F, --keyframes, --on-change T.
+    /// Formats: jpg or png (RGB; at --size if given), npy (the preprocessed model input:
+    /// --size, --letterbox, --dtype, --layout; values 0–1), raw (decoded planes exactly as
+    /// decoded, in frames.raw with an index in frames.csv), none (decode and preprocess, write
+    /// nothing: for benchmarks). Ends with a summary: decoded, kept, dropped, decode errors, fps.
+    ///
+    /// Example: ifc extract line3.mp4 frames/ --fps 2 --size 640x640 --letterbox --format npy
+    Extract(extract_cmd::ExtractArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +60,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Probe(args) => probe_cmd::run(&args),
         Command::Remux(args) => remux_cmd::run(&args),
+        Command::Extract(args) => extract_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

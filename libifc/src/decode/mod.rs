@@ -33,6 +33,7 @@ mod libav;
 mod pixel_format;
 mod sampler;
 mod thumbnail;
+mod view;
 mod worker;
 
 pub use error::DecodeError;

@@ -1,0 +1,274 @@
+//! `ifc extract`: the Frame Extractor from the command line. Decodes once, samples, and
+//! writes images, preprocessed tensors or raw planes.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{ArgGroup, Args, ValueEnum};
+use ifc::codec::FrameRate;
+use ifc::decode::{
+    open_decoder, DecodeStats, DecodeWorker, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler,
+    SamplingRule,
+};
+use ifc::mp4::Sample;
+use ifc::preprocess::{convert_to_rgb24, output_len_bytes, DType, Fit, Layout, PreprocessSpec, Preprocessor};
+use ifc::remux::SourceItem;
+
+use crate::extract_output::{FrameWriter, OutputFormat};
+use crate::input::{parse_fps, read_input};
+use crate::progress;
+use crate::source::{nothing_decodable, run_source};
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("sampling").args(["every", "fps", "keyframes", "on_change"])))]
+pub struct ExtractArgs {
+    /// MP4 file or raw Annex B stream (.h264 .264 .h265 .265 .hevc).
+    pub input: PathBuf,
+    /// Directory for the output (created if missing).
+    pub out_dir: PathBuf,
+    /// Keep every N-th decoded frame.
+    #[arg(long, value_name = "N")]
+    pub every: Option<u32>,
+    /// Keep frames at this rate (by presentation time), e.g. 2 or 0.5.
+    #[arg(long, value_name = "F")]
+    pub fps: Option<f64>,
+    /// Keep key frames only.
+    #[arg(long)]
+    pub keyframes: bool,
+    /// Keep a frame when it differs from the last kept one by more than T (mean absolute
+    /// difference of a 32×18 luma thumbnail, 0–255).
+    #[arg(long, value_name = "T")]
+    pub on_change: Option<f64>,
+    /// Model input size WxH. Default: 640x640 for npy; the frame's own size for images.
+    #[arg(long, value_parser = parse_size)]
+    pub size: Option<(u32, u32)>,
+    /// Keep the aspect ratio and pad (grey 114) instead of stretching.
+    #[arg(long)]
+    pub letterbox: bool,
+    /// What to write for each kept frame.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jpg)]
+    pub format: OutputFormat,
+    /// Tensor element type (npy and none).
+    #[arg(long, value_enum, default_value_t = TensorType::F32)]
+    pub dtype: TensorType,
+    /// Tensor layout (npy and none).
+    #[arg(long, value_enum, default_value_t = TensorLayout::Nchw)]
+    pub layout: TensorLayout,
+    /// Decoder threads. 1 runs decoding and preprocessing on one thread (fair on a busy
+    /// server); more decode on N threads with preprocessing beside them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub threads: u32,
+    /// Frame rate of a raw stream without VUI timing (25, 29.97, 30000/1001).
+    #[arg(long, value_parser = parse_fps)]
+    pub input_fps: Option<FrameRate>,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TensorType {
+    F32,
+    F16,
+    U8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TensorLayout {
+    Nchw,
+    Nhwc,
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("invalid size {s:?}: give WIDTHxHEIGHT, e.g. 640x640");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if w == 0 || h == 0 || w > 16384 || h > 16384 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// Counters for the closing summary.
+#[derive(Debug, Default)]
+struct Totals {
+    decoded: u64,
+    sampled: u64,
+    dropped: u64,
+    decode: DecodeStats,
+}
+
+pub fn run(args: &ExtractArgs) -> Result<()> {
+    let started = Instant::now();
+    let sampler = Sampler::new(sampling_rule(args)).context("sampling")?;
+    let (kind, data) = read_input(&args.input)?;
+    // Samples are Bytes slices of the input (MP4) or of the re-framed stream (raw): cheap to
+    // hold, so the source is read first and decoding runs in one tight loop afterwards.
+    let mut config = None;
+    let mut packets = Vec::new();
+    let run = run_source(kind, data, args.input_fps, true, |item, timescale| {
+        match item {
+            SourceItem::Config(c) => {
+                // Later configurations (a new resolution) travel in-band in the samples.
+                config.get_or_insert(c);
+            }
+            SourceItem::Sample(s) => packets.push(packet(&s, timescale)),
+        }
+        Ok(())
+    })?;
+    let Some(config) = config else { return Err(nothing_decodable(&args.input, &run)) };
+    let mut sink = FrameSink::new(args)?;
+    let options = DecoderOptions::from_config(config).with_threads(args.threads as usize);
+    let bar = progress::bar(packets.len() as u64, "frames", args.quiet);
+    let mut totals = Totals::default();
+    if args.threads == 1 {
+        let mut decoder = open_decoder(options)?;
+        let mut sampler = sampler;
+        let mut handle = |frame: Frame, totals: &mut Totals| -> Result<()> {
+            totals.decoded += 1;
+            bar.inc(1);
+            if sampler.accept_frame(&frame) {
+                totals.sampled += 1;
+                sink.frame(&frame)?;
+            }
+            Ok(())
+        };
+        for p in packets {
+            // A damaged access unit is counted by the decoder and skipped; decoding goes on.
+            let _ = decoder.push(p);
+            while let Ok(Some(frame)) = decoder.pull() {
+                handle(frame, &mut totals)?;
+            }
+        }
+        let _ = decoder.flush();
+        while let Ok(Some(frame)) = decoder.pull() {
+            handle(frame, &mut totals)?;
+        }
+        totals.decode = decoder.stats();
+    } else {
+        // Offline extraction keeps every sampled frame: the queue blocks rather than drops.
+        let (tx, rx) = DecodeWorker::spawn_sampled(options, sampler, 8, QueuePolicy::Block)?;
+        for p in packets {
+            tx.send(p)?;
+        }
+        tx.flush()?;
+        drop(tx);
+        while let Some(frame) = rx.recv() {
+            bar.set_position(rx.stats().decoded);
+            totals.sampled += 1;
+            sink.frame(&frame)?;
+        }
+        let stats = rx.stats();
+        totals.decoded = stats.decoded;
+        totals.dropped = stats.dropped;
+        totals.decode = stats.decoder;
+        if let Some(e) = rx.last_error().filter(|_| totals.decoded == 0) {
+            bail!("decoding failed: {e}");
+        }
+    }
+    bar.finish_and_clear();
+    sink.writer.finish()?;
+    if !args.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "ifc extract: decoded {} frames, kept {}, dropped {}, decode errors {}{}, {:.1} fps ({:.2} s) -> {}",
+            totals.decoded,
+            totals.sampled,
+            totals.dropped,
+            totals.decode.decode_errors,
+            if totals.decode.skipped_until_keyframe > 0 {
+                format!(" ({} packets skipped to the next key frame)", totals.decode.skipped_until_keyframe)
+            } else {
+                String::new()
+            },
+            totals.decoded as f64 / secs,
+            secs,
+            args.out_dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn sampling_rule(args: &ExtractArgs) -> SamplingRule {
+    match (args.every, args.fps, args.keyframes, args.on_change) {
+        (Some(n), ..) => SamplingRule::Every(n),
+        (_, Some(f), ..) => SamplingRule::TargetFps(f),
+        (_, _, true, _) => SamplingRule::KeyframesOnly,
+        (.., Some(t)) => SamplingRule::OnChange { threshold: t },
+        _ => SamplingRule::Every(1),
+    }
+}
+
+fn packet(sample: &Sample, timescale: u32) -> EncodedPacket {
+    let to_90k = |t: i64| (i128::from(t) * 90_000 / i128::from(timescale.max(1))) as i64;
+    let mut p = EncodedPacket::new(sample.data.clone(), Some(to_90k(sample.pts())), sample.is_sync);
+    p.dts_90k = Some(to_90k(sample.dts));
+    p
+}
+
+/// Turns each kept frame into the chosen output.
+struct FrameSink {
+    writer: FrameWriter,
+    preprocessor: Option<Preprocessor>,
+    tensor: Vec<u8>,
+    rgb: Vec<u8>,
+    frame_number: u64,
+}
+
+impl FrameSink {
+    fn new(args: &ExtractArgs) -> Result<Self> {
+        let tensor_output = matches!(args.format, OutputFormat::Npy | OutputFormat::None);
+        let spec = match (tensor_output, args.size) {
+            (true, size) | (false, size @ Some(_)) => {
+                let (w, h) = size.unwrap_or((640, 640));
+                let dtype = match (tensor_output, args.dtype) {
+                    (false, _) | (true, TensorType::U8) => DType::U8,
+                    (true, TensorType::F16) => DType::F16,
+                    (true, TensorType::F32) => DType::F32,
+                };
+                let layout = match (tensor_output, args.layout) {
+                    (true, TensorLayout::Nchw) => Layout::Nchw,
+                    _ => Layout::Nhwc,
+                };
+                let fit = if args.letterbox { Fit::default() } else { Fit::Stretch };
+                let spec = PreprocessSpec::default().with_output_size(w, h).with_fit(fit).with_dtype(dtype).with_layout(layout);
+                // Images keep 0–255 values; tensors are scaled to 0–1.
+                Some(if tensor_output { spec } else { spec.with_normalisation(1.0, [0.0; 3], [1.0; 3]) })
+            }
+            (false, None) => None,
+        };
+        let tensor = spec.as_ref().map_or(0, |s| output_len_bytes(s, 1));
+        Ok(Self {
+            writer: FrameWriter::new(&args.out_dir, args.format)?,
+            preprocessor: spec.map(Preprocessor::new).transpose()?,
+            tensor: vec![0; tensor],
+            rgb: Vec::new(),
+            frame_number: 0,
+        })
+    }
+
+    fn frame(&mut self, frame: &Frame) -> Result<()> {
+        let n = self.frame_number;
+        self.frame_number += 1;
+        if self.writer.format() == OutputFormat::Raw {
+            let fmt = frame.pix_fmt().ffmpeg_name(frame.colour.full_range);
+            let rows = (0..frame.pix_fmt().plane_count()).flat_map(|i| frame.plane_rows(i));
+            return self.writer.raw(n, frame.pts_90k, (frame.width(), frame.height(), fmt), rows);
+        }
+        let view = frame.view()?;
+        if let Some(pre) = self.preprocessor.as_mut() {
+            pre.run(&view, &mut self.tensor, 0)?;
+            let spec = pre.spec();
+            let (w, h, dtype, layout) = (spec.out_width, spec.out_height, spec.dtype, spec.layout);
+            return match self.writer.format() {
+                OutputFormat::Npy => self.writer.npy(n, &self.tensor, dtype, layout, w, h),
+                OutputFormat::Jpg | OutputFormat::Png => self.writer.image(n, &self.tensor, w, h),
+                OutputFormat::Raw | OutputFormat::None => Ok(()),
+            };
+        }
+        self.rgb.resize(frame.width() as usize * frame.height() as usize * 3, 0);
+        convert_to_rgb24(&view, &mut self.rgb)?;
+        self.writer.image(n, &self.rgb, frame.width(), frame.height())
+    }
+}
