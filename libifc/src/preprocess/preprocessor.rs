@@ -1,0 +1,210 @@
+//! [`Preprocessor`]: the one-pass CPU path. Filters are built once per source size; each
+//! frame then costs one colour conversion per source row the filters touch, one horizontal
+//! and one vertical pass over the content box, and a fill of the padding.
+
+use super::colour::{RgbCoefficients, YuvEncoding};
+use super::frame::FrameView;
+use super::geometry::{resolve_roi, ContentBox, Geometry};
+use super::pad::PadFill;
+use super::rows::Rgbx;
+use super::simd::Isa;
+use super::spec::{Layout, PreprocessSpec, Rect};
+use super::taps::AxisTaps;
+use super::PreprocessError;
+
+/// Reusable preprocessing for one [`PreprocessSpec`]: caches the resampling filters for the
+/// last source size and the scratch rows, so steady-state frames allocate nothing.
+#[derive(Debug, Clone)]
+pub struct Preprocessor {
+    spec: PreprocessSpec,
+    isa: Isa,
+    pad: PadFill,
+    plan: Option<Plan>,
+    scratch: Scratch,
+}
+
+/// Everything that depends on the source size.
+#[derive(Debug, Clone)]
+struct Plan {
+    frame_size: (u32, u32),
+    roi: Rect,
+    content: ContentBox,
+    /// The ROI's left edge rounded down to even, so converted pixels pair up on chroma.
+    first_column: u32,
+    columns: usize,
+    /// Indexes converted columns (starting at `first_column`).
+    taps_x: AxisTaps,
+    /// Indexes rows of the ROI.
+    taps_y: AxisTaps,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Scratch {
+    luma: Vec<f32>,
+    terms: Vec<Rgbx>,
+    rgb: Vec<Rgbx>,
+    /// Horizontally resampled source rows, source row `r` in slot `r % 2` (the rows one
+    /// output row reads are consecutive, so neighbours never evict each other).
+    resampled: [Vec<Rgbx>; 2],
+    resampled_row: [Option<usize>; 2],
+    acc: Vec<Rgbx>,
+}
+
+impl Preprocessor {
+    pub fn new(spec: PreprocessSpec) -> Result<Self, PreprocessError> {
+        spec.validate()?;
+        let pad = PadFill::new(&spec);
+        Ok(Self { spec, isa: Isa::detect(), pad, plan: None, scratch: Scratch::default() })
+    }
+
+    pub fn spec(&self) -> &PreprocessSpec {
+        &self.spec
+    }
+
+    /// Test hook: run the portable kernels even where SIMD is available.
+    #[doc(hidden)]
+    pub fn force_portable(&mut self) {
+        self.isa = Isa::Portable;
+    }
+
+    /// Test hook: whether SIMD kernels run.
+    #[doc(hidden)]
+    pub fn uses_simd(&self) -> bool {
+        self.isa.is_simd()
+    }
+
+    /// Writes image `batch_index` of a batch into `out`, which holds the whole batch (see
+    /// [`super::output_len_bytes`]), and returns where the frame landed.
+    pub fn run(&mut self, frame: &FrameView<'_>, out: &mut [u8], batch_index: usize) -> Result<Geometry, PreprocessError> {
+        frame.validate()?;
+        let image_len = self.spec.image_len_bytes().unwrap_or(usize::MAX);
+        let end = batch_index.checked_add(1).and_then(|n| n.checked_mul(image_len));
+        let len_bytes = out.len();
+        let image = end
+            .and_then(|end| out.get_mut(end - image_len..end))
+            .ok_or(PreprocessError::OutputTooSmall { len_bytes, needed_bytes: end.unwrap_or(usize::MAX), batch_index })?;
+        let plan = self.plan_for(frame)?;
+        let coefficients = YuvEncoding::resolve(frame.format, &frame.colour, frame.height, &self.spec).coefficients();
+
+        self.pad.fill(image, &self.spec, plan.content);
+        let scratch = &mut self.scratch;
+        scratch.resize(&plan);
+        write_content(frame, &self.spec, self.isa, &plan, &coefficients, scratch, image);
+        let geometry = plan.content.geometry(plan.roi);
+        self.plan = Some(plan);
+        Ok(geometry)
+    }
+
+    /// The cached plan if the frame has the same size, else a new one.
+    fn plan_for(&mut self, frame: &FrameView<'_>) -> Result<Plan, PreprocessError> {
+        let size = (frame.width, frame.height);
+        match self.plan.take() {
+            Some(plan) if plan.frame_size == size => Ok(plan),
+            _ => Plan::new(&self.spec, size),
+        }
+    }
+}
+
+impl Plan {
+    fn new(spec: &PreprocessSpec, frame_size: (u32, u32)) -> Result<Self, PreprocessError> {
+        let roi = resolve_roi(spec, frame_size.0, frame_size.1)?;
+        let content = ContentBox::new(roi, spec);
+        let first_column = roi.x & !1;
+        Ok(Self {
+            frame_size,
+            roi,
+            content,
+            first_column,
+            columns: (roi.x + roi.width - first_column) as usize,
+            taps_x: AxisTaps::new(spec.resize, roi.width, content.width).offset(roi.x - first_column),
+            taps_y: AxisTaps::new(spec.resize, roi.height, content.height),
+        })
+    }
+}
+
+impl Scratch {
+    fn resize(&mut self, plan: &Plan) {
+        let (columns, content_width) = (plan.columns, plan.content.width as usize);
+        self.luma.resize(columns, 0.0);
+        self.terms.resize(columns.div_ceil(2), [0.0; 4]);
+        self.rgb.resize(columns, [0.0; 4]);
+        for row in &mut self.resampled {
+            row.resize(content_width, [0.0; 4]);
+        }
+        // New frame data: nothing cached is valid.
+        self.resampled_row = [None; 2];
+        self.acc.resize(content_width, [0.0; 4]);
+    }
+
+    /// Converts source row `row` of the frame to RGB and resamples it horizontally into its
+    /// slot, unless it is already there.
+    fn resampled(&mut self, frame: &FrameView<'_>, isa: Isa, plan: &Plan, c: &RgbCoefficients, row: usize) -> usize {
+        let slot = row % 2;
+        if self.resampled_row[slot] == Some(row) {
+            return slot;
+        }
+        let kind = frame.format.sample_kind();
+        let first = plan.first_column as usize;
+        isa.unpack_samples(kind, frame.luma_row(row, first, plan.columns), &mut self.luma);
+        isa.chroma_terms(kind, frame.chroma_row(row / 2, first / 2, self.terms.len()), c, &mut self.terms);
+        isa.combine(&self.luma, &self.terms, c.y_gain, &mut self.rgb);
+        isa.horizontal(&self.rgb, &plan.taps_x, &mut self.resampled[slot]);
+        self.resampled_row[slot] = Some(row);
+        slot
+    }
+}
+
+/// Resamples, normalises and stores every content row.
+fn write_content(
+    frame: &FrameView<'_>,
+    spec: &PreprocessSpec,
+    isa: Isa,
+    plan: &Plan,
+    c: &RgbCoefficients,
+    scratch: &mut Scratch,
+    image: &mut [u8],
+) {
+    let (out_w, out_h) = (spec.out_width as usize, spec.out_height as usize);
+    let size = spec.dtype.size_bytes();
+    let ContentBox { left, top, width, .. } = plan.content;
+    let (left, top, width) = (left as usize, top as usize, width as usize);
+    let rgb_index = spec.order.rgb_index();
+    let (mut gain, mut offset) = ([0.0; 4], [0.0; 4]);
+    for (k, (a, b)) in spec.affine().into_iter().enumerate() {
+        (gain[rgb_index[k]], offset[rgb_index[k]]) = (a, b);
+    }
+    // NCHW: three planes of `out_w * out_h` elements; NHWC: one plane of pixels.
+    let (plane_len, pixel_len) = match spec.layout {
+        Layout::Nchw => (out_w * out_h * size, size),
+        Layout::Nhwc => (out_w * out_h * 3 * size, 3 * size),
+    };
+    for j in 0..plan.taps_y.len() {
+        let (start, weights) = plan.taps_y.output(j);
+        let mut first = true;
+        for (k, &w) in weights.iter().enumerate() {
+            if w != 0.0 {
+                let row = plan.roi.y as usize + start + k;
+                let slot = scratch.resampled(frame, isa, plan, c, row);
+                isa.accumulate(&mut scratch.acc, &scratch.resampled[slot], w, first);
+                first = false;
+            }
+        }
+        isa.normalise(&mut scratch.acc, gain, offset);
+        let row_start = ((top + j) * out_w + left) * pixel_len;
+        let row_range = |plane: usize| plane * plane_len + row_start..plane * plane_len + row_start + width * pixel_len;
+        match spec.layout {
+            Layout::Nchw => {
+                for (k, &lane) in rgb_index.iter().enumerate() {
+                    if let Some(dst) = image.get_mut(row_range(k)) {
+                        isa.store_plane_as(spec.dtype, &scratch.acc, lane, dst);
+                    }
+                }
+            }
+            Layout::Nhwc => {
+                if let Some(dst) = image.get_mut(row_range(0)) {
+                    isa.store_interleaved_as(spec.dtype, &scratch.acc, spec.order, dst);
+                }
+            }
+        }
+    }
+}
