@@ -51,12 +51,7 @@ pub(crate) struct YuvEncoding {
 
 impl YuvEncoding {
     /// The frame's own description, with the spec's overrides applied.
-    pub(crate) fn resolve(
-        format: PixelFormat,
-        colour: &ColourDescription,
-        height: u32,
-        spec: &PreprocessSpec,
-    ) -> Self {
+    pub(crate) fn resolve(format: PixelFormat, colour: &ColourDescription, height: u32, spec: &PreprocessSpec) -> Self {
         Self {
             matrix: spec.matrix.unwrap_or_else(|| ColourMatrix::for_frame(colour, height)),
             full_range: spec.full_range.unwrap_or(colour.full_range),

@@ -100,7 +100,9 @@ fn random_spec(rng: &mut Rng, width: u32, height: u32) -> PreprocessSpec {
     };
     let dtype = rng.pick(&[DType::F32, DType::F16, DType::U8]);
     let (scale, mean, std) = match dtype {
-        DType::U8 => (rng.pick(&[1.0, 0.9]), [rng.unit() * 20.0, 0.0, -rng.unit() * 20.0], [1.0, rng.unit() + 0.5, 2.0]),
+        DType::U8 => {
+            (rng.pick(&[1.0, 0.9]), [rng.unit() * 20.0, 0.0, -rng.unit() * 20.0], [1.0, rng.unit() + 0.5, 2.0])
+        }
         _ => (
             rng.pick(&[1.0 / 255.0, 1.0, 0.003]),
             [rng.unit(), rng.unit() - 0.5, rng.unit() * 100.0],
@@ -112,7 +114,12 @@ fn random_spec(rng: &mut Rng, width: u32, height: u32) -> PreprocessSpec {
         .with_resize(rng.pick(&[Resize::Bilinear, Resize::Area]))
         .with_fit(fit)
         .with_roi(roi)
-        .with_matrix(rng.pick(&[None, Some(ColourMatrix::Bt601), Some(ColourMatrix::Bt709), Some(ColourMatrix::Bt2020)]))
+        .with_matrix(rng.pick(&[
+            None,
+            Some(ColourMatrix::Bt601),
+            Some(ColourMatrix::Bt709),
+            Some(ColourMatrix::Bt2020),
+        ]))
         .with_full_range(rng.pick(&[None, Some(false), Some(true)]))
         .with_normalisation(scale, mean, std)
         .with_order(rng.pick(&[ChannelOrder::Rgb, ChannelOrder::Bgr]))
@@ -261,7 +268,10 @@ fn batch_images_land_at_their_offsets_and_leave_the_rest_alone() {
 #[test]
 fn a_reused_preprocessor_follows_size_changes() {
     let mut rng = Rng::new(12);
-    let (a, b) = (OwnedFrame::random(&mut rng, PixelFormat::P010le, 40, 30), OwnedFrame::random(&mut rng, PixelFormat::P010le, 16, 32));
+    let (a, b) = (
+        OwnedFrame::random(&mut rng, PixelFormat::P010le, 40, 30),
+        OwnedFrame::random(&mut rng, PixelFormat::P010le, 16, 32),
+    );
     let spec = PreprocessSpec::default().with_output_size(24, 24).with_resize(Resize::Area);
     let fresh = |frame: &OwnedFrame| {
         let mut out = vec![0u8; output_len_bytes(&spec, 1)];
@@ -297,13 +307,19 @@ fn invalid_inputs_are_typed_errors() {
     let mut short = view;
     // Rows 0-2 at the stride, then one byte short of the last 4-sample row.
     short.planes[1].data = &short.planes[1].data[..3 * short.planes[1].stride_bytes + 3];
-    assert!(matches!(run(PreprocessSpec::default(), &short, &mut out), Err(PreprocessError::PlaneTooSmall { plane: 1, .. })));
+    assert!(matches!(
+        run(PreprocessSpec::default(), &short, &mut out),
+        Err(PreprocessError::PlaneTooSmall { plane: 1, .. })
+    ));
     let mut odd = view;
     odd.height = 7;
     assert!(matches!(run(PreprocessSpec::default(), &odd, &mut out), Err(PreprocessError::OddSize { .. })));
     let mut narrow = view;
     narrow.planes[0].stride_bytes = 7;
-    assert!(matches!(run(PreprocessSpec::default(), &narrow, &mut out), Err(PreprocessError::StrideTooSmall { plane: 0, .. })));
+    assert!(matches!(
+        run(PreprocessSpec::default(), &narrow, &mut out),
+        Err(PreprocessError::StrideTooSmall { plane: 0, .. })
+    ));
     let mut ten_bit = view;
     ten_bit.format = PixelFormat::Yuv420p10le;
     assert!(matches!(run(PreprocessSpec::default(), &ten_bit, &mut out), Err(PreprocessError::StrideTooSmall { .. })));
@@ -327,7 +343,10 @@ fn mangled_frames_never_panic() {
             }
             1 => view.planes[rng.range(0, 2) as usize].stride_bytes = rng.range(0, 200) as usize,
             2 => (view.width, view.height) = (rng.range(0, 100), rng.range(0, 100)),
-            3 => view.format = rng.pick(&[PixelFormat::Yuv420p, PixelFormat::Nv12, PixelFormat::Yuv420p10le, PixelFormat::P010le]),
+            3 => {
+                view.format =
+                    rng.pick(&[PixelFormat::Yuv420p, PixelFormat::Nv12, PixelFormat::Yuv420p10le, PixelFormat::P010le])
+            }
             _ => view.planes[rng.range(0, 2) as usize].stride_bytes = usize::MAX - rng.range(0, 3) as usize,
         }
         let fast = preprocess_into(&view, &spec, &mut out, 0);

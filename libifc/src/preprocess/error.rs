@@ -17,7 +17,9 @@ pub enum PreprocessError {
     #[error("frame.planes[{plane}]: stride {stride_bytes} B is shorter than a row of {row_bytes} B")]
     StrideTooSmall { plane: usize, stride_bytes: usize, row_bytes: usize },
 
-    #[error("frame.planes[{plane}]: {len_bytes} B cannot hold {rows} rows of {row_bytes} B at stride {stride_bytes} B")]
+    #[error(
+        "frame.planes[{plane}]: {len_bytes} B cannot hold {rows} rows of {row_bytes} B at stride {stride_bytes} B"
+    )]
     PlaneTooSmall { plane: usize, len_bytes: usize, rows: usize, row_bytes: usize, stride_bytes: usize },
 
     #[error("spec.roi: {roi:?} is empty or reaches outside the {width}x{height} frame")]

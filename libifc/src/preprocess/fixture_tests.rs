@@ -128,7 +128,15 @@ fn resize_matches_opencv_within_two_levels() {
         ("area, by 2", 160, 160, Resize::Area, Fit::Letterbox { pad: [114; 3] }, None, area),
         ("area, by 1.6", 200, 150, Resize::Area, Fit::Stretch, None, area),
         ("odd ROI, stretched", 96, 64, Resize::Bilinear, Fit::Stretch, Some(Rect::new(37, 21, 201, 155)), linear),
-        ("odd ROI, area", 50, 40, Resize::Area, Fit::Letterbox { pad: [114; 3] }, Some(Rect::new(41, 9, 151, 201)), area),
+        (
+            "odd ROI, area",
+            50,
+            40,
+            Resize::Area,
+            Fit::Letterbox { pad: [114; 3] },
+            Some(Rect::new(41, 9, 151, 201)),
+            area,
+        ),
     ];
     for (what, out_w, out_h, resize, fit, roi, interp) in cases {
         let spec = PreprocessSpec::default()

@@ -65,6 +65,7 @@
 //! only the content box is resampled; the padding is a fill.
 
 mod colour;
+mod convert;
 mod error;
 mod f16;
 mod frame;

@@ -3,6 +3,7 @@
 //! and one vertical pass over the content box, and a fill of the padding.
 
 use super::colour::{RgbCoefficients, YuvEncoding};
+use super::convert::RowConverter;
 use super::frame::FrameView;
 use super::geometry::{resolve_roi, ContentBox, Geometry};
 use super::pad::PadFill;
@@ -40,9 +41,7 @@ struct Plan {
 
 #[derive(Debug, Clone, Default)]
 struct Scratch {
-    luma: Vec<f32>,
-    terms: Vec<Rgbx>,
-    rgb: Vec<Rgbx>,
+    converter: RowConverter,
     /// Horizontally resampled source rows, source row `r` in slot `r % 2` (the rows one
     /// output row reads are consecutive, so neighbours never evict each other).
     resampled: [Vec<Rgbx>; 2],
@@ -75,14 +74,21 @@ impl Preprocessor {
 
     /// Writes image `batch_index` of a batch into `out`, which holds the whole batch (see
     /// [`super::output_len_bytes`]), and returns where the frame landed.
-    pub fn run(&mut self, frame: &FrameView<'_>, out: &mut [u8], batch_index: usize) -> Result<Geometry, PreprocessError> {
+    pub fn run(
+        &mut self,
+        frame: &FrameView<'_>,
+        out: &mut [u8],
+        batch_index: usize,
+    ) -> Result<Geometry, PreprocessError> {
         frame.validate()?;
         let image_len = self.spec.image_len_bytes().unwrap_or(usize::MAX);
         let end = batch_index.checked_add(1).and_then(|n| n.checked_mul(image_len));
         let len_bytes = out.len();
-        let image = end
-            .and_then(|end| out.get_mut(end - image_len..end))
-            .ok_or(PreprocessError::OutputTooSmall { len_bytes, needed_bytes: end.unwrap_or(usize::MAX), batch_index })?;
+        let image = end.and_then(|end| out.get_mut(end - image_len..end)).ok_or(PreprocessError::OutputTooSmall {
+            len_bytes,
+            needed_bytes: end.unwrap_or(usize::MAX),
+            batch_index,
+        })?;
         let plan = self.plan_for(frame)?;
         let coefficients = YuvEncoding::resolve(frame.format, &frame.colour, frame.height, &self.spec).coefficients();
 
@@ -125,9 +131,7 @@ impl Plan {
 impl Scratch {
     fn resize(&mut self, plan: &Plan) {
         let (columns, content_width) = (plan.columns, plan.content.width as usize);
-        self.luma.resize(columns, 0.0);
-        self.terms.resize(columns.div_ceil(2), [0.0; 4]);
-        self.rgb.resize(columns, [0.0; 4]);
+        self.converter.resize(columns);
         for row in &mut self.resampled {
             row.resize(content_width, [0.0; 4]);
         }
@@ -143,12 +147,8 @@ impl Scratch {
         if self.resampled_row[slot] == Some(row) {
             return slot;
         }
-        let kind = frame.format.sample_kind();
-        let first = plan.first_column as usize;
-        isa.unpack_samples(kind, frame.luma_row(row, first, plan.columns), &mut self.luma);
-        isa.chroma_terms(kind, frame.chroma_row(row / 2, first / 2, self.terms.len()), c, &mut self.terms);
-        isa.combine(&self.luma, &self.terms, c.y_gain, &mut self.rgb);
-        isa.horizontal(&self.rgb, &plan.taps_x, &mut self.resampled[slot]);
+        let rgb = self.converter.convert(isa, frame, row, plan.first_column as usize, c);
+        isa.horizontal(rgb, &plan.taps_x, &mut self.resampled[slot]);
         self.resampled_row[slot] = Some(row);
         slot
     }
@@ -174,10 +174,13 @@ fn write_content(
         (gain[rgb_index[k]], offset[rgb_index[k]]) = (a, b);
     }
     // NCHW: three planes of `out_w * out_h` elements; NHWC: one plane of pixels.
-    let (plane_len, pixel_len) = match spec.layout {
-        Layout::Nchw => (out_w * out_h * size, size),
-        Layout::Nhwc => (out_w * out_h * 3 * size, 3 * size),
+    let (planes, pixel_len) = match spec.layout {
+        Layout::Nchw => (3, size),
+        Layout::Nhwc => (1, 3 * size),
     };
+    let plane_len = out_w * out_h * pixel_len;
+    let mut planes = image.chunks_exact_mut(plane_len).take(planes);
+    let (mut plane0, mut plane1, mut plane2) = (planes.next(), planes.next(), planes.next());
     for j in 0..plan.taps_y.len() {
         let (start, weights) = plan.taps_y.output(j);
         let mut first = true;
@@ -191,20 +194,17 @@ fn write_content(
         }
         isa.normalise(&mut scratch.acc, gain, offset);
         let row_start = ((top + j) * out_w + left) * pixel_len;
-        let row_range = |plane: usize| plane * plane_len + row_start..plane * plane_len + row_start + width * pixel_len;
-        match spec.layout {
-            Layout::Nchw => {
-                for (k, &lane) in rgb_index.iter().enumerate() {
-                    if let Some(dst) = image.get_mut(row_range(k)) {
-                        isa.store_plane_as(spec.dtype, &scratch.acc, lane, dst);
-                    }
-                }
-            }
-            Layout::Nhwc => {
-                if let Some(dst) = image.get_mut(row_range(0)) {
-                    isa.store_interleaved_as(spec.dtype, &scratch.acc, spec.order, dst);
-                }
-            }
+        let range = row_start..row_start + width * pixel_len;
+        match (row_of(&mut plane0, &range), row_of(&mut plane1, &range), row_of(&mut plane2, &range)) {
+            (Some(d0), Some(d1), Some(d2)) => isa.store_planes_as(spec.dtype, &scratch.acc, rgb_index, [d0, d1, d2]),
+            (Some(d), None, None) => isa.store_interleaved_as(spec.dtype, &scratch.acc, spec.order, d),
+            // Unreachable: `image` holds exactly one image of this layout.
+            _ => {}
         }
     }
+}
+
+/// Elements `range` of a plane, if there is that plane.
+fn row_of<'a>(plane: &'a mut Option<&mut [u8]>, range: &std::ops::Range<usize>) -> Option<&'a mut [u8]> {
+    plane.as_deref_mut()?.get_mut(range.clone())
 }

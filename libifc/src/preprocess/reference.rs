@@ -89,7 +89,11 @@ fn pixel_rgb(frame: &FrameView<'_>, spec: &PreprocessSpec, x: usize, y: usize) -
         let centre = f64::from(1u32 << (depth - 1));
         (luma / max, (cb - centre) / max, (cr - centre) / max)
     } else {
-        ((luma - 16.0 * unit) / (219.0 * unit), (cb - 128.0 * unit) / (224.0 * unit), (cr - 128.0 * unit) / (224.0 * unit))
+        (
+            (luma - 16.0 * unit) / (219.0 * unit),
+            (cb - 128.0 * unit) / (224.0 * unit),
+            (cr - 128.0 * unit) / (224.0 * unit),
+        )
     };
     let r = y_n + 2.0 * (1.0 - kr) * cr_n;
     let b = y_n + 2.0 * (1.0 - kb) * cb_n;

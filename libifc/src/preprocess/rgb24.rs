@@ -2,10 +2,10 @@
 //! path as the model input.
 
 use super::colour::YuvEncoding;
+use super::convert::RowConverter;
 use super::frame::FrameView;
-use super::rows::Rgbx;
 use super::simd::Isa;
-use super::spec::PreprocessSpec;
+use super::spec::{ChannelOrder, DType, PreprocessSpec};
 use super::PreprocessError;
 
 /// Converts the whole frame to packed RGB, 3 bytes per pixel, rows `3 * width` bytes apart,
@@ -17,29 +17,19 @@ pub fn convert_to_rgb24(frame: &FrameView<'_>, out: &mut [u8]) -> Result<(), Pre
     let width = frame.width as usize;
     let needed = width.checked_mul(3).and_then(|n| n.checked_mul(frame.height as usize));
     let len_bytes = out.len();
-    let out = needed
-        .and_then(|needed| out.get_mut(..needed))
-        .ok_or(PreprocessError::OutputTooSmall { len_bytes, needed_bytes: needed.unwrap_or(usize::MAX), batch_index: 0 })?;
+    let out = needed.and_then(|needed| out.get_mut(..needed)).ok_or(PreprocessError::OutputTooSmall {
+        len_bytes,
+        needed_bytes: needed.unwrap_or(usize::MAX),
+        batch_index: 0,
+    })?;
     let isa = Isa::detect();
     let c = YuvEncoding::resolve(frame.format, &frame.colour, frame.height, &PreprocessSpec::default()).coefficients();
-    let kind = frame.format.sample_kind();
-    let (mut luma, mut terms, mut rgb) = (vec![0.0; width], vec![[0.0; 4]; width / 2], vec![[0.0; 4]; width]);
+    let mut converter = RowConverter::new(width);
     for (y, dst) in out.chunks_exact_mut(3 * width).enumerate() {
-        isa.unpack_samples(kind, frame.luma_row(y, 0, width), &mut luma);
-        isa.chroma_terms(kind, frame.chroma_row(y / 2, 0, width / 2), &c, &mut terms);
-        isa.combine(&luma, &terms, c.y_gain, &mut rgb);
-        pack(&rgb, dst);
+        let rgb = converter.convert(isa, frame, y, 0, &c);
+        isa.store_interleaved_as(DType::U8, rgb, ChannelOrder::Rgb, dst);
     }
     Ok(())
-}
-
-fn pack(rgb: &[Rgbx], dst: &mut [u8]) {
-    for (d, px) in dst.chunks_exact_mut(3).zip(rgb) {
-        for (d, &v) in d.iter_mut().zip(px) {
-            // Already clamped to 0..=255 by the conversion.
-            *d = v.round_ties_even() as u8;
-        }
-    }
 }
 
 #[cfg(test)]

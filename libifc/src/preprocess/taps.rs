@@ -144,9 +144,14 @@ mod tests {
 
     #[test]
     fn weights_sum_to_one_and_taps_stay_inside_for_extreme_factors() {
-        for (resize, src, dst) in [(Resize::Area, 4096, 1), (Resize::Area, 1000, 999), (Resize::Area, 7, 3),
-            (Resize::Bilinear, 4096, 1), (Resize::Bilinear, 2, 3000), (Resize::Area, 3, 3000)]
-        {
+        for (resize, src, dst) in [
+            (Resize::Area, 4096, 1),
+            (Resize::Area, 1000, 999),
+            (Resize::Area, 7, 3),
+            (Resize::Bilinear, 4096, 1),
+            (Resize::Bilinear, 2, 3000),
+            (Resize::Area, 3, 3000),
+        ] {
             let t = AxisTaps::new(resize, src, dst);
             assert_eq!(t.len(), dst as usize);
             for i in 0..t.len() {
