@@ -213,6 +213,36 @@ fn fast_path_matches_reference_with_and_without_simd() {
 }
 
 #[test]
+fn extreme_scale_factors_match_reference() {
+    let mut rng = Rng::new(0xe4);
+    let tiny = OwnedFrame::random(&mut rng, PixelFormat::Nv12, 2, 2);
+    let wide = OwnedFrame::random(&mut rng, PixelFormat::Yuv420p10le, 1024, 512);
+    let cases = [
+        (&tiny, 700, 300, Resize::Bilinear, Fit::Stretch, None),
+        (&tiny, 97, 64, Resize::Area, Fit::Letterbox { pad: [0, 255, 0] }, None),
+        (&wide, 1, 1, Resize::Area, Fit::Stretch, None),
+        (&wide, 1, 1, Resize::Bilinear, Fit::Letterbox { pad: [9; 3] }, None),
+        (&wide, 3, 200, Resize::Area, Fit::Letterbox { pad: [9; 3] }, Some(Rect::new(1023, 0, 1, 512))),
+        (&wide, 50, 50, Resize::Bilinear, Fit::Stretch, Some(Rect::new(511, 255, 1, 1))),
+    ];
+    for (frame, out_w, out_h, resize, fit, roi) in cases {
+        let spec =
+            PreprocessSpec::default().with_output_size(out_w, out_h).with_resize(resize).with_fit(fit).with_roi(roi);
+        for portable in [false, true] {
+            let mut pre = Preprocessor::new(spec.clone()).expect("valid spec");
+            if portable {
+                pre.force_portable();
+            }
+            let mut out = vec![0u8; output_len_bytes(&spec, 1)];
+            pre.run(&frame.view(), &mut out, 0).expect("valid");
+            let what = format!("{}x{} -> {out_w}x{out_h} {resize:?} {roi:?}", frame.width, frame.height);
+            let worst = check_against_reference(&frame.view(), &spec, &out, &what);
+            assert!(worst < 0.01, "{what}: {worst}");
+        }
+    }
+}
+
+#[test]
 fn padding_is_exactly_the_pad_colour() {
     let mut rng = Rng::new(7);
     let frame = OwnedFrame::random(&mut rng, PixelFormat::Nv12, 64, 18);

@@ -3,7 +3,7 @@
 //! straight into a caller-provided buffer (the embedded runtime's input tensor or a Triton
 //! shared-memory region).
 //!
-//! [`Preprocessor`] is the CPU path (SIMD where the CPU has it); [`reference`] is a direct
+//! [`Preprocessor`] is the CPU path (SIMD where the CPU has it); [`reference`](mod@reference) is a direct
 //! f64 version of the same semantics for tests. The CUDA kernel must reproduce what follows.
 //!
 //! # Semantics

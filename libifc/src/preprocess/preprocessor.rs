@@ -1,6 +1,7 @@
 //! [`Preprocessor`]: the one-pass CPU path. Filters are built once per source size; each
-//! frame then costs one colour conversion per source row the filters touch, one horizontal
-//! and one vertical pass over the content box, and a fill of the padding.
+//! frame then costs, per source row that the vertical filter reads, one colour conversion
+//! and one horizontal pass (each row once), then per content row one vertical pass that
+//! normalises and stores straight into the output, and a fill of the padding.
 
 use super::colour::{RgbCoefficients, YuvEncoding};
 use super::convert::RowConverter;
