@@ -3,8 +3,9 @@
 //! straight into a caller-provided buffer (the embedded runtime's input tensor or a Triton
 //! shared-memory region).
 //!
-//! [`Preprocessor`] is the CPU path (SIMD where the CPU has it); [`reference`](mod@reference) is a direct
-//! f64 version of the same semantics for tests. The CUDA kernel must reproduce what follows.
+//! [`Preprocessor`] is the CPU path (SIMD where the CPU has it); [`reference`](mod@reference)
+//! is a direct f64 version of the same semantics for tests. The CUDA kernel must reproduce
+//! what follows.
 //!
 //! # Semantics
 //!
@@ -26,6 +27,10 @@
 //! - full: `Y' = Y / (2^n − 1)`, `C' = (C − 2^(n−1)) / (2^n − 1)`;
 //! - `R = Y' + 2(1−Kr)·Cr'`, `B = Y' + 2(1−Kb)·Cb'`, `G = (Y' − Kr·R − Kb·B) / (1−Kr−Kb)`;
 //! - the pixel's value is `clamp(255·R, 0, 255)` (likewise G, B), not rounded.
+//!
+//! Samples outside the nominal range (limited-range footroom and headroom) go through the
+//! matrix as they are, like libswscale; OpenCV's `COLOR_YUV2RGB_I420` differs there, as it
+//! lifts luma below 16 to 16 first.
 //!
 //! **Content box.** [`Fit::Stretch`] resizes the ROI (`w × h`) to the whole output (`W × H`).
 //! [`Fit::Letterbox`] keeps the aspect ratio: if `W·h ≤ H·w` the content is `W` wide and
@@ -56,7 +61,9 @@
 //! `(y·W + x)·3 + k`. Image `b` of a batch starts at byte `b · W·H·3·size_of(dtype)`.
 //!
 //! The CPU path computes in f32 (the reference in f64); the two agree to well within 1/255
-//! of the 0–1 range. [`Geometry`] maps model-input coordinates back to the frame.
+//! of the 0–1 range. The AVX2 kernels use fused multiply-adds, so their f32 results may
+//! differ from the portable kernels' in the last bits. [`Geometry`] maps model-input
+//! coordinates back to the frame.
 //!
 //! # Cost
 //!
