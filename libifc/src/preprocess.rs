@@ -1,1 +1,0 @@
-//! STUB: preprocessing being written.
