@@ -162,7 +162,7 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
         let stats = rx.stats();
         totals.decoded = stats.decoded;
         totals.dropped = stats.dropped;
-        totals.decode = stats.decoder;
+        totals.decode = stats.decode;
         if let Some(e) = rx.last_error().filter(|_| totals.decoded == 0) {
             bail!("decoding failed: {e}");
         }

@@ -8,6 +8,9 @@ use super::spec::Rect;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PreprocessError {
+    #[error("frame: pixel format {0} is not taken (4:2:0 only: yuv420p, nv12, yuv420p10le, p010le)")]
+    UnsupportedFormat(&'static str),
+
     #[error("frame: empty ({width}x{height})")]
     EmptyFrame { width: u32, height: u32 },
 
