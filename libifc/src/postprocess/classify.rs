@@ -21,11 +21,14 @@ pub struct ClassificationParams {
     pub top_k: usize,
     /// Apply softmax (for models that output logits); off for models that end in a softmax.
     pub softmax: bool,
+    /// Classes scoring below this probability are left out, even within the top k; in [0, 1].
+    /// `None` keeps the top k whatever their scores (raw logits may be negative).
+    pub score_threshold: Option<f32>,
 }
 
 impl Default for ClassificationParams {
     fn default() -> Self {
-        Self { top_k: 5, softmax: true }
+        Self { top_k: 5, softmax: true, score_threshold: None }
     }
 }
 
@@ -78,6 +81,9 @@ pub fn classify(
     params: &ClassificationParams,
 ) -> Result<Vec<ClassScore>, PostprocessError> {
     output.check_len()?;
+    if let Some(t) = params.score_threshold {
+        super::check_unit_interval("score_threshold", t)?;
+    }
     let non_unit: Vec<usize> = output.shape.iter().copied().filter(|&d| d != 1).collect();
     if non_unit.len() > 1 || output.data.is_empty() {
         return Err(PostprocessError::Shape {
@@ -105,6 +111,7 @@ pub fn classify(
     let scores = if params.softmax { softmax(output.data) } else { output.data.to_vec() };
     top_k(&scores, params.top_k)
         .into_iter()
+        .filter(|&(_, score)| params.score_threshold.is_none_or(|t| score >= t))
         .map(|(i, score)| {
             let class_id = u32::try_from(i).map_err(|_| PostprocessError::Shape {
                 output: output.name.to_owned(),
@@ -166,14 +173,17 @@ mod tests {
         let labels = Labels::new(vec!["ok".into(), "scratch".into(), "dent".into()]);
         let data = [0.1, 2.0, 0.5];
         let out = OutputTensor::new("logits", &[1, 3], &data);
-        let top = classify(&out, Some(&labels), &ClassificationParams { top_k: 2, softmax: true }).unwrap();
+        let top = classify(&out, Some(&labels), &ClassificationParams { top_k: 2, ..Default::default() }).unwrap();
         assert_eq!(top[0].class_name, "scratch");
         assert_eq!(top[1].class_name, "dent");
         // e^(0.1−2) = 0.149569, e^0 = 1, e^(0.5−2) = 0.223130; sum 1.372699 → 0.728492, 0.162549.
         assert!(approx(top[0].score, 0.728_492) && approx(top[1].score, 0.162_549), "{top:?}");
 
-        let raw = classify(&out, None, &ClassificationParams { top_k: 1, softmax: false }).unwrap();
+        let raw = classify(&out, None, &ClassificationParams { top_k: 1, softmax: false, score_threshold: None }).unwrap();
         assert_eq!(raw, vec![ClassScore { class_id: 1, class_name: "1".into(), score: 2.0 }]);
+        // 0.7285 passes a 0.5 threshold, 0.1625 does not, even though top_k asks for 3.
+        let confident = classify(&out, Some(&labels), &ClassificationParams { top_k: 3, softmax: true, score_threshold: Some(0.5) }).unwrap();
+        assert_eq!(confident.len(), 1);
 
         let err = classify(&OutputTensor::new("logits", &[2, 3], &[0.0; 6]), None, &ClassificationParams::default())
             .unwrap_err();

@@ -23,7 +23,7 @@ pub mod nms;
 pub mod yolo;
 
 #[cfg(test)]
-mod numpy_reference;
+pub(crate) mod numpy_reference;
 
 pub use classify::{classify, softmax, top_k, ClassScore, ClassificationParams};
 pub use detect::{decode_detections, DetectionParams};

@@ -9,10 +9,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 /// splitmix64: a seeded generator so a failure can be replayed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -21,13 +21,24 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
+    /// Uniform in [0, n); 0 when n is 0.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next_u64().checked_rem(n).unwrap_or(0)
     }
+}
+
+/// Whether `python3` can import `module`. The reference tests skip, loudly, without it: the
+/// machine image has python3 but not necessarily numpy (`python3 -m pip install numpy`).
+pub(crate) fn python_has(module: &str) -> bool {
+    let ok = Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: python3 cannot import {module}; install it to run this reference test");
+    }
+    ok
 }
 
 fn run_reference(request: &Value) -> Value {
@@ -68,6 +79,9 @@ fn random_nms_case(rng: &mut Rng) -> (Vec<Candidate>, NmsParams) {
 
 #[test]
 fn nms_and_letterbox_match_numpy_reference() {
+    if !python_has("numpy") {
+        return;
+    }
     let mut rng = Rng(0x1fc_2024);
     let nms_cases: Vec<_> = (0..60).map(|_| random_nms_case(&mut rng)).collect();
     let letterbox_cases: Vec<((u32, u32), (u32, u32), Vec<BoxXyxy>)> = (0..60)
