@@ -53,8 +53,11 @@ def letterbox(case):
     pad_top = int(round((in_h - new_h) / 2 - 0.1))
     b = np.asarray(case["boxes"], dtype=np.float64).reshape(-1, 4)
     out = np.empty_like(b)
-    out[:, [0, 2]] = (b[:, [0, 2]] - pad_left) / (new_w / src_w)
-    out[:, [1, 3]] = (b[:, [1, 3]] - pad_top) / (new_h / src_h)
+    # Ultralytics divides by the gain; libifc multiplies by its inverse (source pixels per
+    # model pixel, as the preprocessor reports it): written the same way here so that the
+    # float64 results are bit-identical.
+    out[:, [0, 2]] = (b[:, [0, 2]] - pad_left) * (src_w / new_w)
+    out[:, [1, 3]] = (b[:, [1, 3]] - pad_top) * (src_h / new_h)
     out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, src_w)
     out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, src_h)
     return out.tolist()

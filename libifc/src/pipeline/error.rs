@@ -83,7 +83,8 @@ impl DocumentError {
 }
 
 fn list(errors: &[ValidationError]) -> String {
-    let mut s = format!("{} problem{} in the pipeline document:", errors.len(), if errors.len() == 1 { "" } else { "s" });
+    let mut s =
+        format!("{} problem{} in the pipeline document:", errors.len(), if errors.len() == 1 { "" } else { "s" });
     for e in errors {
         s.push_str("\n  ");
         s.push_str(&e.to_string());
@@ -101,7 +102,10 @@ mod tests {
         assert_eq!(e.to_string(), "nodes[3] (id \"yolo\").postprocess.iou_threshold: must be in (0, 1], got 1.5");
         assert_eq!(ValidationError::node(1, None, "", "x").to_string(), "nodes[1]: x");
         assert_eq!(ValidationError::node(1, Some(""), "id", "x").to_string(), "nodes[1].id: x");
-        assert_eq!(ValidationError::node(1, Some("a"), "inputs[0]", "x").to_string(), "nodes[1] (id \"a\").inputs[0]: x");
+        assert_eq!(
+            ValidationError::node(1, Some("a"), "inputs[0]", "x").to_string(),
+            "nodes[1] (id \"a\").inputs[0]: x"
+        );
         assert_eq!(ValidationError::document("version", "must be 1, got 2").to_string(), "version: must be 1, got 2");
         assert_eq!(ValidationError::document("", "expected an object").to_string(), "document: expected an object");
         // Ids are quoted with escapes, so a hostile id cannot forge another line.
@@ -110,7 +114,10 @@ mod tests {
 
     #[test]
     fn invalid_lists_every_problem() {
-        let err = DocumentError::Invalid(vec![ValidationError::document("version", "a"), ValidationError::document("nodes", "b")]);
+        let err = DocumentError::Invalid(vec![
+            ValidationError::document("version", "a"),
+            ValidationError::document("nodes", "b"),
+        ]);
         assert_eq!(err.to_string(), "2 problems in the pipeline document:\n  version: a\n  nodes: b");
     }
 }

@@ -108,8 +108,12 @@ pub(super) fn check_graph(nodes: &[Node]) -> Vec<ValidationError> {
         let accepts = node.kind.accepts();
         let key = node.kind.key();
         match (accepts.is_empty(), node.inputs.len(), &node.kind) {
-            (true, n, _) if n > 0 => errors.push(err("inputs".into(), format!("a {key} node takes no inputs, got {n}"))),
-            (false, 0, _) => errors.push(err("inputs".into(), format!("a {key} node needs an input of type {}", list(accepts)))),
+            (true, n, _) if n > 0 => {
+                errors.push(err("inputs".into(), format!("a {key} node takes no inputs, got {n}")))
+            }
+            (false, 0, _) => {
+                errors.push(err("inputs".into(), format!("a {key} node needs an input of type {}", list(accepts))))
+            }
             (false, n, kind) if n > 1 && !matches!(kind, NodeKind::Sink(_)) => {
                 errors.push(err("inputs".into(), format!("a {key} node takes one input, got {n}")))
             }
@@ -134,7 +138,11 @@ pub(super) fn check_graph(nodes: &[Node]) -> Vec<ValidationError> {
                 None => errors.push(err(field, format!("node {input:?} is a sink and has no output"))),
                 Some(t) if !accepts.is_empty() && !accepts.contains(&t) => errors.push(err(
                     field,
-                    format!("node {input:?} ({}) outputs {t}, but a {key} node takes {}", source.kind.key(), list(accepts)),
+                    format!(
+                        "node {input:?} ({}) outputs {t}, but a {key} node takes {}",
+                        source.kind.key(),
+                        list(accepts)
+                    ),
                 )),
                 _ => {}
             }
@@ -186,7 +194,12 @@ fn check_cycles(nodes: &[Node], index: &HashMap<&str, usize>) -> Vec<ValidationE
                     }
                     Mark::OnPath => {
                         let n = &nodes[*node];
-                        errors.push(ValidationError::node(*node, Some(&n.id), "inputs", format!("forms a cycle through node {:?}", nodes[j].id)));
+                        errors.push(ValidationError::node(
+                            *node,
+                            Some(&n.id),
+                            "inputs",
+                            format!("forms a cycle through node {:?}", nodes[j].id),
+                        ));
                     }
                     Mark::Done => {}
                 }

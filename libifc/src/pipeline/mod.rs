@@ -37,9 +37,9 @@ mod schema_check;
 pub use error::{DocumentError, NodeRef, ValidationError};
 pub use graph::PortType;
 pub use nodes::{
-    ColourOrder, DecodeBackend, DecodeNode, InferNode, Interpolation, PostprocessKind, PostprocessNode,
-    PreprocessNode, ResizeMode, SampleNode, SinkNode, SnapshotSink, SnapshotWhen, SourceKind, SourceNode,
-    TensorDtype, TensorLayout,
+    ColourMatrix, ColourOrder, DecodeBackend, DecodeNode, InferNode, Interpolation, PixelRect, PostprocessKind,
+    PostprocessNode, PreprocessNode, ResizeMode, SampleNode, SinkNode, SnapshotSink, SnapshotWhen, SourceKind,
+    SourceNode, TensorDtype, TensorLayout,
 };
 pub use schema::json_schema;
 
@@ -127,7 +127,10 @@ impl TryFrom<NodeRepr> for Node {
         let mut present = kinds.into_iter().flatten();
         match (present.next(), present.next()) {
             (Some(kind), None) => Ok(Node { id: r.id, inputs: r.inputs, kind }),
-            (None, _) => Err(format!("node {:?} has no kind (source, decode, sample, preprocess, infer, postprocess, rule or sink)", r.id)),
+            (None, _) => Err(format!(
+                "node {:?} has no kind (source, decode, sample, preprocess, infer, postprocess, rule or sink)",
+                r.id
+            )),
             (Some(a), Some(b)) => Err(format!("node {:?} has two kinds, {} and {}", r.id, a.key(), b.key())),
         }
     }
@@ -196,13 +199,15 @@ impl PipelineDocument {
     /// unknown fields) against the schema; every problem is reported. Call [`Self::validate`]
     /// for wiring and cross-field checks.
     pub fn from_yaml_str(text: &str) -> Result<Self, DocumentError> {
-        let value: Value = serde_yaml_ng::from_str(text).map_err(|e| DocumentError::Syntax { format: "YAML", message: e.to_string() })?;
+        let value: Value = serde_yaml_ng::from_str(text)
+            .map_err(|e| DocumentError::Syntax { format: "YAML", message: e.to_string() })?;
         Self::from_value(value)
     }
 
     /// [`Self::from_yaml_str`] for JSON.
     pub fn from_json_str(text: &str) -> Result<Self, DocumentError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| DocumentError::Syntax { format: "JSON", message: e.to_string() })?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| DocumentError::Syntax { format: "JSON", message: e.to_string() })?;
         Self::from_value(value)
     }
 
@@ -214,7 +219,8 @@ impl PipelineDocument {
         }
         // The schema accepted it, so this only fails if the schema and the types disagree
         // (a bug, pinned by tests); report it rather than panic.
-        serde_json::from_value(value).map_err(|e| DocumentError::Invalid(vec![ValidationError::document("", e.to_string())]))
+        serde_json::from_value(value)
+            .map_err(|e| DocumentError::Invalid(vec![ValidationError::document("", e.to_string())]))
     }
 
     pub fn to_yaml_string(&self) -> Result<String, DocumentError> {
@@ -257,22 +263,29 @@ fn check_node(i: usize, node: &Node, all: &[Node]) -> Vec<ValidationError> {
                 out.push(err("uri", "an rtsp source needs an rtsp:// or rtsps:// URL".to_owned()))
             }
             SourceKind::Whip if s.uri.contains(['/', '?', '#']) || s.uri.chars().any(char::is_whitespace) => {
-                out.push(err("uri", "a whip source names the stream devices publish to, without `/`, `?`, `#` or spaces".to_owned()))
+                out.push(err(
+                    "uri",
+                    "a whip source names the stream devices publish to, without `/`, `?`, `#` or spaces".to_owned(),
+                ))
             }
             _ => {}
         },
         NodeKind::Preprocess(p) => {
             if p.width.is_some() != p.height.is_some() {
-                out.push(err(if p.width.is_some() { "height" } else { "width" }, "set width and height together".to_owned()));
+                out.push(err(
+                    if p.width.is_some() { "height" } else { "width" },
+                    "set width and height together".to_owned(),
+                ));
             }
             if let Some(roi) = &p.roi {
-                if !roi.is_finite() || roi.x1 < 0.0 || roi.y1 < 0.0 || roi.x1 >= roi.x2 || roi.y1 >= roi.y2 {
-                    out.push(err("roi", "needs 0 ≤ x1 < x2 and 0 ≤ y1 < y2".to_owned()));
+                if roi.x.checked_add(roi.width).is_none() || roi.y.checked_add(roi.height).is_none() {
+                    out.push(err("roi", "reaches past 2^32 pixels".to_owned()));
                 }
             }
         }
         NodeKind::Postprocess(p) => {
-            let detection_only = [("iou_threshold", p.iou_threshold.is_some()), ("max_detections", p.max_detections.is_some())];
+            let detection_only =
+                [("iou_threshold", p.iou_threshold.is_some()), ("max_detections", p.max_detections.is_some())];
             let classification_only = [("top_k", p.top_k.is_some()), ("softmax", p.softmax.is_some())];
             let (misplaced, applies_to) = if p.kind.is_detection() {
                 (classification_only, "classification")
@@ -288,14 +301,22 @@ fn check_node(i: usize, node: &Node, all: &[Node]) -> Vec<ValidationError> {
         }
         NodeKind::Sink(s) => {
             if s.jsonl.is_none() && s.sqlite.is_none() && s.snapshots.is_none() {
-                out.push(ValidationError::node(i, Some(&node.id), key, "needs at least one of jsonl, sqlite, snapshots".to_owned()));
+                out.push(ValidationError::node(
+                    i,
+                    Some(&node.id),
+                    key,
+                    "needs at least one of jsonl, sqlite, snapshots".to_owned(),
+                ));
             }
             // Unresolved inputs are reported by the graph check; judge only a fully wired sink.
             let input_types: Option<Vec<Option<PortType>>> =
                 node.inputs.iter().map(|input| all.iter().find(|n| &n.id == input).map(|n| n.kind.emits())).collect();
             let reads_verdicts = input_types.as_ref().is_none_or(|types| types.contains(&Some(PortType::Verdicts)));
             if s.snapshots.is_some() && !reads_verdicts {
-                out.push(err("snapshots", "needs an input of type verdicts (snapshots are chosen by verdict)".to_owned()));
+                out.push(err(
+                    "snapshots",
+                    "needs an input of type verdicts (snapshots are chosen by verdict)".to_owned(),
+                ));
             }
         }
         NodeKind::Decode(_) | NodeKind::Sample(_) | NodeKind::Infer(_) => {}

@@ -4,7 +4,8 @@
 //! Serde shapes (YAML shown; JSON is the same tree) are pinned by the published JSON Schema
 //! (`schema/pipeline.schema.json`, see [`super::json_schema`]).
 
-use crate::postprocess::{BoxXyxy, ClassificationParams, DetectionParams, NmsParams, YoloLayout};
+use crate::postprocess::{ClassificationParams, DetectionParams, NmsParams, YoloLayout};
+use crate::preprocess::{self as pre, PreprocessSpec};
 use serde::{Deserialize, Serialize};
 
 /// Where encoded video comes from. `{kind: rtsp, uri: "rtsp://cam3/stream1"}`.
@@ -80,7 +81,13 @@ pub struct PreprocessNode {
     pub pad_value: Option<u8>,
     /// Only this part of the frame, in source pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub roi: Option<BoxXyxy>,
+    pub roi: Option<PixelRect>,
+    /// YUV → RGB matrix; absent: the stream's VUI, else BT.601 below 720 lines, BT.709 above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour_matrix: Option<ColourMatrix>,
+    /// Full-range (0–255) YUV; absent: the stream's VUI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_range: Option<bool>,
     /// `(pixel · scale − mean) / std`, per channel in `colour_order`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
@@ -94,6 +101,24 @@ pub struct PreprocessNode {
     pub layout: Option<TensorLayout>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dtype: Option<TensorDtype>,
+}
+
+/// A rectangle of whole source pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelRect {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColourMatrix {
+    Bt601,
+    Bt709,
+    Bt2020,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +158,70 @@ pub enum TensorDtype {
     F32,
     F16,
     U8,
+}
+
+impl PreprocessNode {
+    /// The preprocessing this node asks for: its fields over `model_defaults` (what the
+    /// model's metadata says, or [`PreprocessSpec::default`]).
+    pub fn spec(&self, model_defaults: PreprocessSpec) -> PreprocessSpec {
+        let mut spec = model_defaults;
+        if let (Some(w), Some(h)) = (self.width, self.height) {
+            spec = spec.with_output_size(w, h);
+        }
+        if let Some(i) = self.interpolation {
+            spec = spec.with_resize(match i {
+                Interpolation::Bilinear => pre::Resize::Bilinear,
+                Interpolation::Area => pre::Resize::Area,
+            });
+        }
+        let pad = self.pad_value.map(|v| [v; 3]);
+        spec.fit = match (self.resize, spec.fit) {
+            (Some(ResizeMode::Stretch), _) => pre::Fit::Stretch,
+            (Some(ResizeMode::Letterbox), pre::Fit::Stretch) => pre::Fit::Letterbox { pad: pad.unwrap_or([114; 3]) },
+            (_, pre::Fit::Letterbox { pad: old }) => pre::Fit::Letterbox { pad: pad.unwrap_or(old) },
+            (None, pre::Fit::Stretch) => pre::Fit::Stretch,
+        };
+        if let Some(r) = self.roi {
+            spec = spec.with_roi(Some(pre::Rect::new(r.x, r.y, r.width, r.height)));
+        }
+        if let Some(m) = self.colour_matrix {
+            spec = spec.with_matrix(Some(match m {
+                ColourMatrix::Bt601 => pre::ColourMatrix::Bt601,
+                ColourMatrix::Bt709 => pre::ColourMatrix::Bt709,
+                ColourMatrix::Bt2020 => pre::ColourMatrix::Bt2020,
+            }));
+        }
+        if self.full_range.is_some() {
+            spec = spec.with_full_range(self.full_range);
+        }
+        // The document holds f64 (JSON numbers); the kernels take f32.
+        let (scale, mean, std) = (spec.scale, spec.mean, spec.std);
+        spec = spec.with_normalisation(
+            self.scale.map_or(scale, |s| s as f32),
+            self.mean.map_or(mean, |m| m.map(|v| v as f32)),
+            self.std.map_or(std, |s| s.map(|v| v as f32)),
+        );
+        if let Some(o) = self.colour_order {
+            spec = spec.with_order(match o {
+                ColourOrder::Rgb => pre::ChannelOrder::Rgb,
+                ColourOrder::Bgr => pre::ChannelOrder::Bgr,
+            });
+        }
+        if let Some(l) = self.layout {
+            spec = spec.with_layout(match l {
+                TensorLayout::Nchw => pre::Layout::Nchw,
+                TensorLayout::Nhwc => pre::Layout::Nhwc,
+            });
+        }
+        if let Some(d) = self.dtype {
+            spec = spec.with_dtype(match d {
+                TensorDtype::F32 => pre::DType::F32,
+                TensorDtype::F16 => pre::DType::F16,
+                TensorDtype::U8 => pre::DType::U8,
+            });
+        }
+        spec
+    }
 }
 
 /// Running the model. `{backend: embedded, model: models/x.onnx}` or
@@ -285,15 +374,47 @@ mod tests {
 
     #[test]
     fn postprocess_node_maps_to_library_params() {
-        let node: PostprocessNode =
-            serde_json::from_str(r#"{"kind": "yolov8", "score_threshold": 0.4, "iou_threshold": 0.5, "max_detections": 50}"#).unwrap();
+        let node: PostprocessNode = serde_json::from_str(
+            r#"{"kind": "yolov8", "score_threshold": 0.4, "iou_threshold": 0.5, "max_detections": 50}"#,
+        )
+        .unwrap();
         let p = node.detection_params();
-        assert_eq!((p.layout, p.score_threshold, p.nms.iou_threshold, p.nms.max_detections), (Some(YoloLayout::V8), 0.4, 0.5, 50));
+        assert_eq!(
+            (p.layout, p.score_threshold, p.nms.iou_threshold, p.nms.max_detections),
+            (Some(YoloLayout::V8), 0.4, 0.5, 50)
+        );
         let auto: PostprocessNode = serde_json::from_str(r#"{"kind": "auto"}"#).unwrap();
         assert_eq!(auto.detection_params(), DetectionParams::default());
-        let cls: PostprocessNode = serde_json::from_str(r#"{"kind": "classification", "top_k": 3, "softmax": false}"#).unwrap();
+        let cls: PostprocessNode =
+            serde_json::from_str(r#"{"kind": "classification", "top_k": 3, "softmax": false}"#).unwrap();
         let c = cls.classification_params();
         assert_eq!((c.top_k, c.softmax), (3, false));
+    }
+
+    #[test]
+    fn preprocess_node_overrides_model_defaults_field_by_field() {
+        let node: PreprocessNode = serde_json::from_str(
+            r#"{"width": 416, "height": 320, "resize": "letterbox", "pad_value": 0, "roi": {"x": 8, "y": 4, "width": 100, "height": 50},
+                "colour_matrix": "bt709", "full_range": true, "mean": [0.5, 0.5, 0.5], "colour_order": "bgr", "layout": "nhwc", "dtype": "u8"}"#,
+        )
+        .unwrap();
+        let spec = node.spec(PreprocessSpec::default());
+        assert_eq!((spec.out_width, spec.out_height), (416, 320));
+        assert_eq!(spec.fit, pre::Fit::Letterbox { pad: [0; 3] });
+        assert_eq!(spec.roi, Some(pre::Rect::new(8, 4, 100, 50)));
+        assert_eq!((spec.matrix, spec.full_range), (Some(pre::ColourMatrix::Bt709), Some(true)));
+        assert_eq!(
+            (spec.scale, spec.mean, spec.std),
+            (1.0 / 255.0, [0.5; 3], [1.0; 3]),
+            "scale and std keep the defaults"
+        );
+        assert_eq!((spec.order, spec.layout, spec.dtype), (pre::ChannelOrder::Bgr, pre::Layout::Nhwc, pre::DType::U8));
+        // An empty node changes nothing; width alone is ignored (validation reports it).
+        assert_eq!(PreprocessNode::default().spec(PreprocessSpec::default()), PreprocessSpec::default());
+        let stretch =
+            PreprocessNode { resize: Some(ResizeMode::Stretch), width: Some(10), ..PreprocessNode::default() };
+        let spec = stretch.spec(PreprocessSpec::default());
+        assert_eq!((spec.fit, spec.out_width), (pre::Fit::Stretch, 640));
     }
 
     #[test]
@@ -303,9 +424,12 @@ mod tests {
         let k: SampleNode = serde_json::from_str(r#"{"mode": "keyframes"}"#).unwrap();
         assert_eq!(k, SampleNode::Keyframes);
         assert_eq!(serde_json::to_string(&k).unwrap(), r#"{"mode":"keyframes"}"#);
-        let i: InferNode = serde_json::from_str(r#"{"backend": "triton", "url": "t:8001", "model_name": "m", "shared_memory": true}"#).unwrap();
+        let i: InferNode =
+            serde_json::from_str(r#"{"backend": "triton", "url": "t:8001", "model_name": "m", "shared_memory": true}"#)
+                .unwrap();
         assert!(matches!(i, InferNode::Triton { shared_memory: Some(true), .. }));
-        let err = serde_json::from_str::<InferNode>(r#"{"backend": "embedded", "model": "m.onnx", "url": "x"}"#).unwrap_err();
+        let err =
+            serde_json::from_str::<InferNode>(r#"{"backend": "embedded", "model": "m.onnx", "url": "x"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `url`"), "{err}");
     }
 }

@@ -15,12 +15,34 @@
 use serde_json::{Map, Value};
 
 /// The keywords this checker understands; the schema test asserts the schema uses no other.
+#[cfg(test)]
 pub(crate) const SUPPORTED_KEYWORDS: &[&str] = &[
     // Assertions and applicators.
-    "$ref", "type", "const", "enum", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-    "maxLength", "minItems", "maxItems", "items", "properties", "required", "additionalProperties", "oneOf",
+    "$ref",
+    "type",
+    "const",
+    "enum",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "items",
+    "properties",
+    "required",
+    "additionalProperties",
+    "oneOf",
     // Annotations (no effect on validity).
-    "$schema", "$id", "$defs", "title", "description", "default", "examples",
+    "$schema",
+    "$id",
+    "$defs",
+    "title",
+    "description",
+    "default",
+    "examples",
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -69,7 +91,8 @@ pub(crate) struct Coverage<'a> {
 }
 
 pub(crate) fn check_with_coverage<'a>(root: &'a Value, value: &Value) -> (Vec<SchemaIssue>, Coverage<'a>) {
-    let mut checker = Checker { root, path: Vec::new(), issues: Vec::new(), def: "", property: "", coverage: Coverage::default() };
+    let mut checker =
+        Checker { root, path: Vec::new(), issues: Vec::new(), def: "", property: "", coverage: Coverage::default() };
     checker.walk(root, value);
     let mut issues = checker.issues;
     issues.sort_by(|a, b| a.path.cmp(&b.path));
@@ -195,7 +218,11 @@ impl<'a> Checker<'a> {
         if let Some(text) = value.as_str() {
             let n = text.chars().count() as u64;
             if s.get("minLength").and_then(Value::as_u64).is_some_and(|m| n < m) {
-                self.issue(if n == 0 { "must not be empty".to_owned() } else { format!("is too short ({n} characters)") });
+                self.issue(if n == 0 {
+                    "must not be empty".to_owned()
+                } else {
+                    format!("is too short ({n} characters)")
+                });
             }
             if let Some(m) = s.get("maxLength").and_then(Value::as_u64).filter(|&m| n > m) {
                 self.issue(format!("must be at most {m} characters, got {n}"));
@@ -214,7 +241,8 @@ impl<'a> Checker<'a> {
 
     fn check_range(&mut self, s: &Map<String, Value>, x: f64, value: &Value) {
         let bound = |k: &str| s.get(k).filter(|b| b.is_number());
-        let (min, xmin, max, xmax) = (bound("minimum"), bound("exclusiveMinimum"), bound("maximum"), bound("exclusiveMaximum"));
+        let (min, xmin, max, xmax) =
+            (bound("minimum"), bound("exclusiveMinimum"), bound("maximum"), bound("exclusiveMaximum"));
         let f = |b: Option<&Value>| b.and_then(Value::as_f64);
         let below = f(min).is_some_and(|m| x < m) || f(xmin).is_some_and(|m| x <= m);
         let above = f(max).is_some_and(|m| x > m) || f(xmax).is_some_and(|m| x >= m);
@@ -246,7 +274,9 @@ impl<'a> Checker<'a> {
         let max = s.get("maxItems").and_then(Value::as_u64);
         match (min, max) {
             (Some(lo), Some(hi)) if lo == hi && n != lo => self.issue(format!("needs exactly {lo} items, got {n}")),
-            (Some(lo), _) if n < lo => self.issue(format!("needs at least {lo} item{}, got {n}", if lo == 1 { "" } else { "s" })),
+            (Some(lo), _) if n < lo => {
+                self.issue(format!("needs at least {lo} item{}, got {n}", if lo == 1 { "" } else { "s" }))
+            }
             (_, Some(hi)) if n > hi => self.issue(format!("takes at most {hi} items, got {n}")),
             _ => {}
         }
@@ -270,7 +300,9 @@ impl<'a> Checker<'a> {
             let mut known: Vec<&str> = properties.map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
             known.sort_unstable();
             for key in object.keys().filter(|k| !known.contains(&k.as_str())) {
-                self.at(Segment::Key(key.clone()), |c| c.issue(format!("unknown field, expected one of {}", known.join(", "))));
+                self.at(Segment::Key(key.clone()), |c| {
+                    c.issue(format!("unknown field, expected one of {}", known.join(", ")))
+                });
             }
         }
         if let Some(properties) = properties {
@@ -290,10 +322,13 @@ impl<'a> Checker<'a> {
         let resolved: Vec<(&'a Value, Option<&'a str>)> = branches.iter().map(|b| self.resolve(b)).collect();
         let branches: Vec<&'a Value> = resolved.iter().map(|(b, _)| *b).collect();
         if let (Some(tag), Some(object)) = (discriminator(&branches), value.as_object()) {
-            let consts: Vec<&Value> = branches.iter().filter_map(|b| b.pointer(&format!("/properties/{tag}/const"))).collect();
+            let consts: Vec<&Value> =
+                branches.iter().filter_map(|b| b.pointer(&format!("/properties/{tag}/const"))).collect();
             let owned: Vec<Value> = consts.iter().map(|v| (*v).clone()).collect();
             match object.get(tag) {
-                None => self.at(Segment::Key(tag.to_owned()), |c| c.issue(format!("is required, one of {}", quoted_list(&owned)))),
+                None => self.at(Segment::Key(tag.to_owned()), |c| {
+                    c.issue(format!("is required, one of {}", quoted_list(&owned)))
+                }),
                 Some(v) => match resolved.iter().zip(&consts).find(|(_, c)| **c == v) {
                     Some(((branch, name), _)) => {
                         let outer = (self.def, self.property);
@@ -403,7 +438,10 @@ mod tests {
         );
         assert_eq!(messages(&schema, &json!({})), vec!["a: is required", "kind: is required"]);
         assert_eq!(messages(&schema, &json!([1])), vec![": expected a mapping, got a list"]);
-        assert_eq!(messages(&schema, &json!({"a": 0.5, "kind": "x", "n": 0})), vec!["n: must be in [1, 4294967295], got 0"]);
+        assert_eq!(
+            messages(&schema, &json!({"a": 0.5, "kind": "x", "n": 0})),
+            vec!["n: must be in [1, 4294967295], got 0"]
+        );
     }
 
     #[test]
@@ -420,9 +458,15 @@ mod tests {
         });
         assert!(messages(&schema, &json!({"mode": "fps", "fps": 5})).is_empty());
         assert_eq!(messages(&schema, &json!({"mode": "every_n", "n": 0})), vec!["n: must be at least 1, got 0"]);
-        assert_eq!(messages(&schema, &json!({"mode": "sometimes"})), vec!["mode: must be one of \"every_n\", \"fps\", got \"sometimes\""]);
+        assert_eq!(
+            messages(&schema, &json!({"mode": "sometimes"})),
+            vec!["mode: must be one of \"every_n\", \"fps\", got \"sometimes\""]
+        );
         assert_eq!(messages(&schema, &json!({"n": 2})), vec!["mode: is required, one of \"every_n\", \"fps\""]);
-        assert_eq!(messages(&schema, &json!({"mode": "fps", "fps": 0, "n": 1})), vec!["fps: must be greater than 0, got 0", "n: unknown field, expected one of fps, mode"]);
+        assert_eq!(
+            messages(&schema, &json!({"mode": "fps", "fps": 0, "n": 1})),
+            vec!["fps: must be greater than 0, got 0", "n: unknown field, expected one of fps, mode"]
+        );
     }
 
     #[test]
@@ -434,7 +478,10 @@ mod tests {
         });
         assert!(messages(&schema, &json!({"id": "a", "sink": {}})).is_empty());
         assert_eq!(messages(&schema, &json!({"id": "a"})), vec![": needs exactly one of `source`, `sink`, found none"]);
-        assert_eq!(messages(&schema, &json!({"source": {}, "sink": {}})), vec![": needs exactly one of `source`, `sink`, found source and sink"]);
+        assert_eq!(
+            messages(&schema, &json!({"source": {}, "sink": {}})),
+            vec![": needs exactly one of `source`, `sink`, found source and sink"]
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ fn examples() -> Vec<(String, PipelineDocument)> {
         .into_iter()
         .map(|name| {
             let text = read(&format!("examples/{name}"));
-            let doc = if name.ends_with(".json") { PipelineDocument::from_json_str(&text) } else { PipelineDocument::from_yaml_str(&text) };
+            let doc = if name.ends_with(".json") {
+                PipelineDocument::from_json_str(&text)
+            } else {
+                PipelineDocument::from_yaml_str(&text)
+            };
             let doc = doc.unwrap_or_else(|e| panic!("examples/{name}: {e}"));
             (name, doc)
         })
@@ -115,7 +119,10 @@ fn conveyor_example_says_what_the_brief_says() {
 
     let line3 = PipelineDocument::from_json_str(&read("examples/line3-triton.json")).unwrap();
     assert!(line3.nodes.iter().any(|n| matches!(n.kind, NodeKind::Source(SourceNode { kind: SourceKind::Rtsp, .. }))));
-    assert!(line3.nodes.iter().any(|n| matches!(n.kind, NodeKind::Infer(InferNode::Triton { shared_memory: Some(true), .. }))));
+    assert!(line3
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::Infer(InferNode::Triton { shared_memory: Some(true), .. }))));
 }
 
 #[test]
@@ -126,7 +133,10 @@ fn committed_schema_file_is_json_schema() {
         std::fs::write(&path, text).unwrap();
     }
     let committed: Value = serde_json::from_str(&read("schema/pipeline.schema.json")).expect("schema file is JSON");
-    assert!(committed == json_schema(), "schema/pipeline.schema.json is stale: run `IFC_BLESS=1 cargo test -p libifc committed_schema` and commit it");
+    assert!(
+        committed == json_schema(),
+        "schema/pipeline.schema.json is stale: run `IFC_BLESS=1 cargo test -p libifc committed_schema` and commit it"
+    );
 }
 
 /// Every keyword in the schema is one the checker implements (so none is silently ignored),
@@ -149,7 +159,8 @@ fn schema_uses_only_keywords_the_checker_knows() {
                 "$ref" => {
                     let target = v.as_str().and_then(|r| r.strip_prefix("#")).expect("local ref");
                     assert!(root.pointer(target).is_some(), "{at}: dangling $ref {v}");
-                    let siblings: Vec<&String> = o.keys().filter(|k| !["$ref", "description", "title"].contains(&k.as_str())).collect();
+                    let siblings: Vec<&String> =
+                        o.keys().filter(|k| !["$ref", "description", "title"].contains(&k.as_str())).collect();
                     assert!(siblings.is_empty(), "{at}: $ref with assertions beside it: {siblings:?}");
                 }
                 _ => {}
@@ -188,13 +199,15 @@ fn maximal_documents() -> Vec<PipelineDocument> {
             max,
         })
     };
-    let preprocess = |resize, interpolation, colour_order, layout, dtype| PreprocessNode {
+    let preprocess = |resize, interpolation, colour_order, layout, dtype, colour_matrix| PreprocessNode {
         width: Some(640),
         height: Some(480),
         resize: Some(resize),
         interpolation: Some(interpolation),
         pad_value: Some(114),
-        roi: Some(rect),
+        roi: Some(PixelRect { x: 8, y: 4, width: 600, height: 400 }),
+        colour_matrix: Some(colour_matrix),
+        full_range: Some(true),
         scale: Some(1.0 / 255.0),
         mean: Some([0.485, 0.456, 0.406]),
         std: Some([0.229, 0.224, 0.225]),
@@ -225,7 +238,11 @@ fn maximal_documents() -> Vec<PipelineDocument> {
             Node::new("pre", &["smp"], NodeKind::Preprocess(pre)),
             Node::new("inf", &["pre"], NodeKind::Infer(infer)),
             Node::new("post", &["inf"], NodeKind::Postprocess(post)),
-            Node::new("rules", &["post"], NodeKind::Rule(RuleSet { rules, window: Some(WindowConfig { duration_ms: 1000, ng_frames: 2 }) })),
+            Node::new(
+                "rules",
+                &["post"],
+                NodeKind::Rule(RuleSet { rules, window: Some(WindowConfig { duration_ms: 1000, ng_frames: 2 }) }),
+            ),
             Node::new("out", &["rules", "post"], NodeKind::Sink(sink(when))),
         ]);
         doc.name = Some("maximal".into());
@@ -237,7 +254,14 @@ fn maximal_documents() -> Vec<PipelineDocument> {
             SourceNode { kind: SourceKind::File, uri: "a.mp4".into(), fps: Some(25.0) },
             DecodeBackend::Auto,
             SampleNode::EveryN { n: 2 },
-            preprocess(ResizeMode::Letterbox, Interpolation::Bilinear, ColourOrder::Rgb, TensorLayout::Nchw, TensorDtype::F32),
+            preprocess(
+                ResizeMode::Letterbox,
+                Interpolation::Bilinear,
+                ColourOrder::Rgb,
+                TensorLayout::Nchw,
+                TensorDtype::F32,
+                ColourMatrix::Bt601,
+            ),
             InferNode::Embedded { model: "m.onnx".into(), timeout_ms: Some(500), threads: Some(4) },
             postprocess(PostprocessKind::Yolov8),
             vec![detected("rect", Some(Region::Rect(rect))), count(Some(1), None, None)],
@@ -247,7 +271,14 @@ fn maximal_documents() -> Vec<PipelineDocument> {
             SourceNode { kind: SourceKind::Rtsp, uri: "rtsp://cam/1".into(), fps: None },
             DecodeBackend::Software,
             SampleNode::Fps { fps: 2.5 },
-            preprocess(ResizeMode::Stretch, Interpolation::Area, ColourOrder::Bgr, TensorLayout::Nhwc, TensorDtype::F16),
+            preprocess(
+                ResizeMode::Stretch,
+                Interpolation::Area,
+                ColourOrder::Bgr,
+                TensorLayout::Nhwc,
+                TensorDtype::F16,
+                ColourMatrix::Bt709,
+            ),
             InferNode::Triton {
                 url: "localhost:8001".into(),
                 model_name: "m".into(),
@@ -264,7 +295,14 @@ fn maximal_documents() -> Vec<PipelineDocument> {
             SourceNode { kind: SourceKind::Whip, uri: "line7".into(), fps: Some(30.0) },
             DecodeBackend::Hardware,
             SampleNode::Keyframes,
-            preprocess(ResizeMode::Letterbox, Interpolation::Area, ColourOrder::Rgb, TensorLayout::Nchw, TensorDtype::U8),
+            preprocess(
+                ResizeMode::Letterbox,
+                Interpolation::Area,
+                ColourOrder::Rgb,
+                TensorLayout::Nchw,
+                TensorDtype::U8,
+                ColourMatrix::Bt2020,
+            ),
             InferNode::Embedded { model: "c.onnx".into(), timeout_ms: None, threads: None },
             postprocess(PostprocessKind::Classification),
             vec![detected("anywhere", None)],
@@ -274,7 +312,14 @@ fn maximal_documents() -> Vec<PipelineDocument> {
             SourceNode { kind: SourceKind::File, uri: "b.h264".into(), fps: None },
             DecodeBackend::Auto,
             SampleNode::OnChange { threshold: 0.05 },
-            preprocess(ResizeMode::Letterbox, Interpolation::Bilinear, ColourOrder::Rgb, TensorLayout::Nchw, TensorDtype::F32),
+            preprocess(
+                ResizeMode::Letterbox,
+                Interpolation::Bilinear,
+                ColourOrder::Rgb,
+                TensorLayout::Nchw,
+                TensorDtype::F32,
+                ColourMatrix::Bt601,
+            ),
             InferNode::Embedded { model: "d.onnx".into(), timeout_ms: None, threads: None },
             postprocess(PostprocessKind::Auto),
             vec![detected("any", None)],
@@ -283,8 +328,12 @@ fn maximal_documents() -> Vec<PipelineDocument> {
     ]
 }
 
+/// (definition, property) pairs, and (definition, property, value) triples.
+type Properties = BTreeSet<(String, String)>;
+type Values = BTreeSet<(String, String, String)>;
+
 /// Every property and every enum/const value in the schema, by definition.
-fn schema_expectations(schema: &Value) -> (BTreeSet<(String, String)>, BTreeSet<(String, String, String)>) {
+fn schema_expectations(schema: &Value) -> (Properties, Values) {
     let mut properties = BTreeSet::new();
     let mut values = BTreeSet::new();
     let defs = schema["$defs"].as_object().expect("$defs").iter().map(|(k, v)| (k.as_str(), v));
@@ -326,7 +375,8 @@ fn python_validity(documents: &[Value]) -> Option<Vec<(bool, Vec<String>)>> {
         return None;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests-data/check_pipeline_schema.py");
-    let mut child = Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("python3");
+    let mut child =
+        Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("python3");
     let request = json!({"schema": format!("{ROOT}/schema/pipeline.schema.json"), "documents": documents});
     child.stdin.take().expect("stdin").write_all(request.to_string().as_bytes()).expect("write");
     let out = child.wait_with_output().expect("ran");
@@ -432,12 +482,12 @@ fn unknown_fields_are_rejected_wherever_they_are() {
     }
     // Nested boxes and regions too.
     let mut v = conveyor_value();
-    v["nodes"][3]["preprocess"]["roi"] = json!({"x1": 0, "y1": 0, "x2": 10, "y2": 10, "z": 1});
+    v["nodes"][3]["preprocess"]["roi"] = json!({"x": 0, "y": 0, "width": 10, "height": 10, "z": 1});
     v["nodes"][6]["rule"]["rules"][0]["region"] = json!({"rect": {"x1": 0, "y1": 0, "x2": 10, "y2": 10}, "circle": 5});
     assert_eq!(
         errors_of(v),
         [
-            "nodes[3] (id \"letterbox\").preprocess.roi.z: unknown field, expected one of x1, x2, y1, y2",
+            "nodes[3] (id \"letterbox\").preprocess.roi.z: unknown field, expected one of height, width, x, y",
             "nodes[6] (id \"verdict\").rule.rules[0].region.circle: unknown field, expected one of polygon, rect",
         ]
     );
@@ -452,7 +502,8 @@ fn every_problem_is_reported_at_once() {
     v["version"] = json!(7);
     let errors = errors_of(v);
     assert_eq!(errors.len(), 4, "{errors:#?}");
-    let err = PipelineDocument::from_yaml_str("version: 1\nnodes:\n  - id: a\n  - id: b\n    source: {kind: file}\n").unwrap_err();
+    let err = PipelineDocument::from_yaml_str("version: 1\nnodes:\n  - id: a\n  - id: b\n    source: {kind: file}\n")
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "2 problems in the pipeline document:\n  nodes[0] (id \"a\"): needs exactly one of `source`, `decode`, `sample`, `preprocess`, `infer`, `postprocess`, `rule`, `sink`, found none\n  nodes[1] (id \"b\").source.uri: is required"
@@ -506,7 +557,10 @@ fn wiring_and_cross_field_errors() {
     // Two sample nodes feeding each other: a cycle (and the decode output goes nowhere).
     let mut v = conveyor_value();
     v["nodes"][2]["inputs"] = json!(["again"]);
-    v["nodes"].as_array_mut().unwrap().push(json!({"id": "again", "inputs": ["every-2nd"], "sample": {"mode": "keyframes"}}));
+    v["nodes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"id": "again", "inputs": ["every-2nd"], "sample": {"mode": "keyframes"}}));
     let errors = errors_of(v);
     assert_eq!(errors, ["nodes[8] (id \"again\").inputs: forms a cycle through node \"every-2nd\""]);
 
@@ -529,7 +583,10 @@ fn validate_checks_documents_built_in_code() {
     p.iou_threshold = Some(1.5);
     doc.version = 2;
     let errors: Vec<String> = doc.validate().unwrap_err().iter().map(ToString::to_string).collect();
-    assert_eq!(errors, ["nodes[5] (id \"yolo\").postprocess.iou_threshold: must be in (0, 1], got 1.5", "version: must be 1, got 2"]);
+    assert_eq!(
+        errors,
+        ["nodes[5] (id \"yolo\").postprocess.iou_threshold: must be in (0, 1], got 1.5", "version: must be 1, got 2"]
+    );
 }
 
 #[test]
@@ -583,7 +640,10 @@ fn mutate(v: &mut Value, rng: &mut Rng, donor: &Value) {
     let mut at: &Value = v;
     while rng.below(5) != 0 {
         let next = match at {
-            Value::Object(m) if !m.is_empty() => m.iter().nth(rng.below(m.len() as u64) as usize).map(|(k, n)| (k.replace('~', "~0").replace('/', "~1"), n)),
+            Value::Object(m) if !m.is_empty() => m
+                .iter()
+                .nth(rng.below(m.len() as u64) as usize)
+                .map(|(k, n)| (k.replace('~', "~0").replace('/', "~1"), n)),
             Value::Array(a) if !a.is_empty() => {
                 let i = rng.below(a.len() as u64) as usize;
                 a.get(i).map(|n| (i.to_string(), n))
@@ -602,7 +662,10 @@ fn mutate(v: &mut Value, rng: &mut Rng, donor: &Value) {
             m.remove(&key);
         }
         (1, Value::Object(m)) => {
-            m.insert(["bogus", "id", "inputs", "source", "kind", "rules"][rng.below(6) as usize].into(), random_scalar(rng));
+            m.insert(
+                ["bogus", "id", "inputs", "source", "kind", "rules"][rng.below(6) as usize].into(),
+                random_scalar(rng),
+            );
         }
         (2, Value::Array(a)) if !a.is_empty() => {
             let i = rng.below(a.len() as u64) as usize;
@@ -665,7 +728,12 @@ fn mutated_documents_never_panic_and_checker_agrees_with_serde() {
             *b ^= 1 << rng.below(8);
         }
         let _ = PipelineDocument::from_yaml_str(&String::from_utf8_lossy(&bytes));
-        let _ = PipelineDocument::from_json_str(&String::from_utf8_lossy(&json_text.as_bytes()[..cut.min(json_text.len())]));
+        let _ = PipelineDocument::from_json_str(&String::from_utf8_lossy(
+            &json_text.as_bytes()[..cut.min(json_text.len())],
+        ));
     }
-    assert!(accepted > 100 && rejected > 1000, "mutations should both keep and break documents ({accepted} / {rejected})");
+    assert!(
+        accepted > 100 && rejected > 1000,
+        "mutations should both keep and break documents ({accepted} / {rejected})"
+    );
 }

@@ -179,15 +179,24 @@ mod tests {
         // e^(0.1−2) = 0.149569, e^0 = 1, e^(0.5−2) = 0.223130; sum 1.372699 → 0.728492, 0.162549.
         assert!(approx(top[0].score, 0.728_492) && approx(top[1].score, 0.162_549), "{top:?}");
 
-        let raw = classify(&out, None, &ClassificationParams { top_k: 1, softmax: false, score_threshold: None }).unwrap();
+        let raw =
+            classify(&out, None, &ClassificationParams { top_k: 1, softmax: false, score_threshold: None }).unwrap();
         assert_eq!(raw, vec![ClassScore { class_id: 1, class_name: "1".into(), score: 2.0 }]);
         // 0.7285 passes a 0.5 threshold, 0.1625 does not, even though top_k asks for 3.
-        let confident = classify(&out, Some(&labels), &ClassificationParams { top_k: 3, softmax: true, score_threshold: Some(0.5) }).unwrap();
+        let confident = classify(
+            &out,
+            Some(&labels),
+            &ClassificationParams { top_k: 3, softmax: true, score_threshold: Some(0.5) },
+        )
+        .unwrap();
         assert_eq!(confident.len(), 1);
 
         let err = classify(&OutputTensor::new("logits", &[2, 3], &[0.0; 6]), None, &ClassificationParams::default())
             .unwrap_err();
-        assert_eq!(err.to_string(), "output \"logits\": expected [1, classes] or [classes] (classification), got [2, 3]");
+        assert_eq!(
+            err.to_string(),
+            "output \"logits\": expected [1, classes] or [classes] (classification), got [2, 3]"
+        );
 
         let four = Labels::new(vec!["a".into(), "b".into(), "c".into(), "d".into()]);
         let err = classify(&out, Some(&four), &ClassificationParams::default()).unwrap_err();

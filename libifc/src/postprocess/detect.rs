@@ -33,7 +33,10 @@ impl DetectionParams {
         check_unit_interval("score_threshold", self.score_threshold)?;
         let iou = self.nms.iou_threshold;
         if !(iou > 0.0 && iou <= 1.0) {
-            return Err(PostprocessError::Param { field: "iou_threshold", message: format!("must be in (0, 1], got {iou}") });
+            return Err(PostprocessError::Param {
+                field: "iou_threshold",
+                message: format!("must be in (0, 1], got {iou}"),
+            });
         }
         Ok(())
     }
@@ -128,7 +131,8 @@ mod tests {
             // Wholly in the top padding (y 10..30 < 140): clipped to nothing, dropped.
             (300.0, 20.0, 40.0, 20.0, 0, 0.95),
         ];
-        let params = DetectionParams { score_threshold: 0.25, nms: NmsParams::new(0.5, 100), ..DetectionParams::default() };
+        let params =
+            DetectionParams { score_threshold: 0.25, nms: NmsParams::new(0.5, 100), ..DetectionParams::default() };
         for (shape, data) in [v8_output(2, &boxes), v5_output(2, &boxes)] {
             let out = OutputTensor::new("output0", &shape, &data);
             let dets = decode_detections(&out, Some(&labels), &params, &mapping).unwrap();
@@ -144,7 +148,8 @@ mod tests {
     #[test]
     fn candidate_cap_and_max_detections() {
         // 50 disjoint boxes with falling scores: the cap keeps the 10 best, max_det the 3 best.
-        let boxes: Vec<_> = (0..50).map(|i| (10.0 + 12.0 * i as f32, 10.0, 10.0, 10.0, 0, 0.99 - 0.01 * i as f32)).collect();
+        let boxes: Vec<_> =
+            (0..50).map(|i| (10.0 + 12.0 * i as f32, 10.0, 10.0, 10.0, 0, 0.99 - 0.01 * i as f32)).collect();
         let (shape, data) = v8_output(1, &boxes);
         let mapping = LetterboxMapping::letterbox(640, 640, 640, 640).unwrap();
         let out = OutputTensor::new("o", &shape, &data);
@@ -162,7 +167,10 @@ mod tests {
         let out = OutputTensor::new("output0", &shape, &data);
         let mapping = LetterboxMapping::letterbox(64, 64, 64, 64).unwrap();
         let bad_iou = DetectionParams { nms: NmsParams::new(1.5, 10), ..DetectionParams::default() };
-        assert_eq!(decode_detections(&out, None, &bad_iou, &mapping).unwrap_err().to_string(), "iou_threshold: must be in (0, 1], got 1.5");
+        assert_eq!(
+            decode_detections(&out, None, &bad_iou, &mapping).unwrap_err().to_string(),
+            "iou_threshold: must be in (0, 1], got 1.5"
+        );
         let bad_score = DetectionParams { score_threshold: f32::NAN, ..DetectionParams::default() };
         assert!(decode_detections(&out, None, &bad_score, &mapping).is_err());
         let three = Labels::new(vec!["a".into(), "b".into(), "c".into()]);

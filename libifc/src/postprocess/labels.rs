@@ -91,11 +91,8 @@ fn names_from_list(items: &[Value], at: &str) -> Result<Labels, PostprocessError
     if items.is_empty() {
         return Err(labels_error(at, "no class names"));
     }
-    let names = items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| scalar_name(v, &format!("{at}[{i}]")))
-        .collect::<Result<_, _>>()?;
+    let names =
+        items.iter().enumerate().map(|(i, v)| scalar_name(v, &format!("{at}[{i}]"))).collect::<Result<_, _>>()?;
     Ok(Labels::new(names))
 }
 
@@ -127,7 +124,10 @@ fn names_from_lines(text: &str) -> Result<Labels, PostprocessError> {
         .enumerate()
         .map(|(i, line)| {
             if line.is_empty() {
-                Err(labels_error(format!(" line {}", i + 1), "empty class name (an empty line would shift every id after it)"))
+                Err(labels_error(
+                    format!(" line {}", i + 1),
+                    "empty class name (an empty line would shift every id after it)",
+                ))
             } else {
                 Ok((*line).to_owned())
             }

@@ -34,7 +34,8 @@ impl Rng {
 /// Whether `python3` can import `module`. The reference tests skip, loudly, without it: the
 /// machine image has python3 but not necessarily numpy (`python3 -m pip install numpy`).
 pub(crate) fn python_has(module: &str) -> bool {
-    let ok = Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    let ok =
+        Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("SKIPPED: python3 cannot import {module}; install it to run this reference test");
     }
@@ -84,7 +85,8 @@ fn nms_and_letterbox_match_numpy_reference() {
     }
     let mut rng = Rng(0x1fc_2024);
     let nms_cases: Vec<_> = (0..60).map(|_| random_nms_case(&mut rng)).collect();
-    let letterbox_cases: Vec<((u32, u32), (u32, u32), Vec<BoxXyxy>)> = (0..60)
+    type Size = (u32, u32);
+    let letterbox_cases: Vec<(Size, Size, Vec<BoxXyxy>)> = (0..60)
         .map(|_| {
             let source = (1 + rng.below(2000) as u32, 1 + rng.below(2000) as u32);
             let input = (32 * (1 + rng.below(30) as u32), 32 * (1 + rng.below(30) as u32));
@@ -116,7 +118,9 @@ fn nms_and_letterbox_match_numpy_reference() {
     let reference = run_reference(&request);
 
     let mut suppressed_somewhere = false;
-    for (k, ((candidates, params), expected)) in nms_cases.iter().zip(reference["nms"].as_array().expect("nms")).enumerate() {
+    for (k, ((candidates, params), expected)) in
+        nms_cases.iter().zip(reference["nms"].as_array().expect("nms")).enumerate()
+    {
         let expected: Vec<usize> = serde_json::from_value(expected.clone()).expect("indices");
         let kept = nms(candidates, params);
         assert_eq!(kept, expected, "nms case {k}: {params:?}");
@@ -124,7 +128,9 @@ fn nms_and_letterbox_match_numpy_reference() {
     }
     assert!(suppressed_somewhere, "the random cases must exercise suppression");
 
-    for (k, ((source, input, boxes), expected)) in letterbox_cases.iter().zip(reference["letterbox"].as_array().expect("lb")).enumerate() {
+    for (k, ((source, input, boxes), expected)) in
+        letterbox_cases.iter().zip(reference["letterbox"].as_array().expect("lb")).enumerate()
+    {
         let m = LetterboxMapping::letterbox(source.0, source.1, input.0, input.1).expect("non-zero sizes");
         let expected: Vec<[f64; 4]> = serde_json::from_value(expected.clone()).expect("boxes");
         for (b, e) in boxes.iter().zip(&expected) {

@@ -59,7 +59,8 @@ pub fn detect_layout(
 
     let chosen = match requested {
         Some(layout) => {
-            let (shape, dim) = if layout == YoloLayout::V8 { (v8, output.shape.len() - 2) } else { (v5, output.shape.len() - 1) };
+            let (shape, dim) =
+                if layout == YoloLayout::V8 { (v8, output.shape.len() - 2) } else { (v5, output.shape.len() - 1) };
             if fits(&shape) {
                 shape
             } else if let (Some(expected), true) = (classes, shape.classes >= 1) {
@@ -120,7 +121,11 @@ fn candidate(fields: [f32; 4], score: f32, class: usize) -> Option<Candidate> {
     let bbox = BoxXyxy::from_cxcywh(cx, cy, w, h);
     // A negative size or a non-finite coordinate is no box; skip it rather than let it
     // poison IoU arithmetic.
-    (bbox.is_finite() && w >= 0.0 && h >= 0.0).then_some(Candidate { bbox, score, class_id: u32::try_from(class).ok()? })
+    (bbox.is_finite() && w >= 0.0 && h >= 0.0).then_some(Candidate {
+        bbox,
+        score,
+        class_id: u32::try_from(class).ok()?,
+    })
 }
 
 /// Decodes batch item `batch_index` into candidates whose score is at least `score_threshold`,
@@ -132,7 +137,11 @@ pub fn decode_candidates(
     score_threshold: f32,
 ) -> Result<Vec<Candidate>, PostprocessError> {
     if batch_index >= shape.batch {
-        return Err(PostprocessError::BatchIndex { output: output.name.to_owned(), index: batch_index, batch: shape.batch });
+        return Err(PostprocessError::BatchIndex {
+            output: output.name.to_owned(),
+            index: batch_index,
+            batch: shape.batch,
+        });
     }
     let length_error = || PostprocessError::DataLength {
         output: output.name.to_owned(),
@@ -183,7 +192,11 @@ pub fn decode_candidates(
 mod tests {
     use super::*;
 
-    fn layout_of(shape: &[usize], requested: Option<YoloLayout>, classes: Option<usize>) -> Result<YoloShape, PostprocessError> {
+    fn layout_of(
+        shape: &[usize],
+        requested: Option<YoloLayout>,
+        classes: Option<usize>,
+    ) -> Result<YoloShape, PostprocessError> {
         let len = shape.iter().product();
         let data = vec![0.0f32; len];
         detect_layout(&OutputTensor::new("output0", shape, &data), requested, classes)
@@ -221,7 +234,10 @@ mod tests {
             "output \"output0\": expected [1, 4 + classes, boxes] (YOLOv8) or [1, boxes, 5 + classes] (YOLOv5), got [1, 3, 4]"
         );
         let err = layout_of(&[1, 3, 4], None, Some(80)).unwrap_err();
-        assert_eq!(err.to_string(), "output \"output0\": expected [1, 84, boxes] (YOLOv8) or [1, boxes, 85] (YOLOv5), got [1, 3, 4]");
+        assert_eq!(
+            err.to_string(),
+            "output \"output0\": expected [1, 84, boxes] (YOLOv8) or [1, boxes, 85] (YOLOv5), got [1, 3, 4]"
+        );
         assert!(layout_of(&[8400], None, None).is_err());
         assert!(layout_of(&[1, 1, 84, 8400], None, None).is_err());
     }
@@ -250,7 +266,10 @@ mod tests {
         let c = decode_candidates(&out, &shape, 0, 0.5).unwrap();
         assert_eq!(c.len(), 2, "box 2's best score 0.2 is under 0.5");
         // Box 0: cx 100 ± 10, cy 100 ± 5, class 0 at 0.9.
-        assert_eq!(c[0], Candidate { bbox: BoxXyxy { x1: 90.0, y1: 95.0, x2: 110.0, y2: 105.0 }, score: 0.9, class_id: 0 });
+        assert_eq!(
+            c[0],
+            Candidate { bbox: BoxXyxy { x1: 90.0, y1: 95.0, x2: 110.0, y2: 105.0 }, score: 0.9, class_id: 0 }
+        );
         // Box 1: cx 300 ± 20, cy 200 ± 30, class 1 at 0.6.
         assert_eq!(c[1].bbox, BoxXyxy { x1: 280.0, y1: 170.0, x2: 320.0, y2: 230.0 });
         assert_eq!((c[1].class_id, c[1].score), (1, 0.6));

@@ -93,7 +93,10 @@ impl RuleSet {
                 out.push(RuleSetIssue { path: format!("rules[{i}].{field}"), message });
             }
             if let Some(first) = self.rules[..i].iter().position(|r| r.id() == rule.id()) {
-                out.push(RuleSetIssue { path: format!("rules[{i}].id"), message: format!("\"{}\" is already the id of rules[{first}]", rule.id()) });
+                out.push(RuleSetIssue {
+                    path: format!("rules[{i}].id"),
+                    message: format!("\"{}\" is already the id of rules[{first}]", rule.id()),
+                });
             }
         }
         if let Some(w) = &self.window {

@@ -159,7 +159,12 @@ impl Rule {
                 format!("{n} × {}, expected {expected}", selector.describe())
             }
         };
-        Some(RuleHit { rule_id: self.id().to_owned(), message: self.message().to_owned(), detection_indices: selected, detail })
+        Some(RuleHit {
+            rule_id: self.id().to_owned(),
+            message: self.message().to_owned(),
+            detection_indices: selected,
+            detail,
+        })
     }
 
     /// Problems that make the rule meaningless, each with its field (relative to the rule).
@@ -185,24 +190,28 @@ impl Rule {
             }
         }
         match s.region {
-            Some(Region::Rect(r)) => {
-                if !r.is_finite() || r.x1 >= r.x2 || r.y1 >= r.y2 {
-                    push("region.rect", format!("needs x1 < x2 and y1 < y2, got ({}, {})–({}, {})", r.x1, r.y1, r.x2, r.y2));
-                }
+            Some(Region::Rect(r)) if !r.is_finite() || r.x1 >= r.x2 || r.y1 >= r.y2 => {
+                push(
+                    "region.rect",
+                    format!("needs x1 < x2 and y1 < y2, got ({}, {})–({}, {})", r.x1, r.y1, r.x2, r.y2),
+                );
             }
-            Some(Region::Polygon(p)) => {
-                if p.len() < 3 {
-                    push("region.polygon", format!("needs at least 3 vertices, got {}", p.len()));
-                } else if super::region::polygon_area(p) == 0.0 || p.iter().flatten().any(|v| !v.is_finite()) {
-                    push("region.polygon", "must enclose an area (finite vertices, not all on one line)".to_owned());
-                }
+            Some(Region::Polygon(p)) if p.len() < 3 => {
+                push("region.polygon", format!("needs at least 3 vertices, got {}", p.len()));
             }
-            None => {}
+            Some(Region::Polygon(p))
+                if super::region::polygon_area(p) == 0.0 || p.iter().flatten().any(|v| !v.is_finite()) =>
+            {
+                push("region.polygon", "must enclose an area (finite vertices, not all on one line)".to_owned());
+            }
+            _ => {}
         }
         if let Rule::Count(r) = self {
             match (r.equals, r.min, r.max) {
                 (None, None, None) => push("equals", "a count rule needs `equals`, or `min` and/or `max`".to_owned()),
-                (Some(_), Some(_), _) | (Some(_), _, Some(_)) => push("equals", "cannot be combined with `min`/`max`".to_owned()),
+                (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                    push("equals", "cannot be combined with `min`/`max`".to_owned())
+                }
                 (None, Some(lo), Some(hi)) if lo > hi => push("min", format!("must not exceed max ({lo} > {hi})")),
                 _ => {}
             }
@@ -247,7 +256,11 @@ mod tests {
 
     #[test]
     fn detected_by_class_and_score_threshold_inclusive() {
-        let dets = [det("scratch", 0.5, 0.0, 0.0, 10.0, 10.0), det("scratch", 0.49, 0.0, 0.0, 1.0, 1.0), det("part", 0.9, 0.0, 0.0, 1.0, 1.0)];
+        let dets = [
+            det("scratch", 0.5, 0.0, 0.0, 10.0, 10.0),
+            det("scratch", 0.49, 0.0, 0.0, 1.0, 1.0),
+            det("part", 0.9, 0.0, 0.0, 1.0, 1.0),
+        ];
         let hit = detected(Some("scratch"), Some(0.5), None, None).evaluate(&dets).unwrap();
         assert_eq!(hit.detection_indices, vec![0], "0.5 ≥ 0.5 fires, 0.49 does not, part is another class");
         assert_eq!(hit.detail, "1 × \"scratch\" with score ≥ 0.5");
@@ -280,9 +293,18 @@ mod tests {
         let hit = count("part", Some(1), None, None).evaluate(&two).unwrap();
         assert_eq!(hit.detection_indices, vec![0, 1]);
         assert!(count("part", None, Some(1), Some(2)).evaluate(&two).is_none());
-        assert_eq!(count("part", None, Some(3), Some(4)).evaluate(&two).unwrap().detail, "2 × \"part\" with score ≥ 0.5, expected 3 to 4");
-        assert_eq!(count("part", None, None, Some(1)).evaluate(&two).unwrap().detail, "2 × \"part\" with score ≥ 0.5, expected at most 1");
-        assert_eq!(count("part", None, Some(3), None).evaluate(&two).unwrap().detail, "2 × \"part\" with score ≥ 0.5, expected at least 3");
+        assert_eq!(
+            count("part", None, Some(3), Some(4)).evaluate(&two).unwrap().detail,
+            "2 × \"part\" with score ≥ 0.5, expected 3 to 4"
+        );
+        assert_eq!(
+            count("part", None, None, Some(1)).evaluate(&two).unwrap().detail,
+            "2 × \"part\" with score ≥ 0.5, expected at most 1"
+        );
+        assert_eq!(
+            count("part", None, Some(3), None).evaluate(&two).unwrap().detail,
+            "2 × \"part\" with score ≥ 0.5, expected at least 3"
+        );
     }
 
     #[test]
@@ -295,7 +317,10 @@ mod tests {
         assert_eq!(fields(detected(None, Some(1.5), None, Some(0.0))), ["min_score", "min_overlap", "min_overlap"]);
         let bad_rect = Region::Rect(BoxXyxy { x1: 10.0, y1: 0.0, x2: 5.0, y2: 10.0 });
         assert_eq!(fields(detected(None, None, Some(bad_rect), None)), ["region.rect"]);
-        assert_eq!(fields(detected(None, None, Some(Region::Polygon(vec![[0.0, 0.0], [1.0, 1.0]])), None)), ["region.polygon"]);
+        assert_eq!(
+            fields(detected(None, None, Some(Region::Polygon(vec![[0.0, 0.0], [1.0, 1.0]])), None)),
+            ["region.polygon"]
+        );
         let collinear = Region::Polygon(vec![[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]);
         assert_eq!(fields(detected(None, None, Some(collinear), None)), ["region.polygon"]);
     }
@@ -306,10 +331,24 @@ mod tests {
             r#"{"kind": "count", "id": "one-part", "class": "part", "equals": 1, "message": "Expected one part"}"#,
         )
         .unwrap();
-        assert_eq!(rule, Rule::Count(CountRule { id: "one-part".into(), message: "Expected one part".into(), class: Some("part".into()), min_score: None, region: None, min_overlap: None, equals: Some(1), min: None, max: None }));
+        assert_eq!(
+            rule,
+            Rule::Count(CountRule {
+                id: "one-part".into(),
+                message: "Expected one part".into(),
+                class: Some("part".into()),
+                min_score: None,
+                region: None,
+                min_overlap: None,
+                equals: Some(1),
+                min: None,
+                max: None
+            })
+        );
         let back = serde_json::to_value(&rule).unwrap();
         assert_eq!(back["kind"], "count");
-        let err = serde_json::from_str::<Rule>(r#"{"kind": "detected", "id": "x", "message": "m", "clas": "part"}"#).unwrap_err();
+        let err = serde_json::from_str::<Rule>(r#"{"kind": "detected", "id": "x", "message": "m", "clas": "part"}"#)
+            .unwrap_err();
         assert!(err.to_string().contains("unknown field `clas`"), "{err}");
         let region: Region = serde_json::from_str(r#"{"polygon": [[0, 0], [10, 0], [0, 10]]}"#).unwrap();
         assert_eq!(region, Region::Polygon(vec![[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]]));

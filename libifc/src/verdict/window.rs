@@ -97,7 +97,11 @@ impl WindowAggregator {
             ok_frames: total - ng_frames,
             ng_frames,
             ng_ratio: if total == 0 { 0.0 } else { ng_frames as f64 / total as f64 },
-            status: if ng_frames > 0 && ng_frames >= u64::from(self.config.ng_frames) { Status::Ng } else { Status::Ok },
+            status: if ng_frames > 0 && ng_frames >= u64::from(self.config.ng_frames) {
+                Status::Ng
+            } else {
+                Status::Ok
+            },
         }
     }
 
