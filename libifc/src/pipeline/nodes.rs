@@ -290,6 +290,8 @@ pub struct PostprocessNode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PostprocessKind {
+    /// `[1, classes]`: the top classes, each as a whole-frame detection
+    /// ([`crate::postprocess::as_detections`]) so the same rules apply.
     Classification,
     Yolov5,
     Yolov8,

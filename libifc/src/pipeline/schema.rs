@@ -251,7 +251,7 @@ fn definitions() -> Vec<(&'static str, Value)> {
                 "required": ["kind"],
                 "additionalProperties": false,
                 "properties": {
-                    "kind": enumeration(&["classification", "yolov5", "yolov8", "auto"], "yolov5: [N, boxes, 5 + classes]; yolov8 (and YOLO11): [N, 4 + classes, boxes]; auto: recognised from the shape."),
+                    "kind": enumeration(&["classification", "yolov5", "yolov8", "auto"], "classification: [1, classes], one whole-frame detection per top class; yolov5: [N, boxes, 5 + classes]; yolov8 (and YOLO11): [N, 4 + classes, boxes]; auto: the YOLO layout recognised from the shape."),
                     "output": string("Which model output to read (default: the first)."),
                     "labels": string("Labels file: one name per line, a YAML/JSON list, or Ultralytics `names:`."),
                     "score_threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.25},

@@ -737,3 +737,24 @@ fn mutated_documents_never_panic_and_checker_agrees_with_serde() {
         "mutations should both keep and break documents ({accepted} / {rejected})"
     );
 }
+
+#[test]
+fn hostile_texts_are_refused_without_exhausting_the_stack_or_memory() {
+    // Deep nesting: both parsers stop at their recursion limit.
+    let deep_json = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(matches!(PipelineDocument::from_json_str(&deep_json), Err(DocumentError::Syntax { .. })));
+    let deep_yaml = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert!(matches!(PipelineDocument::from_yaml_str(&deep_yaml), Err(DocumentError::Syntax { .. })));
+    // "Billion laughs": aliases that would expand to 10^9 nodes.
+    let mut laughs =
+        String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+        laughs.push_str(&format!(
+            "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
+    }
+    assert!(PipelineDocument::from_yaml_str(&laughs).is_err());
+    // Not UTF-8-clean control characters and tags.
+    assert!(PipelineDocument::from_yaml_str("version: !!binary AAAA\nnodes: []").is_err());
+    assert!(PipelineDocument::from_yaml_str("--- 1\n--- 2\n").is_err());
+}

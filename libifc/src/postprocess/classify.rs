@@ -1,6 +1,6 @@
 //! Classification outputs: one score per class, turned into probabilities and the top k.
 
-use super::{class_name, Labels, OutputTensor, PostprocessError};
+use super::{class_name, BoxXyxy, Detection, Labels, OutputTensor, PostprocessError};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
@@ -123,6 +123,15 @@ pub fn classify(
         .collect()
 }
 
+/// Class scores as whole-frame detections (bbox = `frame`, the source image or ROI), so that
+/// verdict rules (`detected`, `count`) judge classification models as they judge detectors.
+pub fn as_detections(scores: &[ClassScore], frame: BoxXyxy) -> Vec<Detection> {
+    scores
+        .iter()
+        .map(|s| Detection { class_id: s.class_id, class_name: s.class_name.clone(), score: s.score, bbox: frame })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +175,14 @@ mod tests {
         let all = top_k(&scores, 10);
         assert_eq!(all.len(), 5);
         assert_eq!(all[4].0, 1);
+    }
+
+    #[test]
+    fn class_scores_become_whole_frame_detections() {
+        let frame = BoxXyxy { x1: 0.0, y1: 0.0, x2: 1920.0, y2: 1080.0 };
+        let scores = [ClassScore { class_id: 2, class_name: "dent".into(), score: 0.8 }];
+        let dets = as_detections(&scores, frame);
+        assert_eq!(dets, vec![Detection { class_id: 2, class_name: "dent".into(), score: 0.8, bbox: frame }]);
     }
 
     #[test]

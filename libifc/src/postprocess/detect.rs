@@ -161,6 +161,47 @@ mod tests {
         assert_eq!(dets[0].class_name, "0", "no labels: the id names the class");
     }
 
+    /// Random shapes, lengths, values and parameters: every call returns, none panics, and
+    /// whatever comes back is finite, in bounds and sorted.
+    #[test]
+    fn arbitrary_outputs_never_panic() {
+        use crate::postprocess::numpy_reference::Rng;
+        use crate::postprocess::{classify, ClassificationParams};
+        let mut rng = Rng(7);
+        let bounds = BoxXyxy { x1: 0.0, y1: 0.0, x2: 320.0, y2: 240.0 };
+        let mapping = LetterboxMapping::letterbox(320, 240, 64, 64).unwrap();
+        let values = [0.0, 0.5, 1.0, -1.0, 1e30, -1e30, f32::NAN, f32::INFINITY, f32::NEG_INFINITY, 32.0];
+        for _ in 0..3000 {
+            let rank = rng.below(5) as usize;
+            let shape: Vec<usize> = (0..rank).map(|_| [0, 1, 2, 5, 6, 7, 9, 12][rng.below(8) as usize]).collect();
+            let expected: usize = shape.iter().product();
+            let len = if rng.below(4) == 0 { rng.below(200) as usize } else { expected };
+            let data: Vec<f32> = (0..len)
+                .map(|_| if rng.below(3) == 0 { values[rng.below(10) as usize] } else { rng.unit() as f32 * 64.0 })
+                .collect();
+            let out = OutputTensor::new("o", &shape, &data);
+            let labels =
+                (rng.below(2) == 0).then(|| Labels::new((0..1 + rng.below(4)).map(|i| i.to_string()).collect()));
+            let params = DetectionParams {
+                layout: [None, Some(YoloLayout::V5), Some(YoloLayout::V8)][rng.below(3) as usize],
+                score_threshold: rng.unit() as f32,
+                nms: NmsParams::new(0.01 + rng.unit() * 0.99, rng.below(20) as usize),
+                max_candidates: rng.below(50) as usize,
+                batch_index: rng.below(2) as usize,
+            };
+            if let Ok(dets) = decode_detections(&out, labels.as_ref(), &params, &mapping) {
+                assert!(dets.len() <= params.nms.max_detections);
+                for d in &dets {
+                    assert!(d.bbox.is_finite() && d.bbox.area() > 0.0, "{d:?}");
+                    assert_eq!(d.bbox.clipped_to(&bounds), d.bbox);
+                    assert!(d.score >= params.score_threshold);
+                }
+                assert!(dets.windows(2).all(|w| w[0].score >= w[1].score));
+            }
+            let _ = classify(&out, labels.as_ref(), &ClassificationParams::default());
+        }
+    }
+
     #[test]
     fn bad_params_and_mismatched_labels_are_errors() {
         let (shape, data) = v8_output(2, &[(1.0, 1.0, 1.0, 1.0, 0, 0.5)]);

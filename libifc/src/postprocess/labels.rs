@@ -199,6 +199,23 @@ mod tests {
     }
 
     #[test]
+    fn truncated_and_bit_flipped_labels_never_panic() {
+        let text = "path: ../d\nnames:\n  0: part\n  1: scratch\n  2: dent\n";
+        for cut in 0..=text.len() {
+            let _ = parse_labels(&text[..cut]);
+            for bit in 0..8 {
+                let mut bytes = text.as_bytes().to_vec();
+                if let Some(b) = bytes.get_mut(cut) {
+                    *b ^= 1 << bit;
+                }
+                if let Ok(labels) = parse_labels(&String::from_utf8_lossy(&bytes)) {
+                    assert!(labels.names().iter().all(|n| !n.is_empty()));
+                }
+            }
+        }
+    }
+
+    #[test]
     fn lookup_by_id_and_name() {
         let labels = Labels::new(vec!["part".into(), "scratch".into()]);
         assert_eq!(labels.name(1), Some("scratch"));

@@ -25,7 +25,7 @@ pub mod yolo;
 #[cfg(test)]
 pub(crate) mod numpy_reference;
 
-pub use classify::{classify, softmax, top_k, ClassScore, ClassificationParams};
+pub use classify::{as_detections, classify, softmax, top_k, ClassScore, ClassificationParams};
 pub use detect::{decode_detections, DetectionParams};
 pub use labels::{parse_labels, Labels};
 pub use mapping::{LetterboxMapping, MappedBy, SourceMapping};
