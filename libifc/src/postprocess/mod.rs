@@ -1,10 +1,10 @@
 //! Postprocessing: model outputs (`&[f32]` plus a shape) in, class scores or detections in
 //! source pixels out. Sans-IO and allocation-bounded by the output's own length.
 //!
-//! - [`classify`]: numerically stable softmax and top-k with class names.
+//! - [`classify`](mod@classify): numerically stable softmax and top-k with class names.
 //! - [`yolo`]: the two YOLO output layouts users bring most, recognised from the shape:
 //!   YOLOv5 `[N, boxes, 5 + classes]` and YOLOv8/YOLO11 `[N, 4 + classes, boxes]`.
-//! - [`nms`]: class-aware non-maximum suppression, deterministic on ties.
+//! - [`nms`](mod@nms): class-aware non-maximum suppression, deterministic on ties.
 //! - [`mapping`]: model-input pixels back to source pixels through the letterbox.
 //! - [`labels`]: class names from a labels file (plain lines, a YAML/JSON list, or the
 //!   `names:` mapping Ultralytics writes).

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 /// A region in source pixels. YAML: `rect: {x1: 0, y1: 0, x2: 640, y2: 360}` or
 /// `polygon: [[0, 0], [640, 0], [320, 360]]`.
 ///
-/// Serialised through [`RegionRepr`], a plain mapping: serde's externally tagged enums become
+/// Serialised through `RegionRepr`, a plain mapping: serde's externally tagged enums become
 /// YAML tags (`!rect`) in serde_yaml, which JSON cannot hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RegionRepr", into = "RegionRepr")]
@@ -21,7 +21,7 @@ pub enum Region {
 /// A region as written: exactly one of the two keys.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RegionRepr {
+struct RegionRepr {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     rect: Option<BoxXyxy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
