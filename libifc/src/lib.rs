@@ -31,8 +31,11 @@ pub mod codec;
 pub mod decode;
 pub mod hls;
 pub mod mp4;
+pub mod pipeline;
+pub mod postprocess;
 pub mod preprocess;
 pub mod probe;
 pub mod remux;
+pub mod verdict;
 
 pub use error::{ParseError, ParseErrorKind};
