@@ -14,6 +14,11 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# numpy and jsonschema: reference implementations in the test suite.
+if ! python3 -c "import numpy, jsonschema" 2>/dev/null; then
+  echo "setup: installing numpy and jsonschema for python3" >&2
+  python3 -m pip install -q numpy jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages numpy jsonschema
+fi
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) and run again" >&2
   exit 1
