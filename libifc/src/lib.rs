@@ -30,6 +30,7 @@ mod error;
 pub mod codec;
 pub mod decode;
 pub mod hls;
+pub mod infer;
 pub mod mp4;
 pub mod pipeline;
 pub mod postprocess;
