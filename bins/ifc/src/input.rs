@@ -20,6 +20,15 @@ pub fn read_input(path: &Path) -> Result<(InputKind, Bytes)> {
     Ok((kind, data))
 }
 
+/// What kind of input a file is, from its name and first bytes.
+pub fn sniff_input(path: &Path) -> Result<InputKind> {
+    let mut head = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    input_kind(path, &head[..n])
+}
+
 /// Reads a file into anonymous memory that the kernel maps in one go (MAP_POPULATE) rather
 /// than one page fault per 4 KiB page as a growing Vec would take: for a 60 MB recording that
 /// is most of the remux's CPU time. (A file-backed mapping would save the copy too, but a
@@ -33,6 +42,64 @@ fn read_whole(path: &Path) -> std::io::Result<Bytes> {
     let mut buf = memmap2::MmapOptions::new().len(len).populate().map_anon()?;
     std::io::Read::read_exact(&mut file, &mut buf[..])?;
     Ok(Bytes::from_owner(buf.make_read_only()?))
+}
+
+/// An MP4 read for remuxing: everything but the `mdat` payloads is in `data`; where those
+/// payloads are, `data` holds untouched (zero) anonymous pages that cost no memory. The sample
+/// bytes stay in the page cache and go file-to-file with `copy_file_range` when segments are
+/// written, so the media never passes through this process.
+pub struct SparseMp4 {
+    pub data: Bytes,
+    pub file: std::fs::File,
+}
+
+impl SparseMp4 {
+    /// Where a slice of `data` starts in the file, if it is one.
+    pub fn file_offset(&self, slice: &[u8]) -> Option<u64> {
+        let base = self.data.as_ptr() as usize;
+        let start = slice.as_ptr() as usize;
+        (start >= base && start + slice.len() <= base + self.data.len()).then(|| (start - base) as u64)
+    }
+}
+
+/// Reads an MP4 for remuxing without its media payloads (see [`SparseMp4`]). Box sizes are
+/// only followed, not trusted: a box that runs past the end stops the walk and the rest of
+/// the file is read whole, for the demuxer to judge.
+pub fn read_mp4_sparse(path: &Path) -> Result<SparseMp4> {
+    use std::os::unix::fs::FileExt;
+    let context = || format!("cannot read {}", path.display());
+    let file = std::fs::File::open(path).with_context(context)?;
+    let len = file.metadata().with_context(context)?.len();
+    let len_usize = usize::try_from(len).with_context(context)?;
+    if len_usize == 0 {
+        return Ok(SparseMp4 { data: Bytes::new(), file });
+    }
+    let mut buf = memmap2::MmapOptions::new().len(len_usize).map_anon().with_context(context)?;
+    let mut pos = 0u64;
+    while pos + 8 <= len {
+        let at = pos as usize;
+        let header_len = 16.min(len_usize - at);
+        file.read_exact_at(&mut buf[at..at + header_len], pos).with_context(context)?;
+        let size32 = u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+        let (size, header) = match size32 {
+            0 => (len - pos, 8),
+            1 if header_len == 16 => (u64::from_be_bytes(buf[at + 8..at + 16].try_into().unwrap_or([0; 8])), 16),
+            s => (u64::from(s), 8),
+        };
+        if size < header || size > len - pos {
+            break;
+        }
+        if &buf[at + 4..at + 8] != b"mdat" {
+            let end = (pos + size) as usize;
+            file.read_exact_at(&mut buf[at..end], pos).with_context(context)?;
+        }
+        pos += size;
+    }
+    if pos < len {
+        file.read_exact_at(&mut buf[pos as usize..], pos).with_context(context)?;
+    }
+    let data = Bytes::from_owner(buf.make_read_only().with_context(context)?);
+    Ok(SparseMp4 { data, file })
 }
 
 fn input_kind(path: &Path, data: &[u8]) -> Result<InputKind> {

@@ -1,16 +1,17 @@
 //! `ifc remux`: the Recorder's remux, from the command line.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use ifc::codec::FrameRate;
+use ifc::mp4::fmp4::MediaSegment;
 use ifc::remux::{RemuxOutput, Remuxer};
 
-use crate::input::{parse_fps, read_input};
+use crate::input::{parse_fps, read_input, read_mp4_sparse, sniff_input, InputKind, SparseMp4};
 use crate::source::run_source;
 
 #[derive(Debug, Args)]
@@ -33,7 +34,17 @@ pub struct RemuxArgs {
 
 pub fn run(args: &RemuxArgs) -> Result<()> {
     let started = Instant::now();
-    let (kind, data) = read_input(&args.input)?;
+    // MP4 media payloads go file-to-file; raw streams are read whole (they are re-framed).
+    let (kind, data, sparse) = match sniff_input(&args.input)? {
+        InputKind::Mp4 => {
+            let sparse = read_mp4_sparse(&args.input)?;
+            (InputKind::Mp4, sparse.data.clone(), Some(sparse))
+        }
+        _ => {
+            let (kind, data) = read_input(&args.input)?;
+            (kind, data, None)
+        }
+    };
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let mut remuxer: Option<Remuxer> = None;
@@ -41,13 +52,13 @@ pub fn run(args: &RemuxArgs) -> Result<()> {
     let run = run_source(kind, data, args.fps, args.quiet, |item, timescale| {
         let remuxer = remuxer.get_or_insert_with(|| Remuxer::new(timescale, args.segment_ms));
         remuxer.push(item, &mut outputs)?;
-        write_outputs(&args.out_dir, &mut outputs)
+        write_outputs(&args.out_dir, &mut outputs, sparse.as_ref())
     })?;
     let Some(mut remuxer) = remuxer else {
         return Err(crate::source::nothing_decodable(&args.input, &run));
     };
     remuxer.finish(&mut outputs)?;
-    write_outputs(&args.out_dir, &mut outputs)?;
+    write_outputs(&args.out_dir, &mut outputs, sparse.as_ref())?;
     if !args.quiet {
         let s = remuxer.stats();
         eprintln!(
@@ -69,7 +80,7 @@ pub fn run(args: &RemuxArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_outputs(dir: &Path, outputs: &mut Vec<RemuxOutput>) -> Result<()> {
+fn write_outputs(dir: &Path, outputs: &mut Vec<RemuxOutput>, sparse: Option<&SparseMp4>) -> Result<()> {
     for output in outputs.drain(..) {
         match output {
             RemuxOutput::Init { name, data } => write_file(&dir.join(name), |w| w.write_all(&data))?,
@@ -77,7 +88,11 @@ fn write_outputs(dir: &Path, outputs: &mut Vec<RemuxOutput>) -> Result<()> {
                 // Unbuffered: write_to gathers the samples into one writev per segment.
                 let path = dir.join(name);
                 let mut file = File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-                segment.write_to(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
+                let written = match sparse {
+                    Some(source) => write_segment_from_file(&segment, source, &mut file),
+                    None => segment.write_to(&mut file),
+                };
+                written.with_context(|| format!("cannot write {}", path.display()))?;
             }
             RemuxOutput::Playlist { name, text } => {
                 // Write then rename, so a reader never sees half a playlist.
@@ -88,6 +103,35 @@ fn write_outputs(dir: &Path, outputs: &mut Vec<RemuxOutput>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes the segment header from memory and its samples straight from the source file,
+/// coalescing samples that are contiguous there (one `copy_file_range` per run of samples).
+fn write_segment_from_file(segment: &MediaSegment, source: &SparseMp4, out: &mut File) -> std::io::Result<()> {
+    out.write_all(&segment.header)?;
+    let mut run: Option<(u64, u64)> = None;
+    let flush = |run: Option<(u64, u64)>, out: &mut File| -> std::io::Result<()> {
+        let Some((offset, len)) = run else { return Ok(()) };
+        let mut src = &source.file;
+        src.seek(SeekFrom::Start(offset))?;
+        let copied = std::io::copy(&mut src.take(len), out)?;
+        if copied == len { Ok(()) } else { Err(std::io::ErrorKind::UnexpectedEof.into()) }
+    };
+    for sample in &segment.payload {
+        let Some(offset) = source.file_offset(sample) else {
+            flush(run.take(), out)?;
+            out.write_all(sample)?;
+            continue;
+        };
+        run = match run {
+            Some((start, len)) if start + len == offset => Some((start, len + sample.len() as u64)),
+            other => {
+                flush(other, out)?;
+                Some((offset, sample.len() as u64))
+            }
+        };
+    }
+    flush(run, out)
 }
 
 fn write_file(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
