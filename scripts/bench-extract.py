@@ -70,13 +70,16 @@ def main():
 
     def tools(threads):
         t = str(threads)
-        return {
+        # Pin every tool to as many cores as it is given threads, so "1 thread" means one
+        # core for all of them, whatever their libraries do with thread options.
+        pin = ["taskset", "-c", ",".join(str(c) for c in range(threads))]
+        return {k: pin + v for k, v in {
             "(a) ffmpeg decode only": ["ffmpeg", "-nostdin", "-v", "error", "-threads", t, "-i", clip, "-f", "null", "-"],
             "(b) ifc extract": [args.ifc, "extract", clip, null_dir, "--format", "none", "--size", "640x640",
                                 "--letterbox", "--threads", str(max(threads, 1)), "--quiet"],
             "(c) PyAV+OpenCV+numpy": [py, peers, "pyav", clip, t],
             "(d) OpenCV alone": [py, peers, "opencv", clip, t],
-        }
+        }.items()}
 
     print(f"clip: {os.path.relpath(clip, root)}, {frames} frames 1920x1080 H.264 High, B-frames; "
           f"640x640 letterboxed f32 NCHW; median of {args.runs} alternating runs (whole process)")

@@ -10,4 +10,6 @@ scripts/setup.sh
 # Reuse a build cache outside the clone when one is there (CI sets none by default).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --workspace --all-targets --locked
-cargo test --workspace --locked -- --test-threads="${IFC_TEST_THREADS:-2}"
+# --all-targets also runs each criterion benchmark once, as a test; doctests run separately.
+cargo test --workspace --all-targets --locked -- --test-threads="${IFC_TEST_THREADS:-2}"
+cargo test --workspace --doc --locked

@@ -20,6 +20,12 @@
 //!   and QoS.
 //! - [`preprocess`]: one-pass colour conversion, resize, letterbox and normalisation into a
 //!   caller-provided model input buffer.
+//! - [`infer`]: the `InferBackend` contract (model metadata, input buffers lent to
+//!   preprocessing, outputs).
+//! - [`postprocess`]: softmax/top-k, YOLOv5/YOLOv8 decoding, class-aware NMS, boxes mapped
+//!   back to source pixels.
+//! - [`verdict`]: declarative OK/NG rules per frame and their aggregate per time window.
+//! - [`pipeline`]: the versioned pipeline document (nodes and typed edges) and its JSON Schema.
 //!
 //! Unsafe code is denied crate-wide; the parsers and muxers forbid it outright, and the few
 //! modules that need it (SIMD kernels, FFI) allow it locally with a `// SAFETY:` line per block.
