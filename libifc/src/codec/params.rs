@@ -27,6 +27,27 @@ impl ChromaFormat {
     }
 }
 
+/// The sample aspect ratios of `aspect_ratio_idc` 1 to 16: H.264 Table E-1, the same table as
+/// H.265 Table E.1 (255 means an explicit `sar_width`/`sar_height` follows).
+pub(crate) const SAMPLE_ASPECT_RATIOS: [(u16, u16); 16] = [
+    (1, 1),
+    (12, 11),
+    (10, 11),
+    (16, 11),
+    (40, 33),
+    (24, 11),
+    (20, 11),
+    (32, 11),
+    (80, 33),
+    (18, 11),
+    (15, 11),
+    (64, 33),
+    (160, 99),
+    (4, 3),
+    (3, 2),
+    (2, 1),
+];
+
 /// A frame rate as an exact fraction (frames per second = `num / den`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct FrameRate {

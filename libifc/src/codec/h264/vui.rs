@@ -6,25 +6,6 @@ use crate::error::Result;
 /// `aspect_ratio_idc` 255: the ratio follows as `sar_width`, `sar_height` (Table E-1).
 const EXTENDED_SAR: u8 = 255;
 
-/// Table E-1: the sample aspect ratios of `aspect_ratio_idc` 1 to 16.
-const SAMPLE_ASPECT_RATIOS: [(u16, u16); 16] = [
-    (1, 1),
-    (12, 11),
-    (10, 11),
-    (16, 11),
-    (40, 33),
-    (24, 11),
-    (20, 11),
-    (32, 11),
-    (80, 33),
-    (18, 11),
-    (15, 11),
-    (64, 33),
-    (160, 99),
-    (4, 3),
-    (3, 2),
-    (2, 1),
-];
 
 /// `video_signal_type_present_flag` and what follows it (E.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +103,7 @@ impl Vui {
                 (sar.0 != 0 && sar.1 != 0).then_some(sar)
             } else {
                 // E.2.1: reserved values (17..=254) are read as 0, "unspecified".
-                usize::from(idc).checked_sub(1).and_then(|i| SAMPLE_ASPECT_RATIOS.get(i)).copied()
+                usize::from(idc).checked_sub(1).and_then(|i| crate::codec::params::SAMPLE_ASPECT_RATIOS.get(i)).copied()
             };
         }
         if r.read_flag("overscan_info_present_flag")? {

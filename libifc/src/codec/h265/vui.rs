@@ -63,25 +63,6 @@ pub struct BitstreamRestriction {
     pub log2_max_mv_length_vertical: u8,
 }
 
-/// Table E.1, `aspect_ratio_idc` 1..=16.
-const SAR_TABLE: [(u32, u32); 16] = [
-    (1, 1),
-    (12, 11),
-    (10, 11),
-    (16, 11),
-    (40, 33),
-    (24, 11),
-    (20, 11),
-    (32, 11),
-    (80, 33),
-    (18, 11),
-    (15, 11),
-    (64, 33),
-    (160, 99),
-    (4, 3),
-    (3, 2),
-    (2, 1),
-];
 
 /// Reads `vui_parameters()` of an SPS with `sps_max_sub_layers_minus1`.
 pub fn parse_vui(r: &mut BitReader<'_>, sps_max_sub_layers_minus1: u8) -> Result<Vui> {
@@ -94,7 +75,7 @@ pub fn parse_vui(r: &mut BitReader<'_>, sps_max_sub_layers_minus1: u8) -> Result
             let sar = (r.read_bits(16, "sar_width")?, r.read_bits(16, "sar_height")?);
             Some(sar).filter(|&(w, h)| w != 0 && h != 0)
         } else {
-            usize::from(aspect_ratio_idc).checked_sub(1).and_then(|i| SAR_TABLE.get(i)).copied()
+            usize::from(aspect_ratio_idc).checked_sub(1).and_then(|i| crate::codec::params::SAMPLE_ASPECT_RATIOS.get(i)).map(|&(w, h)| (u32::from(w), u32::from(h)))
         };
     }
     if r.read_flag("overscan_info_present_flag")? {
