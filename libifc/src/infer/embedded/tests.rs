@@ -275,6 +275,10 @@ fn unsupported_inputs_are_errors_naming_model_and_input() {
             other => panic!("{dims}: expected an input error, got {:?}", other.map(|m| m.metadata().clone())),
         }
     }
+    let huge = identity_model(1, "[1, 3, 100000, 100000]");
+    assert!(matches!(EmbeddedOnnx::from_bytes("huge", &huge, 1), Err(InferError::Input { .. })), "120 GB input refused");
+    let classifier = std::fs::read(model_path("classifier.onnx")).expect("model");
+    assert!(matches!(EmbeddedOnnx::from_bytes("wide", &classifier, 1 << 20), Err(InferError::Input { .. })), "max_batch too");
     // The same graph with a supported input loads, and runs u8 through untouched.
     let mut model = EmbeddedOnnx::from_bytes("u8-model", &identity_model(2, "['N', 3, 4, 4]"), 2).expect("u8 loads");
     let buffer = model.input_buffer(0, 2).expect("buffer");
