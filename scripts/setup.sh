@@ -14,10 +14,13 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# numpy and jsonschema: reference implementations in the test suite.
-if ! python3 -c "import numpy, jsonschema" 2>/dev/null; then
-  echo "setup: installing numpy and jsonschema for python3" >&2
-  python3 -m pip install -q numpy jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages numpy jsonschema
+# Reference implementations the test suite compares against: numpy, jsonschema, onnx and
+# onnxruntime (the embedded backend's outputs), OpenCV (preprocessing).
+py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless)
+if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2" 2>/dev/null; then
+  echo "setup: installing ${py_packages[*]} for python3" >&2
+  python3 -m pip install -q "${py_packages[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${py_packages[@]}"
 fi
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) and run again" >&2

@@ -137,19 +137,24 @@ impl AccessUnitAssembler {
     /// Pushes a chunk of an Annex B byte stream; chunks may split NAL units and start codes
     /// anywhere. Returns the errors of NAL units that were dropped (see [`Self::push_nal`]).
     pub fn push_annex_b(&mut self, chunk: Bytes) -> Vec<ParseError> {
-        let data = if self.pending.is_empty() {
-            chunk
-        } else {
-            self.pending.extend_from_slice(&chunk);
-            self.pending.split().freeze()
-        };
-        // Everything up to the last start code is complete; keep the rest pending.
-        let Some(last_sc) = last_start_code(&data) else {
-            self.pending.extend_from_slice(&data);
+        if self.pending.is_empty() {
+            // The common case: complete NAL units are slices of the chunk, not copies.
+            let Some(last) = last_start_code(&chunk, 0) else {
+                self.pending.extend_from_slice(&chunk);
+                return Vec::new();
+            };
+            self.pending.extend_from_slice(&chunk[last..]);
+            return self.push_complete_annex_b(&chunk.slice(..last));
+        }
+        // `pending` holds no start code after its first bytes, so only the new bytes (and the
+        // three before them, where a start code may straddle the boundary) need scanning:
+        // pushing a stream in tiny chunks stays linear.
+        let scan_from = self.pending.len().saturating_sub(3);
+        self.pending.extend_from_slice(&chunk);
+        let Some(last) = last_start_code(&self.pending, scan_from).filter(|&p| p > 0) else {
             return Vec::new();
         };
-        let complete = data.slice(..last_sc);
-        self.pending.extend_from_slice(&data[last_sc..]);
+        let complete = self.pending.split_to(last).freeze();
         self.push_complete_annex_b(&complete)
     }
 
@@ -200,9 +205,9 @@ impl AccessUnitAssembler {
     }
 }
 
-fn last_start_code(data: &[u8]) -> Option<usize> {
+/// The last start code at or after `from`.
+fn last_start_code(data: &[u8], mut from: usize) -> Option<usize> {
     let mut last = None;
-    let mut from = 0;
     while let Some((pos, len)) = find_start_code(data, from) {
         last = Some(pos);
         from = pos + len;
@@ -261,6 +266,15 @@ mod tests {
         for split in 1..s.len() {
             assert_eq!(assemble(&[&s[..split], &s[split..]]), whole, "split at {split}");
         }
+    }
+
+    #[test]
+    fn one_byte_chunks_give_the_same_access_units() {
+        let s: Vec<u8> = std::iter::repeat_n(h264_stream(), 2000).flatten().collect();
+        let whole = assemble(&[&s]);
+        // 60 000 one-byte pushes: rescanning what is pending on every push would take minutes.
+        let chunks: Vec<&[u8]> = s.chunks(1).collect();
+        assert_eq!(assemble(&chunks), whole);
     }
 
     #[test]

@@ -73,17 +73,12 @@ fn opencv_available() -> bool {
     let probe = Command::new("python3").args(["-c", "import cv2, numpy"]).output();
     match probe {
         Ok(out) if out.status.success() => true,
-        Ok(out) => {
-            eprintln!(
-                "SKIPPED: python3 cannot import cv2/numpy ({}); pip install opencv-python-headless numpy",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            false
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: python3 does not run ({e}); OpenCV comparison needs python3 with cv2");
-            false
-        }
+        // A reference that cannot run is a failure, not a skip: scripts/setup.sh installs it.
+        Ok(out) => panic!(
+            "python3 cannot import cv2/numpy ({}): run scripts/setup.sh (pip install opencv-python-headless numpy)",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => panic!("python3 does not run ({e}); the OpenCV comparison needs python3 with cv2"),
     }
 }
 

@@ -14,9 +14,8 @@ pub(super) fn model_path(name: &str) -> PathBuf {
 
 pub(super) fn python_has(modules: &str) -> bool {
     let ok = Command::new("python3").args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("skipped: python3 cannot import {modules} (pip install onnx onnxruntime numpy)");
-    }
+    // A reference that cannot run is a failure, not a skip: scripts/setup.sh installs these.
+    assert!(ok, "python3 cannot import {modules}: run scripts/setup.sh (pip install onnx onnxruntime numpy)");
     ok
 }
 
