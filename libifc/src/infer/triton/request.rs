@@ -110,7 +110,11 @@ pub(crate) fn decode_outputs<'a>(
         let raw: &[u8] = match response.raw_output_contents.get(index) {
             Some(raw) if !raw.is_empty() || byte_len == 0 => raw,
             _ => shm_bytes(&tensor.name, byte_len)
-                .ok_or_else(|| bad(&tensor.name, format!("no raw contents and no shared-memory room for {byte_len} bytes")))?,
+                .ok_or_else(|| bad(&tensor.name, format!(
+                    "no raw contents ({} in the response) and no shared-memory room for {byte_len} bytes; parameters {:?}",
+                    response.raw_output_contents.len(),
+                    tensor.parameters
+                )))?,
         };
         if raw.len() != byte_len {
             return Err(bad(&tensor.name, format!("{} bytes for shape {shape:?} ({byte_len} expected)", raw.len())));
