@@ -21,19 +21,24 @@ install() {
   if [[ -x $py ]] && "$py" -c "import pytriton, onnxruntime, numpy, onnx" 2>/dev/null; then return; fi
   echo "triton-server: installing nvidia-pytriton 0.7.0, onnxruntime, numpy, onnx into $venv" >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q nvidia-pytriton==0.7.0 onnxruntime numpy onnx
+  "$venv/bin/pip" install -q nvidia-pytriton==0.7.0 onnxruntime "numpy<2" onnx
 }
 
 server_dir() { "$py" -c "import pytriton, os; print(os.path.join(os.path.dirname(pytriton.__file__), 'tritonserver'))"; }
 
-# The python backend runs models in a stub process built against one Python version; the wheel
-# ships one stub per version. Put ours where the backend looks (backends/python).
-install_stub() {
-  local dir=$1 version
+# The python backend runs each model in a stub process built for one Python version (the wheel
+# ships one per version); the backend looks for it beside libtriton_python.so. Our backend
+# directory holds the backend and the stub for our Python.
+backend_dir() {
+  local dir=$1 version out=$venv/triton-backends
   version=$("$py" -c "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')")
   [[ -f $dir/python_backend_stubs/$version/triton_python_backend_stub ]] || die "no python backend stub for Python $version"
-  cmp -s "$dir/python_backend_stubs/$version/triton_python_backend_stub" "$dir/backends/python/triton_python_backend_stub" ||
-    cp "$dir/python_backend_stubs/$version/triton_python_backend_stub" "$dir/backends/python/"
+  if [[ ! -x $out/python/triton_python_backend_stub ]]; then
+    mkdir -p "$out/python"
+    cp "$dir/backends/python/libtriton_python.so" "$dir/backends/python/triton_python_backend_utils.py" "$out/python/"
+    cp "$dir/python_backend_stubs/$version/triton_python_backend_stub" "$out/python/"
+  fi
+  echo "$out"
 }
 
 repo() {
@@ -41,6 +46,13 @@ repo() {
   install
   mkdir -p "$repo_dir/$name/1"
   cp "$onnx" "$repo_dir/$name/1/model.onnx"
+  # The stub embeds Python in isolated mode: PYTHONPATH is ignored, and sys.path is the base
+  # interpreter's own, then the model's directories. The model's imports (numpy 1.x, which the
+  # stub's C++ side was built against, and onnxruntime) come from our venv, linked in here.
+  # (A numpy 2 found first makes every output come back empty.)
+  local site entry
+  site=$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+  for entry in "$site"/*; do ln -sfn "$entry" "$repo_dir/$name/1/$(basename "$entry")"; done
   # config.pbtxt from the ONNX graph (auto-complete is off: the config is the contract).
   "$py" - "$onnx" "$name" "$max_batch" > "$repo_dir/$name/config.pbtxt" <<'PY'
 import sys, onnx
@@ -101,18 +113,20 @@ start() {
     esac
   done
   install
-  local dir libdir site log
+  local dir backends libdir bundled log
   dir=$(server_dir)
-  install_stub "$dir"
-  # The stub loads libpython: the venv interpreter's own copy must win over the system one.
+  backends=$(backend_dir "$dir")
+  # The stub links libpython3.X by soname: the system's when it has one (its site-packages do
+  # not shadow the venv's numpy), else the venv interpreter's own.
   libdir=$("$py" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))")
-  # The stub's interpreter is not the venv's: give it the venv's packages (onnxruntime, numpy).
-  site=$("$py" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+  if ldconfig -p | grep -q "$("$py" -c "import sysconfig; print(sysconfig.get_config_var('INSTSONAME'))")"; then libdir=""; fi
   log=$repo_dir/tritonserver-$port.log
-  LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" PYTHONPATH="$site" \
-    setsid "$dir/bin/tritonserver" --model-repository="$repo_dir" --backend-directory="$dir/backends" \
+  # The copied stub no longer finds the wheel's bundled libraries through its RPATH.
+  bundled=$(cd "$dir/../.." && pwd)/nvidia_pytriton.libs
+  LD_LIBRARY_PATH="$bundled${libdir:+:$libdir}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    setsid "$dir/bin/tritonserver" --model-repository="$repo_dir" --backend-directory="$backends" \
       --grpc-address=127.0.0.1 --grpc-port="$port" --allow-http=false --allow-metrics=false \
-      --disable-auto-complete-config --strict-readiness=true --exit-on-error=true \
+      --disable-auto-complete-config --strict-readiness=true --exit-on-error=true ${IFC_TRITON_LOG_VERBOSE:+--log-verbose=1} \
       "${extra[@]}" > "$log" 2>&1 < /dev/null &
   local pid=$!
   # Ready when the log says the gRPC service is up and every model loaded.

@@ -140,7 +140,7 @@ impl TritonClient {
                 Ok(value) => return Ok(value),
                 Err(status) => {
                     let error = self.status_error(model, &status);
-                    let retryable = matches!(error, InferError::Unavailable { .. }) && status.code() == Code::Unavailable;
+                    let retryable = matches!(error, InferError::Unavailable { .. }) && is_unreachable(&status);
                     if !retryable || attempt >= self.retry.max_attempts {
                         return Err(error);
                     }
@@ -161,8 +161,14 @@ impl TritonClient {
         if message.contains("restricted") {
             return InferError::Protocol { endpoint: self.endpoint.clone(), reason: message.to_owned() };
         }
+        if is_unreachable(status) {
+            return InferError::Unavailable {
+                endpoint: self.endpoint.clone(),
+                reason: format!("{:?}: {message}", status.code()),
+            };
+        }
         match status.code() {
-            Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => InferError::Unavailable {
+            Code::DeadlineExceeded | Code::Cancelled => InferError::Unavailable {
                 endpoint: self.endpoint.clone(),
                 reason: format!("{:?}: {message}", status.code()),
             },
@@ -374,6 +380,16 @@ impl TritonClient {
     }
 }
 
+/// The server cannot be reached: UNAVAILABLE, or tonic's UNKNOWN "transport error" when the
+/// connection broke mid-call (a killed server). Only these are retried.
+fn is_unreachable(status: &Status) -> bool {
+    match status.code() {
+        Code::Unavailable => true,
+        Code::Unknown => status.message().contains("transport error"),
+        _ => false,
+    }
+}
+
 /// Triton's wording for a model it does not have or has not loaded (server/src/grpc, core's
 /// model repository manager).
 fn is_model_missing(message: &str) -> bool {
@@ -409,5 +425,14 @@ mod tests {
         assert!(is_model_missing("Request for unknown model: 'nope' is not found"));
         assert!(is_model_missing("Request for unknown model: 'm' has no available versions"));
         assert!(!is_model_missing("unexpected shape for input 'images'"));
+    }
+
+    #[test]
+    fn only_unreachable_servers_are_retried() {
+        assert!(is_unreachable(&Status::unavailable("connection refused")));
+        assert!(is_unreachable(&Status::unknown("transport error")));
+        assert!(!is_unreachable(&Status::unknown("model raised")));
+        assert!(!is_unreachable(&Status::invalid_argument("bad shape")));
+        assert!(!is_unreachable(&Status::deadline_exceeded("slow")));
     }
 }
