@@ -23,11 +23,7 @@ fn script(args: &[&str]) -> String {
         .args(args)
         .output()
         .expect("run scripts/triton-server.sh");
-    assert!(
-        output.status.success(),
-        "triton-server.sh {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "triton-server.sh {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
@@ -65,7 +61,8 @@ impl Server {
         make_model_py(&["model", onnx.to_str().expect("utf-8")]);
         let repo = dir.path().join("repo");
         script(&["repo", repo.to_str().expect("utf-8"), MODEL, onnx.to_str().expect("utf-8")]);
-        let mut server = Self { dir, port: free_port(), pid: String::new(), extra: extra.iter().map(|s| s.to_string()).collect() };
+        let mut server =
+            Self { dir, port: free_port(), pid: String::new(), extra: extra.iter().map(|s| s.to_string()).collect() };
         server.launch();
         server
     }
@@ -100,7 +97,8 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(repo_root().join("scripts/triton-server.sh")).args(["stop", &self.pid]).status();
+        let _ =
+            Command::new("bash").arg(repo_root().join("scripts/triton-server.sh")).args(["stop", &self.pid]).status();
     }
 }
 
@@ -120,8 +118,17 @@ fn onnxruntime_reference(onnx: &Path, image: &[f32]) -> Vec<f32> {
     let dir = tempfile::tempdir().expect("tempdir");
     let (input, output) = (dir.path().join("in.f32"), dir.path().join("out.f32"));
     std::fs::write(&input, image.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).expect("write");
-    make_model_py(&["reference", onnx.to_str().expect("utf-8"), input.to_str().expect("utf-8"), output.to_str().expect("utf-8")]);
-    std::fs::read(&output).expect("read").chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    make_model_py(&[
+        "reference",
+        onnx.to_str().expect("utf-8"),
+        input.to_str().expect("utf-8"),
+        output.to_str().expect("utf-8"),
+    ]);
+    std::fs::read(&output)
+        .expect("read")
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 fn options(server: &Server, shared_memory: bool) -> TritonOptions {
@@ -143,7 +150,10 @@ fn triton_matches_onnxruntime_with_and_without_shm_streams_and_survives_a_restar
     let mut raw = TritonBackend::connect(options(&server, false)).expect("connect");
     assert_eq!(raw.backend_name(), "triton-grpc");
     let input = &raw.metadata().inputs[0];
-    assert_eq!((input.name.as_str(), input.dtype, input.shape.as_slice()), ("images", ElementType::F32, &[-1, 3, 64, 64][..]));
+    assert_eq!(
+        (input.name.as_str(), input.dtype, input.shape.as_slice()),
+        ("images", ElementType::F32, &[-1, 3, 64, 64][..])
+    );
     assert_eq!(raw.max_batch(), 8);
     fill(&mut raw, &image);
     let started = Instant::now();

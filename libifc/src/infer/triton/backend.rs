@@ -131,7 +131,9 @@ impl TritonBackend {
                 let mut raw = Vec::with_capacity(buffers.len());
                 for (layout, buffer) in self.inputs.iter().zip(buffers) {
                     let len = self.batch_bytes(layout, batch);
-                    let bytes = buffer.get(..len).ok_or_else(|| self.input_error(layout, "input_buffer not filled for this batch"))?;
+                    let bytes = buffer
+                        .get(..len)
+                        .ok_or_else(|| self.input_error(layout, "input_buffer not filled for this batch"))?;
                     raw.push(raw_contents(bytes));
                 }
                 let inputs = self.inputs.iter().map(|l| input_tensor(l, batch, self.batched, None)).collect();
@@ -189,7 +191,8 @@ impl TritonBackend {
     /// registered again: a restarted server has forgotten it.
     pub fn reconnect(&mut self) -> Result<(), InferError> {
         let o = &self.options;
-        self.client = self.runtime.block_on(TritonClient::connect(&o.url, o.timeout, o.retry.clone(), o.access_token.clone()))?;
+        self.client =
+            self.runtime.block_on(TritonClient::connect(&o.url, o.timeout, o.retry.clone(), o.access_token.clone()))?;
         if let TensorIo::Shm { region, .. } = &self.io {
             // A server that kept running still has it; registering twice is an error.
             let _ = self.runtime.block_on(self.client.unregister_system_shm(region.name()));
@@ -238,7 +241,11 @@ impl TritonBackend {
 
     fn check_batch(&self, batch: usize) -> Result<(), InferError> {
         if batch == 0 || batch > self.max_batch {
-            return Err(InferError::BatchTooLarge { model: self.options.model_name.clone(), batch, max: self.max_batch });
+            return Err(InferError::BatchTooLarge {
+                model: self.options.model_name.clone(),
+                batch,
+                max: self.max_batch,
+            });
         }
         Ok(())
     }
@@ -250,7 +257,11 @@ impl TritonBackend {
     }
 
     fn input_error(&self, layout: &TensorLayout, reason: &str) -> InferError {
-        InferError::Input { model: self.options.model_name.clone(), input: layout.name.clone(), reason: reason.to_owned() }
+        InferError::Input {
+            model: self.options.model_name.clone(),
+            input: layout.name.clone(),
+            reason: reason.to_owned(),
+        }
     }
 
     fn infer_once(&self, batch: usize) -> Result<Vec<Output>, InferError> {
@@ -369,13 +380,18 @@ fn create_shm(
         model: model.to_owned(),
         reason: format!("creating the shared-memory region: {e}"),
     })?;
-    let to_placement = |(offset, byte_size): (usize, usize)| ShmPlacement { region: region.name().to_owned(), offset, byte_size };
+    let to_placement =
+        |(offset, byte_size): (usize, usize)| ShmPlacement { region: region.name().to_owned(), offset, byte_size };
     let inputs = input_places.into_iter().map(to_placement).collect();
     let outputs = output_places.map(|p| p.into_iter().map(to_placement).collect());
     Ok(TensorIo::Shm { region, inputs, outputs })
 }
 
-fn register(runtime: &tokio::runtime::Runtime, client: &TritonClient, region: &SharedMemoryRegion) -> Result<(), InferError> {
+fn register(
+    runtime: &tokio::runtime::Runtime,
+    client: &TritonClient,
+    region: &SharedMemoryRegion,
+) -> Result<(), InferError> {
     let byte_size = u64::try_from(region.byte_size()).unwrap_or(u64::MAX);
     runtime.block_on(client.register_system_shm(region.name(), &region.key(), byte_size))
 }

@@ -360,7 +360,8 @@ impl TritonClient {
         device_id: i64,
         byte_size: u64,
     ) -> Result<(), InferError> {
-        let message = proto::CudaSharedMemoryRegisterRequest { name: name.to_owned(), raw_handle, device_id, byte_size };
+        let message =
+            proto::CudaSharedMemoryRegisterRequest { name: name.to_owned(), raw_handle, device_id, byte_size };
         self.with_retry("", |mut c| {
             let request = self.request(Protocol::SharedMemory, message.clone());
             async move { c.cuda_shared_memory_register(request).await }

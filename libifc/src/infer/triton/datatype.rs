@@ -45,9 +45,9 @@ pub(crate) fn decode_to_f32(dtype: ElementType, raw: &[u8]) -> Option<Vec<f32>> 
         ElementType::I8 => raw.iter().map(|&b| f32::from(b as i8)).collect(),
         ElementType::Bool => raw.iter().map(|&b| if b != 0 { 1.0 } else { 0.0 }).collect(),
         ElementType::I32 => chunks.map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f32).collect(),
-        ElementType::I64 => chunks
-            .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
-            .collect(),
+        ElementType::I64 => {
+            chunks.map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32).collect()
+        }
     })
 }
 

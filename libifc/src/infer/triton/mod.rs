@@ -20,14 +20,7 @@ mod retry;
 mod shm;
 
 /// Messages and client stub generated from `proto/` by tonic-build.
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    unreachable_pub,
-    missing_docs,
-    rust_2018_idioms,
-    unused_qualifications
-)]
+#[allow(clippy::all, clippy::pedantic, unreachable_pub, missing_docs, rust_2018_idioms, unused_qualifications)]
 pub mod proto {
     tonic::include_proto!("inference");
 }

@@ -49,10 +49,11 @@ pub(crate) struct TensorLayout {
 impl TensorLayout {
     /// From metadata: `batched` drops the leading (batch) dimension.
     pub fn new(info: &TensorInfo, batched: bool) -> Self {
-        let item_shape: Vec<i64> = if batched { info.shape.iter().skip(1).copied().collect() } else { info.shape.clone() };
-        let item_bytes = item_shape.iter().try_fold(info.dtype.size_bytes(), |acc, &d| {
-            usize::try_from(d).ok().and_then(|d| acc.checked_mul(d))
-        });
+        let item_shape: Vec<i64> =
+            if batched { info.shape.iter().skip(1).copied().collect() } else { info.shape.clone() };
+        let item_bytes = item_shape
+            .iter()
+            .try_fold(info.dtype.size_bytes(), |acc, &d| usize::try_from(d).ok().and_then(|d| acc.checked_mul(d)));
         Self { name: info.name.clone(), dtype: info.dtype, item_shape, item_bytes }
     }
 
@@ -82,7 +83,10 @@ pub(crate) fn input_tensor(
 }
 
 pub(crate) fn requested_output(name: &str, shm: Option<&ShmPlacement>) -> InferRequestedOutputTensor {
-    InferRequestedOutputTensor { name: name.to_owned(), parameters: shm.map(ShmPlacement::parameters).unwrap_or_default() }
+    InferRequestedOutputTensor {
+        name: name.to_owned(),
+        parameters: shm.map(ShmPlacement::parameters).unwrap_or_default(),
+    }
 }
 
 /// The outputs of `response`: from `raw_output_contents`, or, for an output placed in shared
@@ -92,7 +96,10 @@ pub(crate) fn decode_outputs<'a>(
     response: &ModelInferResponse,
     shm_bytes: impl Fn(&str, usize) -> Option<&'a [u8]>,
 ) -> Result<Vec<Output>, InferError> {
-    let bad = |output: &str, reason: String| InferError::Run { model: model.to_owned(), reason: format!("output {output:?}: {reason}") };
+    let bad = |output: &str, reason: String| InferError::Run {
+        model: model.to_owned(),
+        reason: format!("output {output:?}: {reason}"),
+    };
     let mut outputs = Vec::with_capacity(response.outputs.len());
     for (index, tensor) in response.outputs.iter().enumerate() {
         let dtype = element_type_from_triton(&tensor.datatype)
@@ -137,7 +144,12 @@ mod tests {
 
     fn response(shape: Vec<i64>, raw: Vec<Bytes>) -> ModelInferResponse {
         ModelInferResponse {
-            outputs: vec![InferOutputTensor { name: "scores".into(), datatype: "FP32".into(), shape, ..Default::default() }],
+            outputs: vec![InferOutputTensor {
+                name: "scores".into(),
+                datatype: "FP32".into(),
+                shape,
+                ..Default::default()
+            }],
             raw_output_contents: raw,
             ..Default::default()
         }
@@ -176,10 +188,7 @@ mod tests {
             Some(&placement),
         );
         assert_eq!(tensor.shape, vec![1, 3]);
-        assert_eq!(
-            tensor.parameters["shared_memory_offset"].parameter_choice,
-            Some(ParameterChoice::Int64Param(64))
-        );
+        assert_eq!(tensor.parameters["shared_memory_offset"].parameter_choice, Some(ParameterChoice::Int64Param(64)));
         assert_eq!(
             tensor.parameters["shared_memory_region"].parameter_choice,
             Some(ParameterChoice::StringParam("ifc-x".into()))
