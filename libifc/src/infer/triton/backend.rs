@@ -175,6 +175,12 @@ impl TritonBackend {
         })
     }
 
+    /// Names of the system shared-memory regions the server has registered (all clients').
+    pub fn registered_system_shm(&self) -> Result<Vec<String>, InferError> {
+        let status = self.runtime.block_on(self.client.system_shm_status(""))?;
+        Ok(status.regions.into_keys().collect())
+    }
+
     /// Server and model both ready; the error says which is not.
     pub fn health(&self) -> Result<(), InferError> {
         let endpoint = self.options.url.clone();
