@@ -12,6 +12,10 @@ pub mod embedded;
 
 use serde::Serialize;
 
+/// The Triton Inference Server backend (gRPC, system shared memory).
+#[cfg(feature = "triton")]
+pub mod triton;
+
 /// Element type of a model tensor (the names follow Triton's `TYPE_*` / ONNX types).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
