@@ -27,6 +27,7 @@
 
 mod error;
 
+pub mod annotate;
 pub mod codec;
 pub mod decode;
 pub mod hls;
