@@ -38,6 +38,9 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod probe;
 pub mod remux;
+pub mod runner;
+#[cfg(feature = "sqlite")]
+pub mod store;
 pub mod verdict;
 
 pub use error::{ParseError, ParseErrorKind};
