@@ -45,7 +45,7 @@ use crate::verdict::{Verdict, WindowSummary};
 use serde::Serialize;
 
 /// Nanoseconds on some monotonic clock, for latency only (never written to results).
-pub trait Clock {
+pub trait Clock: Send {
     fn now_ns(&self) -> u64;
 }
 

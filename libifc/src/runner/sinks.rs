@@ -27,7 +27,7 @@ impl SinkError {
 }
 
 /// Takes each inferred frame's record (and the frame, for sinks that draw it).
-pub trait ResultSink {
+pub trait ResultSink: Send {
     /// Returns whether a snapshot was written (for the run's counters).
     fn write(&mut self, record: &FrameRecord, frame: &Frame) -> Result<bool, SinkError>;
 
@@ -38,12 +38,12 @@ pub trait ResultSink {
 }
 
 /// One JSON object per line ([`FrameRecord::to_json_line`]) to any writer.
-pub struct JsonlSink<W: Write> {
+pub struct JsonlSink<W: Write + Send> {
     name: String,
     out: W,
 }
 
-impl<W: Write> JsonlSink<W> {
+impl<W: Write + Send> JsonlSink<W> {
     /// `name` identifies the sink in errors (the file's path).
     pub fn new(name: impl Into<String>, out: W) -> Self {
         Self { name: name.into(), out }
@@ -54,7 +54,7 @@ impl<W: Write> JsonlSink<W> {
     }
 }
 
-impl<W: Write> ResultSink for JsonlSink<W> {
+impl<W: Write + Send> ResultSink for JsonlSink<W> {
     fn write(&mut self, record: &FrameRecord, _frame: &Frame) -> Result<bool, SinkError> {
         let err = |e: &dyn std::fmt::Display| SinkError::new(format!("jsonl {}", self.name), e.to_string());
         let line = record.to_json_line().map_err(|e| err(&e))?;
@@ -68,7 +68,7 @@ impl<W: Write> ResultSink for JsonlSink<W> {
 }
 
 /// Encodes and stores one annotated snapshot (the CLI writes JPEG files).
-pub trait SnapshotWriter {
+pub trait SnapshotWriter: Send {
     /// `stem` is the file name without extension ([`snapshot_stem`]); `rgb` is packed RGB24.
     fn write_snapshot(&mut self, stem: &str, rgb: &[u8], width: u32, height: u32) -> Result<(), SinkError>;
 }
