@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+#[cfg(feature = "onnx")]
+pub mod embedded;
+
 use serde::Serialize;
 
 /// Element type of a model tensor (the names follow Triton's `TYPE_*` / ONNX types).
