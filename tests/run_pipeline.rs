@@ -29,10 +29,7 @@ fn test_clip(dir: &Path) -> PathBuf {
     let status = Command::new("bash").arg(repo().join("scripts/make-demo-clip.sh")).arg(&full).status().unwrap();
     assert!(status.success(), "make-demo-clip.sh failed (is ffmpeg with libx264 installed?)");
     let cut = dir.join("cut.mp4");
-    let select = format!(
-        "select='between(n,{FIRST_FRAME},{})',setpts=N/25/TB",
-        FIRST_FRAME + FRAMES - 1
-    );
+    let select = format!("select='between(n,{FIRST_FRAME},{})',setpts=N/25/TB", FIRST_FRAME + FRAMES - 1);
     let status = Command::new("ffmpeg")
         .args(["-nostdin", "-v", "error", "-y", "-i"])
         .arg(&full)
@@ -157,12 +154,17 @@ fn shorthand_and_document_agree_and_find_the_marked_part() {
         assert_eq!(row.fired_rules, r["verdict"]["fired"]);
         assert_eq!(format!("{:?}", row.verdict).to_lowercase(), r["verdict"]["status"].as_str().unwrap());
     }
-    let (finished, inferred, _, ng_rows) = store.run_totals(run).unwrap();
-    assert_eq!((finished, inferred, ng_rows), (true, Some(FRAMES as i64), Some(ng.len() as i64)));
+    let totals = store.run_totals(run).unwrap();
+    assert_eq!(
+        (totals.finished, totals.frames_inferred, totals.ng_frames),
+        (true, Some(FRAMES as i64), Some(ng.len() as i64))
+    );
 
     // Snapshots: NG frames only, JPEGs with the boxes drawn.
-    let mut snaps: Vec<String> =
-        std::fs::read_dir(short.join("snapshots")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut snaps: Vec<String> = std::fs::read_dir(short.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     snaps.sort();
     let expected: Vec<String> = ng.iter().map(|i| format!("frame_{i:06}_ng.jpg")).collect();
     assert_eq!(snaps, expected);
@@ -189,7 +191,10 @@ fn shorthand_and_document_agree_and_find_the_marked_part() {
 
 fn decode_jpeg(path: &Path) -> Vec<u8> {
     let out = run_with_timeout(
-        Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-i"]).arg(path).args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]),
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(path)
+            .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]),
         Duration::from_secs(60),
     );
     assert!(out.status.success(), "{} is not a decodable JPEG", path.display());
@@ -218,7 +223,9 @@ fn model_mismatches_and_bad_documents_name_the_node_and_field() {
     assert!(err.contains("nodes[4] (id \"post\").postprocess.output: model"), "{err}");
 
     // Schema and wiring errors come before any file is opened.
-    let bad = doc.replace("{resize: letterbox}", "{resize: letterbox, colour: red}").replace("inputs: [post]", "inputs: [nowhere]");
+    let bad = doc
+        .replace("{resize: letterbox}", "{resize: letterbox, colour: red}")
+        .replace("inputs: [post]", "inputs: [nowhere]");
     std::fs::write(dir.join("p.yaml"), bad).unwrap();
     let err = String::from_utf8_lossy(&ifc_run(&["--pipeline", "p.yaml"], dir).stderr).into_owned();
     assert!(err.contains("nodes[2] (id \"pre\").preprocess"), "{err}");
@@ -232,7 +239,14 @@ fn model_mismatches_and_bad_documents_name_the_node_and_field() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("give --labels FILE or --ng-class CLASS"), "{err}");
     let printed = run_ok(Command::new(ifc_bin()).current_dir(dir).args([
-        "run", "--input", "x.mp4", "--model", "m.onnx", "--ng-class", "dent", "--print-pipeline",
+        "run",
+        "--input",
+        "x.mp4",
+        "--model",
+        "m.onnx",
+        "--ng-class",
+        "dent",
+        "--print-pipeline",
     ]));
     assert!(printed.contains("class: dent") && printed.contains("ifc-out/x/results.jsonl"), "{printed}");
 }

@@ -9,12 +9,14 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args};
 use ifc::codec::FrameRate;
 use ifc::decode::{open_decoder, DecoderOptions, EncodedPacket, Frame};
-use ifc::mp4::Sample;
 use ifc::infer::InferBackend;
+use ifc::mp4::Sample;
 use ifc::pipeline::{InferNode, PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
 use ifc::remux::SourceItem;
-use ifc::runner::{shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend, ShorthandOptions};
+use ifc::runner::{
+    shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend, ShorthandOptions,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::{parse_fps, read_input};
@@ -96,9 +98,9 @@ fn document(args: &RunArgs) -> Result<PipelineDocument> {
         beside.is_file().then_some(beside)
     });
     let ng_classes = if args.ng_class.is_empty() {
-        let path = labels.as_ref().ok_or_else(|| {
-            anyhow!("no labels to choose NG classes from: give --labels FILE or --ng-class CLASS")
-        })?;
+        let path = labels
+            .as_ref()
+            .ok_or_else(|| anyhow!("no labels to choose NG classes from: give --labels FILE or --ng-class CLASS"))?;
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let names = parse_labels(&text).with_context(|| format!("{}", path.display()))?;
         let ng: Vec<String> = names.names().iter().skip(1).cloned().collect();
@@ -140,9 +142,9 @@ fn open_backend(node: &InferNode) -> Result<Box<dyn InferBackend>> {
             let backend = ifc::infer::embedded::EmbeddedOnnx::load(Path::new(model), 1)?;
             Ok(Box::new(backend))
         }
-        InferNode::Triton { url, .. } => bail!(
-            "infer node: Triton ({url}) is not in this build of ifc run yet; use an embedded ONNX model"
-        ),
+        InferNode::Triton { url, .. } => {
+            bail!("infer node: Triton ({url}) is not in this build of ifc run yet; use an embedded ONNX model")
+        }
     }
 }
 
@@ -155,7 +157,11 @@ pub fn run(args: &RunArgs) -> Result<()> {
     }
     let plan = RunPlan::from_document(&doc).map_err(|e| list_errors(&e))?;
     if plan.source.node.kind != SourceKind::File {
-        bail!("nodes[{}] (id {:?}).source.kind: ifc run reads files; live sources are for ifc serve", plan.source.index, plan.source.id);
+        bail!(
+            "nodes[{}] (id {:?}).source.kind: ifc run reads files; live sources are for ifc serve",
+            plan.source.index,
+            plan.source.id
+        );
     }
     let backend = open_backend(&plan.infer.node)
         .with_context(|| format!("nodes[{}] (id {:?}).infer", plan.infer.index, plan.infer.id))?;
@@ -163,7 +169,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let labels = match &plan.postprocess.node.labels {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read labels {path}"))?;
-            Some(parse_labels(&text).with_context(|| format!("nodes[{}] (id {:?}).postprocess.labels: {path}", plan.postprocess.index, plan.postprocess.id))?)
+            Some(parse_labels(&text).with_context(|| {
+                format!("nodes[{}] (id {:?}).postprocess.labels: {path}", plan.postprocess.index, plan.postprocess.id)
+            })?)
         }
         None => None,
     };
@@ -245,7 +253,8 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
 }
 
 fn summary(stats: &RunStats, decode_errors: u64, secs: f64, written: &[PathBuf]) -> String {
-    let ms = |p: f64| stats.latency_percentile_ns(p).map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns as f64 / 1e6));
+    let ms =
+        |p: f64| stats.latency_percentile_ns(p).map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns as f64 / 1e6));
     let mut s = format!(
         "ifc run: decoded {} frames (decode errors {decode_errors}), inferred {}, not inferred {}; OK {}, NG {}; \
          snapshots {}; latency decode→verdict p50 {} ms, p99 {} ms; {:.1} fps ({:.2} s)",

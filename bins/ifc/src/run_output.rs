@@ -33,13 +33,16 @@ fn create_parent(path: &Path) -> Result<()> {
     }
 }
 
+/// The sinks of a run, and the paths they write (for the summary).
+pub type OpenSinks = (Vec<Box<dyn ResultSink>>, Vec<PathBuf>);
+
 /// Opens every sink of every sink node. The JSONL file is replaced; the database gains a run.
 pub fn open_sinks(
     plan: &RunPlan,
     doc: &PipelineDocument,
     backend: &str,
     started_at_unix_ms: Option<i64>,
-) -> Result<(Vec<Box<dyn ResultSink>>, Vec<PathBuf>)> {
+) -> Result<OpenSinks> {
     let mut sinks: Vec<Box<dyn ResultSink>> = Vec::new();
     let mut written = Vec::new();
     for node in &plan.sinks {

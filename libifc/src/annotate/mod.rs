@@ -110,7 +110,8 @@ impl<'a> RgbCanvas<'a> {
         self.fill_rect(x0, y0, right, y0.saturating_add(t).min(bottom), colour); // top
         self.fill_rect(x0, bottom.saturating_sub(t).max(y0), right, bottom, colour); // bottom
         self.fill_rect(x0, y0, x0.saturating_add(t).min(right), bottom, colour); // left
-        self.fill_rect(right.saturating_sub(t).max(x0), y0, right, bottom, colour); // right
+        self.fill_rect(right.saturating_sub(t).max(x0), y0, right, bottom, colour);
+        // right
     }
 
     /// Draws `text` with its top-left corner at `(x, y)`, each font pixel `scale × scale`

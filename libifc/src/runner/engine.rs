@@ -13,7 +13,7 @@ use crate::decode::{Frame, Sampler};
 use crate::infer::InferBackend;
 use crate::pipeline::PostprocessKind;
 use crate::postprocess::{as_detections, classify, decode_detections, Detection, Labels, SourceMapping};
-use crate::preprocess::{Preprocessor, PreprocessError};
+use crate::preprocess::{PreprocessError, Preprocessor};
 use crate::verdict::{RuleSet, WindowAggregator};
 
 /// What became of one pushed frame.

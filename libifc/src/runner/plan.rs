@@ -161,7 +161,11 @@ impl RunPlan {
             inputs => {
                 errors.push(self.infer.error(
                     "",
-                    format!("model {:?} has {} inputs; ifc run feeds exactly one image input", model.name, inputs.len()),
+                    format!(
+                        "model {:?} has {} inputs; ifc run feeds exactly one image input",
+                        model.name,
+                        inputs.len()
+                    ),
                 ));
                 None
             }
@@ -222,7 +226,10 @@ impl RunPlan {
                 TensorLayout::Nhwc => Layout::Nhwc,
             };
             if asked != shape.layout {
-                mismatch("preprocess.layout", format!("{asked:?} but model input {name:?} is {:?} {dims}", shape.layout));
+                mismatch(
+                    "preprocess.layout",
+                    format!("{asked:?} but model input {name:?} is {:?} {dims}", shape.layout),
+                );
             }
         }
         if let (Some(asked), Some(model)) = (node.width, shape.width) {

@@ -65,7 +65,11 @@ pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
         .collect();
     let out = |name: &str| format!("{}/{name}", o.out_dir);
     let mut doc = PipelineDocument::new(vec![
-        Node::new("input", &[], NodeKind::Source(SourceNode { kind: SourceKind::File, uri: o.input.clone(), fps: None })),
+        Node::new(
+            "input",
+            &[],
+            NodeKind::Source(SourceNode { kind: SourceKind::File, uri: o.input.clone(), fps: None }),
+        ),
         Node::new("decode", &["input"], NodeKind::Decode(DecodeNode::default())),
         Node::new(
             "letterbox",
@@ -94,7 +98,11 @@ pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
             NodeKind::Sink(SinkNode {
                 jsonl: Some(out("results.jsonl")),
                 sqlite: Some(out("results.sqlite")),
-                snapshots: Some(SnapshotSink { dir: out("snapshots"), when: Some(SnapshotWhen::Ng), max_per_minute: None }),
+                snapshots: Some(SnapshotSink {
+                    dir: out("snapshots"),
+                    when: Some(SnapshotWhen::Ng),
+                    max_per_minute: None,
+                }),
             }),
         ),
     ]);

@@ -137,7 +137,8 @@ impl<W: SnapshotWriter> ResultSink for SnapshotSink<W> {
         }
         let (w, h) = (frame.width(), frame.height());
         let err = |e: &dyn std::fmt::Display| SinkError::new("snapshots", format!("frame {}: {e}", record.frame_index));
-        let len = (w as usize).checked_mul(h as usize).and_then(|n| n.checked_mul(3)).ok_or_else(|| err(&"too large"))?;
+        let len =
+            (w as usize).checked_mul(h as usize).and_then(|n| n.checked_mul(3)).ok_or_else(|| err(&"too large"))?;
         self.rgb.resize(len, 0);
         let view = frame.view().map_err(|e| err(&e))?;
         convert_to_rgb24(&view, &mut self.rgb).map_err(|e| err(&e))?;

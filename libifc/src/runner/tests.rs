@@ -56,7 +56,11 @@ impl ScriptedModel {
         Self {
             meta: ModelMetadata {
                 name: "scripted".into(),
-                inputs: vec![TensorInfo { name: "images".into(), dtype: ElementType::F32, shape: vec![1, 3, side, side] }],
+                inputs: vec![TensorInfo {
+                    name: "images".into(),
+                    dtype: ElementType::F32,
+                    shape: vec![1, 3, side, side],
+                }],
                 outputs: vec![TensorInfo { name: "output0".into(), dtype: ElementType::F32, shape: vec![1, 6, 3] }],
             },
             input: vec![0; (3 * side * side * 4) as usize],
@@ -85,7 +89,10 @@ impl InferBackend for ScriptedModel {
             self.input.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect();
         self.input_means.lock().unwrap().push(floats.iter().sum::<f32>() / floats.len() as f32);
         if self.fail_calls.contains(&call) {
-            return Err(InferError::Unavailable { endpoint: "triton:8001".into(), reason: "connection refused".into() });
+            return Err(InferError::Unavailable {
+                endpoint: "triton:8001".into(),
+                reason: "connection refused".into(),
+            });
         }
         // Rows: cx, cy, w, h, score(part), score(scratch); columns: boxes.
         let scratch = if call % 2 == 0 { 0.9 } else { 0.0 };
@@ -111,8 +118,11 @@ impl Clock for FixedClock {
     }
 }
 
+/// Snapshots by stem: RGB, width, height.
+type SnapshotMap = BTreeMap<String, (Vec<u8>, u32, u32)>;
+
 #[derive(Clone, Default)]
-struct MemorySnapshots(Arc<Mutex<BTreeMap<String, (Vec<u8>, u32, u32)>>>);
+struct MemorySnapshots(Arc<Mutex<SnapshotMap>>);
 impl SnapshotWriter for MemorySnapshots {
     fn write_snapshot(&mut self, stem: &str, rgb: &[u8], width: u32, height: u32) -> Result<(), SinkError> {
         self.0.lock().unwrap().insert(stem.to_owned(), (rgb.to_vec(), width, height));
@@ -216,7 +226,14 @@ fn sampling_and_windows_follow_the_document() {
     let frames = decode_all("h264_main_320x240_25.mp4");
     let mut doc = shorthand();
     // Every 2nd frame, and an NG window of 2 NG frames within 200 ms.
-    doc.nodes.insert(2, crate::pipeline::Node::new("every-2nd", &["decode"], NodeKind::Sample(crate::pipeline::SampleNode::EveryN { n: 2 })));
+    doc.nodes.insert(
+        2,
+        crate::pipeline::Node::new(
+            "every-2nd",
+            &["decode"],
+            NodeKind::Sample(crate::pipeline::SampleNode::EveryN { n: 2 }),
+        ),
+    );
     doc.nodes[3].inputs = vec!["every-2nd".into()];
     if let NodeKind::Rule(r) = &mut doc.nodes[6].kind {
         r.window = Some(WindowConfig { duration_ms: 200, ng_frames: 2 });
@@ -261,9 +278,17 @@ fn model_mismatches_name_the_node_and_field() {
     let plan = RunPlan::from_document(&doc).unwrap();
     let errors = node_errors(&plan.bind_model(ScriptedModel::new(64).metadata()).unwrap_err());
     assert_eq!(errors.len(), 4, "{errors:#?}");
-    assert!(errors[0].starts_with("nodes[2] (id \"letterbox\").preprocess.dtype: F16 but model input \"images\" takes f32"), "{errors:#?}");
+    assert!(
+        errors[0].starts_with("nodes[2] (id \"letterbox\").preprocess.dtype: F16 but model input \"images\" takes f32"),
+        "{errors:#?}"
+    );
     assert!(errors[1].starts_with("nodes[2] (id \"letterbox\").preprocess.layout: Nhwc"), "{errors:#?}");
-    assert!(errors[2].starts_with("nodes[2] (id \"letterbox\").preprocess.width: 320 but model input \"images\" [1, 3, 64, 64] is 64 wide"), "{errors:#?}");
+    assert!(
+        errors[2].starts_with(
+            "nodes[2] (id \"letterbox\").preprocess.width: 320 but model input \"images\" [1, 3, 64, 64] is 64 wide"
+        ),
+        "{errors:#?}"
+    );
     assert_eq!(errors[3], "nodes[4] (id \"detections\").postprocess.output: model \"scripted\" has no output \"boxes\" (it has [\"output0\"])");
 
     // Inputs the runner cannot feed.
@@ -301,7 +326,10 @@ fn documents_ifc_run_cannot_execute_are_refused_with_the_node() {
     model2.id = "model-2".into();
     doc.nodes.push(model2);
     let errors = node_errors(&RunPlan::from_document(&doc).unwrap_err());
-    assert_eq!(errors, ["nodes[8] (id \"model-2\").infer: ifc run executes one chain: a second infer node is not supported"]);
+    assert_eq!(
+        errors,
+        ["nodes[8] (id \"model-2\").infer: ifc run executes one chain: a second infer node is not supported"]
+    );
 
     let yaml = shorthand().to_yaml_string().unwrap().replace("iou_threshold", "x");
     let bad = yaml.replace("resize: letterbox", "resize: letterbox\n    dtype: f64");

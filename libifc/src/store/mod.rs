@@ -7,8 +7,8 @@
 
 #![forbid(unsafe_code)]
 
-use crate::runner::{FrameRecord, ResultSink, RunStats, SinkError};
 use crate::decode::Frame;
+use crate::runner::{FrameRecord, ResultSink, RunStats, SinkError};
 use crate::verdict::Status;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
@@ -50,6 +50,15 @@ pub struct StoredFrame {
     pub window: Option<serde_json::Value>,
 }
 
+/// Totals of a `runs` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunTotals {
+    pub finished: bool,
+    pub frames_inferred: Option<i64>,
+    pub ok_frames: Option<i64>,
+    pub ng_frames: Option<i64>,
+}
+
 /// An open results database.
 pub struct ResultStore {
     conn: Connection,
@@ -74,7 +83,11 @@ impl ResultStore {
         let store = Self { conn, path };
         // WAL: readers (a dashboard) never block the run; NORMAL sync is durable across a
         // crash of ifc, which is what a results log needs.
-        store.sql(store.conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"))?;
+        store.sql(
+            store
+                .conn
+                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"),
+        )?;
         let version: i64 = store.sql(store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::NewerSchema { path: store.path, found: version, known: MIGRATIONS.len() });
@@ -122,7 +135,16 @@ impl ResultStore {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         ))?;
         let verdict = status_name(record.verdict.status);
-        let r = stmt.execute(params![run_id, frame_index, record.pts_90k, record.pts_s, verdict, fired, detections, window]);
+        let r = stmt.execute(params![
+            run_id,
+            frame_index,
+            record.pts_90k,
+            record.pts_s,
+            verdict,
+            fired,
+            detections,
+            window
+        ]);
         self.sql(r).map(|_| ())
     }
 
@@ -188,12 +210,19 @@ impl ResultStore {
         self.sql(self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0)).optional()).map(Option::flatten)
     }
 
-    /// `(finished, frames_inferred, ok_frames, ng_frames)` of a run.
-    pub fn run_totals(&self, run_id: i64) -> Result<(bool, Option<i64>, Option<i64>, Option<i64>), StoreError> {
+    /// A run's row: whether it finished, and its totals (absent until it finishes).
+    pub fn run_totals(&self, run_id: i64) -> Result<RunTotals, StoreError> {
         self.sql(self.conn.query_row(
             "SELECT finished, frames_inferred, ok_frames, ng_frames FROM runs WHERE id = ?1",
             [run_id],
-            |r| Ok((r.get::<_, i64>(0)? != 0, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| {
+                Ok(RunTotals {
+                    finished: r.get::<_, i64>(0)? != 0,
+                    frames_inferred: r.get(1)?,
+                    ok_frames: r.get(2)?,
+                    ng_frames: r.get(3)?,
+                })
+            },
         ))
     }
 }
@@ -306,7 +335,11 @@ mod tests {
         assert!(store.insert_frame(run, &records[0]).is_err());
         let stats = RunStats { frames_inferred: 2, ok_frames: 1, ng_frames: 1, ..RunStats::default() };
         store.finish_run(run, &stats).unwrap();
-        assert_eq!(store.run_totals(run).unwrap(), (true, Some(2), Some(1), Some(1)));
+        let totals = store.run_totals(run).unwrap();
+        assert_eq!(
+            totals,
+            RunTotals { finished: true, frames_inferred: Some(2), ok_frames: Some(1), ng_frames: Some(1) }
+        );
         assert_eq!(store.last_run_id().unwrap(), Some(run));
     }
 
