@@ -70,6 +70,8 @@ fn detector_finds_parts_and_marks_on_the_demo_clip() {
         let of = |class: &str| detections.iter().filter(|d| d.class_name == class).collect::<Vec<_>>();
         let (parts, marks) = (of("part"), of("scratch"));
         let (part, mark) = expected_boxes(n);
+        // The boxes come from mask moments, exact for a filled rectangle: beyond the 0.5 a
+        // detector needs, pin IoU 0.9 so that a regression in the runtime or the mapping shows.
 
         match part {
             // A sliver at the frame's edge (under two model cells) may or may not be found.
@@ -77,7 +79,7 @@ fn detector_finds_parts_and_marks_on_the_demo_clip() {
             Some(p) => {
                 assert_eq!(parts.len(), 1, "frame {n}: one part expected at {p:?}, got {parts:?}");
                 let overlap = iou(&parts[0].bbox, &p);
-                assert!(overlap >= 0.5, "frame {n}: part {:?} vs {p:?}: IoU {overlap}", parts[0].bbox);
+                assert!(overlap >= 0.9, "frame {n}: part {:?} vs {p:?}: IoU {overlap}", parts[0].bbox);
                 worst_part_iou = worst_part_iou.min(overlap);
             }
             None => assert!(parts.is_empty(), "frame {n}: no part in view, got {parts:?}"),
@@ -87,7 +89,7 @@ fn detector_finds_parts_and_marks_on_the_demo_clip() {
                 marked_frames += 1;
                 assert_eq!(marks.len(), 1, "frame {n}: one scratch expected at {m:?}, got {marks:?}");
                 let overlap = iou(&marks[0].bbox, &m);
-                assert!(overlap >= 0.5, "frame {n}: scratch {:?} vs {m:?}: IoU {overlap}", marks[0].bbox);
+                assert!(overlap >= 0.9, "frame {n}: scratch {:?} vs {m:?}: IoU {overlap}", marks[0].bbox);
                 assert!(marks[0].score >= 0.5, "frame {n}: the pipeline's rule needs 0.5, got {}", marks[0].score);
                 worst_mark_iou = worst_mark_iou.min(overlap);
             }

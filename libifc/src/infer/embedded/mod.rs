@@ -36,6 +36,10 @@ mod clip_tests;
 #[cfg(test)]
 mod tests;
 
+/// The largest input tensor (for a batch of `max_batch`) a model may ask for: 1 GiB, far above
+/// any camera model (a batch of 16 at 1280×1280 f32 is 315 MB).
+pub const MAX_INPUT_BYTES: usize = 1 << 30;
+
 /// An ONNX model on the embedded runtime.
 pub struct EmbeddedOnnx {
     /// The parsed graph, kept to optimise it for each new batch size.
@@ -115,6 +119,18 @@ impl EmbeddedOnnx {
             .collect::<Result<Vec<_>, _>>()?;
         // A fixed batch dimension is the only batch the model takes.
         let max_batch = input_dims.iter().filter_map(|(fixed, _)| *fixed).min().unwrap_or(max_batch);
+        for ((_, image_dims), info) in input_dims.iter().zip(&inputs) {
+            // The shapes come from the file: refuse before allocating what a bad one asks for.
+            let batch_bytes = info.dtype.size_bytes().saturating_mul(max_batch);
+            let bytes = image_dims.iter().try_fold(batch_bytes, |n, &d| n.checked_mul(d));
+            if bytes.is_none_or(|n| n > MAX_INPUT_BYTES) {
+                return Err(InferError::Input {
+                    model: name,
+                    input: info.name.clone(),
+                    reason: format!("{:?} × a batch of {max_batch} is over the {MAX_INPUT_BYTES}-byte limit", info.shape),
+                });
+            }
+        }
         Ok(Self {
             model,
             metadata: ModelMetadata { name, inputs, outputs },

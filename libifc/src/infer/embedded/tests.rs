@@ -244,3 +244,46 @@ fn make_models_reproduces_the_committed_models() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A one-node Identity model made by the `onnx` package, with input `pixels` of `elem_type`
+/// (an ONNX TensorProto type number) and `dims` (a Python list literal).
+fn identity_model(elem_type: u32, dims: &str) -> Vec<u8> {
+    let script = format!(
+        "import sys, onnx\nfrom onnx import helper\n\
+         v = lambda n: helper.make_tensor_value_info(n, {elem_type}, {dims})\n\
+         g = helper.make_graph([helper.make_node('Identity', ['pixels'], ['out'])], 'identity', [v('pixels')], [v('out')])\n\
+         m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])\nm.ir_version = 8\n\
+         sys.stdout.buffer.write(m.SerializeToString())"
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+#[test]
+fn unsupported_inputs_are_errors_naming_model_and_input() {
+    if !python_has("onnx") {
+        return;
+    }
+    // 11 = DOUBLE: no ElementType for f64; 'H' = a symbolic height: no fixed buffer size.
+    for (elem_type, dims, why) in [(11, "[1, 3, 4, 4]", "element type"), (1, "[1, 3, 'H', 4]", "symbolic")] {
+        match EmbeddedOnnx::from_bytes("odd-model", &identity_model(elem_type, dims), 1) {
+            Err(e @ InferError::Input { .. }) => {
+                let message = e.to_string();
+                assert!(message.contains("odd-model") && message.contains("pixels") && message.contains(why), "{message}");
+            }
+            other => panic!("{dims}: expected an input error, got {:?}", other.map(|m| m.metadata().clone())),
+        }
+    }
+    let huge = identity_model(1, "[1, 3, 100000, 100000]");
+    assert!(matches!(EmbeddedOnnx::from_bytes("huge", &huge, 1), Err(InferError::Input { .. })), "120 GB input refused");
+    let classifier = std::fs::read(model_path("classifier.onnx")).expect("model");
+    assert!(matches!(EmbeddedOnnx::from_bytes("wide", &classifier, 1 << 20), Err(InferError::Input { .. })), "max_batch too");
+    // The same graph with a supported input loads, and runs u8 through untouched.
+    let mut model = EmbeddedOnnx::from_bytes("u8-model", &identity_model(2, "['N', 3, 4, 4]"), 2).expect("u8 loads");
+    let buffer = model.input_buffer(0, 2).expect("buffer");
+    assert_eq!(buffer.len(), 2 * 3 * 4 * 4);
+    buffer.iter_mut().enumerate().for_each(|(i, b)| *b = i as u8);
+    let out = model.run(2).expect("runs");
+    assert_eq!(out[0].data, (0..96).map(|i| i as f32).collect::<Vec<_>>());
+}
