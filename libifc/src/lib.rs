@@ -33,6 +33,7 @@
 
 mod error;
 
+pub mod annotate;
 pub mod codec;
 pub mod decode;
 pub mod hls;
@@ -43,6 +44,9 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod probe;
 pub mod remux;
+pub mod runner;
+#[cfg(feature = "sqlite")]
+pub mod store;
 pub mod verdict;
 
 pub use error::{ParseError, ParseErrorKind};

@@ -9,6 +9,8 @@ mod input;
 mod probe_cmd;
 mod progress;
 mod remux_cmd;
+mod run_cmd;
+mod run_output;
 mod source;
 
 use std::process::ExitCode;
@@ -53,6 +55,22 @@ enum Command {
     ///
     /// Example: ifc extract line3.mp4 frames/ --fps 2 --size 640x640 --letterbox --format npy
     Extract(extract_cmd::ExtractArgs),
+    /// Run an inspection pipeline over a recording: decode once, sample, preprocess into the
+    /// model's input, infer, judge each frame OK/NG, and write the results.
+    ///
+    /// Either a pipeline document (--pipeline FILE, see examples/) or the shorthand
+    /// --input CLIP --model MODEL.onnx, which stands for: every frame, letterboxed to the
+    /// model's input size, YOLO output (layout from its shape), NG when a detection of an NG
+    /// class (--ng-class, default every class but the first of the labels) scores ≥ 0.5,
+    /// results in --out (default ifc-out/<input stem>/): results.jsonl (one record per
+    /// inferred frame: index, pts, detections in source pixels, verdict and fired rules),
+    /// results.sqlite (a runs row and one results row per frame) and snapshots/ (NG frames as
+    /// JPEG with boxes and labels). --print-pipeline shows the document. Ends with a summary:
+    /// frames decoded and inferred, OK/NG, latency p50/p99 from decode to verdict, fps. Frames
+    /// whose inference fails are counted and reported; the run goes on.
+    ///
+    /// Example: ifc run --input line3.mp4 --model models/defect-yolov8.onnx
+    Run(run_cmd::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +79,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe_cmd::run(&args),
         Command::Remux(args) => remux_cmd::run(&args),
         Command::Extract(args) => extract_cmd::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,375 @@
+//! The results store: an SQLite database with a `runs` table and one `results` row per
+//! inferred frame (schema: `migrations/0001_results.sql`, applied by [`ResultStore::open`]).
+//!
+//! This module does file I/O (SQLite owns its file); it stays behind the default-on `sqlite`
+//! feature so builds that only parse or decode need no SQLite. It reads no clock: the run's
+//! start time is the caller's.
+
+#![forbid(unsafe_code)]
+
+use crate::decode::Frame;
+use crate::runner::{FrameRecord, ResultSink, RunStats, SinkError};
+use crate::verdict::Status;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::Path;
+
+/// Migrations in order; migration `i` brings `PRAGMA user_version` to `i + 1`.
+const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/0001_results.sql")];
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("results store {path}: {source}")]
+    Sqlite { path: String, source: rusqlite::Error },
+    #[error("results store {path}: schema version {found} is newer than this build's {known}")]
+    NewerSchema { path: String, found: i64, known: usize },
+    #[error("results store {path}: {message}")]
+    Data { path: String, message: String },
+}
+
+/// What a `runs` row says about the run when it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub started_at_unix_ms: Option<i64>,
+    pub pipeline_name: Option<String>,
+    pub pipeline_json: String,
+    pub source: String,
+    pub backend: String,
+    pub model: String,
+}
+
+/// A `results` row read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFrame {
+    pub frame_index: u64,
+    pub pts_90k: Option<i64>,
+    pub pts_s: Option<f64>,
+    pub verdict: Status,
+    pub fired_rules: serde_json::Value,
+    pub detections: serde_json::Value,
+    pub window: Option<serde_json::Value>,
+}
+
+/// Totals of a `runs` row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunTotals {
+    pub finished: bool,
+    pub frames_inferred: Option<i64>,
+    pub ok_frames: Option<i64>,
+    pub ng_frames: Option<i64>,
+}
+
+/// An open results database.
+pub struct ResultStore {
+    conn: Connection,
+    path: String,
+}
+
+impl ResultStore {
+    /// Opens (creating when missing) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let name = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite { path: name.clone(), source })?;
+        Self::init(conn, name)
+    }
+
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn =
+            Connection::open_in_memory().map_err(|source| StoreError::Sqlite { path: ":memory:".into(), source })?;
+        Self::init(conn, ":memory:".into())
+    }
+
+    fn init(conn: Connection, path: String) -> Result<Self, StoreError> {
+        let store = Self { conn, path };
+        // WAL: readers (a dashboard) never block the run; NORMAL sync is durable across a
+        // crash of ifc, which is what a results log needs.
+        store.sql(
+            store
+                .conn
+                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"),
+        )?;
+        let version: i64 = store.sql(store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::NewerSchema { path: store.path, found: version, known: MIGRATIONS.len() });
+        }
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let sql = format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1);
+            store.sql(store.conn.execute_batch(&sql))?;
+        }
+        Ok(store)
+    }
+
+    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T, StoreError> {
+        r.map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
+    }
+
+    /// Adds a `runs` row and returns its id.
+    pub fn begin_run(&self, info: &RunInfo) -> Result<i64, StoreError> {
+        self.sql(self.conn.execute(
+            "INSERT INTO runs (started_at_unix_ms, pipeline_name, pipeline_json, source, backend, model)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                info.started_at_unix_ms,
+                info.pipeline_name,
+                info.pipeline_json,
+                info.source,
+                info.backend,
+                info.model
+            ],
+        ))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Adds one frame's row.
+    pub fn insert_frame(&self, run_id: i64, record: &FrameRecord) -> Result<(), StoreError> {
+        let json = |v: Result<String, serde_json::Error>| {
+            v.map_err(|e| StoreError::Data { path: self.path.clone(), message: e.to_string() })
+        };
+        let fired = json(serde_json::to_string(&record.verdict.fired))?;
+        let detections = json(serde_json::to_string(&record.detections))?;
+        let window = record.window.as_ref().map(|w| json(serde_json::to_string(w))).transpose()?;
+        let frame_index = i64::try_from(record.frame_index)
+            .map_err(|_| StoreError::Data { path: self.path.clone(), message: "frame index past 2^63".into() })?;
+        let mut stmt = self.sql(self.conn.prepare_cached(
+            "INSERT INTO results (run_id, frame_index, pts_90k, pts_s, verdict, fired_rules, detections, window)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        ))?;
+        let verdict = status_name(record.verdict.status);
+        let r = stmt.execute(params![
+            run_id,
+            frame_index,
+            record.pts_90k,
+            record.pts_s,
+            verdict,
+            fired,
+            detections,
+            window
+        ]);
+        self.sql(r).map(|_| ())
+    }
+
+    /// Fills in the run's totals.
+    pub fn finish_run(&self, run_id: i64, stats: &RunStats) -> Result<(), StoreError> {
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.sql(self.conn.execute(
+            "UPDATE runs SET finished = 1, frames_decoded = ?2, frames_inferred = ?3, frames_not_inferred = ?4,
+             ok_frames = ?5, ng_frames = ?6 WHERE id = ?1",
+            params![
+                run_id,
+                n(stats.frames_decoded),
+                n(stats.frames_inferred),
+                n(stats.frames_not_inferred),
+                n(stats.ok_frames),
+                n(stats.ng_frames)
+            ],
+        ))
+        .map(|_| ())
+    }
+
+    /// A run's frames, in frame order.
+    pub fn frames(&self, run_id: i64) -> Result<Vec<StoredFrame>, StoreError> {
+        let mut stmt = self.sql(self.conn.prepare(
+            "SELECT frame_index, pts_90k, pts_s, verdict, fired_rules, detections, window
+             FROM results WHERE run_id = ?1 ORDER BY frame_index",
+        ))?;
+        let rows = self.sql(stmt.query_map([run_id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<f64>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        }))?;
+        let bad = |m: String| StoreError::Data { path: self.path.clone(), message: m };
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).map_err(|e| bad(e.to_string()));
+        let mut out = Vec::new();
+        for row in rows {
+            let (index, pts_90k, pts_s, verdict, fired, detections, window) = self.sql(row)?;
+            out.push(StoredFrame {
+                frame_index: u64::try_from(index).map_err(|_| bad(format!("frame_index {index}")))?,
+                pts_90k,
+                pts_s,
+                verdict: match verdict.as_str() {
+                    "ok" => Status::Ok,
+                    "ng" => Status::Ng,
+                    other => return Err(bad(format!("verdict {other:?}"))),
+                },
+                fired_rules: parse(&fired)?,
+                detections: parse(&detections)?,
+                window: window.as_deref().map(parse).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The latest run's id, if any.
+    pub fn last_run_id(&self) -> Result<Option<i64>, StoreError> {
+        self.sql(self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0)).optional()).map(Option::flatten)
+    }
+
+    /// A run's row: whether it finished, and its totals (absent until it finishes).
+    pub fn run_totals(&self, run_id: i64) -> Result<RunTotals, StoreError> {
+        self.sql(self.conn.query_row(
+            "SELECT finished, frames_inferred, ok_frames, ng_frames FROM runs WHERE id = ?1",
+            [run_id],
+            |r| {
+                Ok(RunTotals {
+                    finished: r.get::<_, i64>(0)? != 0,
+                    frames_inferred: r.get(1)?,
+                    ok_frames: r.get(2)?,
+                    ng_frames: r.get(3)?,
+                })
+            },
+        ))
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Ng => "ng",
+    }
+}
+
+/// A [`ResultSink`] writing one run into a [`ResultStore`].
+pub struct SqliteSink {
+    store: ResultStore,
+    run_id: i64,
+}
+
+impl SqliteSink {
+    pub fn new(store: ResultStore, info: &RunInfo) -> Result<Self, StoreError> {
+        let run_id = store.begin_run(info)?;
+        Ok(Self { store, run_id })
+    }
+
+    pub fn run_id(&self) -> i64 {
+        self.run_id
+    }
+
+    pub fn store(&self) -> &ResultStore {
+        &self.store
+    }
+}
+
+impl ResultSink for SqliteSink {
+    fn write(&mut self, record: &FrameRecord, _frame: &Frame) -> Result<bool, SinkError> {
+        self.store.insert_frame(self.run_id, record).map_err(|e| SinkError::new("sqlite", e.to_string()))?;
+        Ok(false)
+    }
+
+    fn finish(&mut self, stats: &RunStats) -> Result<(), SinkError> {
+        self.store.finish_run(self.run_id, stats).map_err(|e| SinkError::new("sqlite", e.to_string()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::postprocess::{BoxXyxy, Detection};
+    use crate::verdict::{RuleHit, Verdict};
+
+    fn record(i: u64, ng: bool) -> FrameRecord {
+        let det = Detection {
+            class_id: 1,
+            class_name: "scratch".into(),
+            score: 0.75,
+            bbox: BoxXyxy { x1: 1.5, y1: 2.0, x2: 30.25, y2: 40.0 },
+        };
+        FrameRecord {
+            frame_index: i,
+            pts_90k: Some(i as i64 * 3600),
+            pts_s: Some(i as f64 * 0.04),
+            detections: if ng { vec![det] } else { vec![] },
+            verdict: Verdict {
+                status: if ng { Status::Ng } else { Status::Ok },
+                fired: if ng {
+                    vec![RuleHit {
+                        rule_id: "ng-scratch".into(),
+                        message: "scratch detected".into(),
+                        detection_indices: vec![0],
+                        detail: "1 × \"scratch\"".into(),
+                    }]
+                } else {
+                    vec![]
+                },
+            },
+            window: None,
+        }
+    }
+
+    fn info() -> RunInfo {
+        RunInfo {
+            started_at_unix_ms: Some(1),
+            pipeline_name: None,
+            pipeline_json: "{}".into(),
+            source: "clip.mp4".into(),
+            backend: "fake".into(),
+            model: "m".into(),
+        }
+    }
+
+    #[test]
+    fn rows_read_back_as_the_records_serialise() {
+        let store = ResultStore::open_in_memory().unwrap();
+        let run = store.begin_run(&info()).unwrap();
+        let records = [record(0, false), record(3, true)];
+        for r in &records {
+            store.insert_frame(run, r).unwrap();
+        }
+        let rows = store.frames(run).unwrap();
+        assert_eq!(rows.len(), 2);
+        for (row, r) in rows.iter().zip(&records) {
+            let json: serde_json::Value = serde_json::from_str(&r.to_json_line().unwrap()).unwrap();
+            assert_eq!(row.frame_index, r.frame_index);
+            assert_eq!((row.pts_90k, row.pts_s), (r.pts_90k, r.pts_s));
+            assert_eq!(row.verdict, r.verdict.status);
+            assert_eq!(row.detections, json["detections"]);
+            assert_eq!(row.fired_rules, json["verdict"]["fired"]);
+        }
+        // One row per frame: a second insert of the same frame is refused.
+        assert!(store.insert_frame(run, &records[0]).is_err());
+        let stats = RunStats { frames_inferred: 2, ok_frames: 1, ng_frames: 1, ..RunStats::default() };
+        store.finish_run(run, &stats).unwrap();
+        let totals = store.run_totals(run).unwrap();
+        assert_eq!(
+            totals,
+            RunTotals { finished: true, frames_inferred: Some(2), ok_frames: Some(1), ng_frames: Some(1) }
+        );
+        assert_eq!(store.last_run_id().unwrap(), Some(run));
+    }
+
+    #[test]
+    fn reopening_keeps_runs_and_refuses_a_newer_schema() {
+        let dir = std::env::temp_dir().join(format!("ifc-store-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("results.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let first = {
+            let store = ResultStore::open(&path).unwrap();
+            store.begin_run(&info()).unwrap()
+        };
+        let store = ResultStore::open(&path).unwrap();
+        assert_eq!(store.last_run_id().unwrap(), Some(first), "migrations are not re-applied");
+        assert!(store.begin_run(&info()).unwrap() > first);
+        store.conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(store);
+        assert!(matches!(ResultStore::open(&path), Err(StoreError::NewerSchema { found: 99, .. })));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("ifc-store-junk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("junk.sqlite");
+        std::fs::write(&path, vec![0xA5u8; 4096]).unwrap();
+        let err = ResultStore::open(&path).err().unwrap();
+        assert!(err.to_string().contains("junk.sqlite"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
