@@ -7,9 +7,15 @@ scripts/setup.sh
 # Fixtures are committed; regenerate only if someone removed them.
 [[ -f testdata/h264_main_320x240_25.mp4 ]] || scripts/make-fixtures.sh
 [[ -f testdata/malformed/empty.mp4 ]] || python3 scripts/make-malformed.py
-# Reuse a build cache outside the clone when one is there (CI sets none by default).
+# Reuse a build cache outside the clone when one is there (never required).
+cache=${IFC_CACHE:-$HOME/.cache/ifc}
+if [[ -z ${CARGO_TARGET_DIR:-} && -d $cache/target ]]; then export CARGO_TARGET_DIR=$cache/target; fi
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# The Triton test server (nvidia-pytriton from PyPI) lives in a venv outside the clone too.
+export IFC_TRITON_VENV=${IFC_TRITON_VENV:-$cache/triton-venv}
 cargo build --workspace --all-targets --locked
 # --all-targets also runs each criterion benchmark once, as a test; doctests run separately.
 cargo test --workspace --all-targets --locked -- --test-threads="${IFC_TEST_THREADS:-2}"
 cargo test --workspace --doc --locked
+# A real tritonserver (CPU, python backend running onnxruntime) for the Triton client.
+cargo test -p libifc --features triton --test triton_grpc --locked
