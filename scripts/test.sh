@@ -15,7 +15,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 export IFC_TRITON_VENV=${IFC_TRITON_VENV:-$cache/triton-venv}
 cargo build --workspace --all-targets --locked
 # --all-targets also runs each criterion benchmark once, as a test; doctests run separately.
-cargo test --workspace --all-targets --locked -- --test-threads="${IFC_TEST_THREADS:-2}"
+cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
 # A real tritonserver (CPU, python backend running onnxruntime) for the Triton client.
 cargo test -p libifc --features triton --test triton_grpc --locked
