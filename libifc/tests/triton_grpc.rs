@@ -27,8 +27,11 @@ fn script(args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// The venv scripts/triton-server.sh installs (IFC_TRITON_VENV, as the script reads it).
 fn python() -> PathBuf {
-    repo_root().join(".cache/triton-venv/bin/python")
+    std::env::var_os("IFC_TRITON_VENV")
+        .map_or_else(|| repo_root().join(".cache/triton-venv"), PathBuf::from)
+        .join("bin/python")
 }
 
 fn make_model_py(args: &[&str]) {
