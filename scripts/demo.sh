@@ -8,10 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# Reuse the build cache scripts/test.sh uses, when there is one.
+cache=${IFC_CACHE:-$HOME/.cache/ifc}
+if [[ -z ${CARGO_TARGET_DIR:-} && -d $cache/target ]]; then export CARGO_TARGET_DIR=$cache/target; fi
+target=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --release --locked -p ifc-cli
 clip=demo-data/conveyor.mp4
 [[ -f $clip ]] || scripts/make-demo-clip.sh "$clip"
-target/release/ifc probe "$clip"
-target/release/ifc run --input "$clip" --model models/defect-yolov8.onnx --out ifc-out/conveyor
-target/release/ifc remux "$clip" ifc-out/conveyor/hls --segment-ms 2000
+"$target"/release/ifc probe "$clip"
+"$target"/release/ifc run --input "$clip" --model models/defect-yolov8.onnx --out ifc-out/conveyor
+"$target"/release/ifc remux "$clip" ifc-out/conveyor/hls --segment-ms 2000
 echo "demo: NG snapshots in ifc-out/conveyor/snapshots/; play the recording: ffplay ifc-out/conveyor/hls/index.m3u8" >&2
