@@ -18,7 +18,7 @@ use ifc::remux::SourceItem;
 use crate::extract_output::{FrameWriter, OutputFormat};
 use crate::input::{parse_fps, read_input};
 use crate::progress;
-use crate::source::{nothing_decodable, run_source};
+use crate::source::{decode_all, nothing_decodable, run_source};
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("sampling").args(["every", "fps", "keyframes", "on_change"])))]
@@ -125,7 +125,7 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
     if args.threads == 1 {
         let mut decoder = open_decoder(options)?;
         let mut sampler = sampler;
-        let mut handle = |frame: Frame, totals: &mut Totals| -> Result<()> {
+        decode_all(decoder.as_mut(), packets, |frame: Frame| {
             totals.decoded += 1;
             bar.inc(1);
             if sampler.accept_frame(&frame) {
@@ -133,18 +133,7 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
                 sink.frame(&frame)?;
             }
             Ok(())
-        };
-        for p in packets {
-            // A damaged access unit is counted by the decoder and skipped; decoding goes on.
-            let _ = decoder.push(p);
-            while let Ok(Some(frame)) = decoder.pull() {
-                handle(frame, &mut totals)?;
-            }
-        }
-        let _ = decoder.flush();
-        while let Ok(Some(frame)) = decoder.pull() {
-            handle(frame, &mut totals)?;
-        }
+        })?;
         totals.decode = decoder.stats();
     } else {
         // Offline extraction keeps every sampled frame: the queue blocks rather than drops.

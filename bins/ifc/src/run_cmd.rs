@@ -21,7 +21,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::input::{parse_fps, read_input};
 use crate::run_output::open_sinks;
-use crate::source::{nothing_decodable, run_source};
+use crate::source::{decode_all, nothing_decodable, run_source};
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").required(true).args(["pipeline", "input"])))]
@@ -212,7 +212,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let mut decoder = open_decoder(options)?;
 
     let bar = progress_bar(packets.len() as u64, args.quiet);
-    let on_frame = |frame: Frame, runner: &mut Runner| -> Result<()> {
+    decode_all(decoder.as_mut(), packets, |frame: Frame| {
         let decoded_at = clock_for_decode.now_ns();
         if let FrameOutcome::NotInferred { reason, .. } = runner.push_frame(&frame, decoded_at)? {
             bar.suspend(|| tracing_free_warn(&reason, runner.stats()));
@@ -221,18 +221,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         let s = runner.stats();
         bar.set_message(format!("OK {} NG {} not inferred {}", s.ok_frames, s.ng_frames, s.frames_not_inferred));
         Ok(())
-    };
-    for p in packets {
-        // A damaged access unit is counted by the decoder and skipped; decoding goes on.
-        let _ = decoder.push(p);
-        while let Ok(Some(frame)) = decoder.pull() {
-            on_frame(frame, &mut runner)?;
-        }
-    }
-    let _ = decoder.flush();
-    while let Ok(Some(frame)) = decoder.pull() {
-        on_frame(frame, &mut runner)?;
-    }
+    })?;
     bar.finish_and_clear();
     let stats = runner.finish()?.clone();
     if !args.quiet {
