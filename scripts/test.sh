@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every test.
-# The integration tests (tests/) run the ifc binary against ffmpeg/ffprobe on every fixture.
+# The integration tests (tests/) run the ifc binary against ffmpeg/ffprobe on every fixture, and
+# against a real tritonserver (nvidia-pytriton from PyPI, installed once into a venv by
+# scripts/triton-server.sh, about 480 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -17,5 +19,3 @@ cargo build --workspace --all-targets --locked
 # --all-targets also runs each criterion benchmark once, as a test; doctests run separately.
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
-# A real tritonserver (CPU, python backend running onnxruntime) for the Triton client.
-cargo test -p libifc --features triton --test triton_grpc --locked
