@@ -71,4 +71,11 @@ impl Device {
         let end = self.stream.record_event(timing).map_err(|e| GpuError::driver("cuEventRecord", e))?;
         start.elapsed_ms(&end).map_err(|e| GpuError::driver("cuEventElapsedTime", e))
     }
+
+    /// Orders this device's stream after everything queued so far on `other` (e.g. the
+    /// stream an NVDEC frame's mapping was ordered on), without blocking the host.
+    pub fn wait_for_stream(&self, other: &CudaStream) -> Result<(), GpuError> {
+        let event = other.record_event(None).map_err(|e| GpuError::driver("cuEventRecord", e))?;
+        self.stream.wait(&event).map_err(|e| GpuError::driver("cuStreamWaitEvent", e))
+    }
 }

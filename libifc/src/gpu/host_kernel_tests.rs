@@ -10,7 +10,7 @@ use std::process::Command;
 
 use super::params::{KernelPlan, PlaneAddresses, PreprocessParams, TapAddresses, BLOCK_DIM};
 use crate::codec::ColourDescription;
-use crate::preprocess::reference::preprocess_f64;
+use crate::preprocess::reference::{decode_output as decode, max_level_difference as worst_levels, preprocess_f64};
 use crate::preprocess::{
     output_len_bytes, ChannelOrder, ColourMatrix, DType, Fit, FrameView, Layout, PixelFormat, Plane,
     PreprocessSpec, Preprocessor, Rect, Resize,
@@ -86,55 +86,6 @@ fn run_kernel(frame: &FrameView<'_>, spec: &PreprocessSpec, batch: usize, batch_
     // CPU runs below on the same frame) and writes only image `batch_index` of `out`.
     unsafe { ifc_host_preprocess(&params, [grid.0, grid.1, grid.2].as_ptr(), [block.0, block.1, block.2].as_ptr()) };
     out
-}
-
-fn f16_to_f32(half: u16) -> f32 {
-    let sign = if half & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exponent = i32::from((half >> 10) & 0x1f);
-    let mantissa = f32::from(half & 0x3ff);
-    match exponent {
-        0 => sign * mantissa * (-24f32).exp2(),
-        0x1f => f32::NAN,
-        _ => sign * (1.0 + mantissa / 1024.0) * ((exponent - 15) as f32).exp2(),
-    }
-}
-
-/// Output elements as f32, whatever the element type.
-fn decode(dtype: DType, bytes: &[u8]) -> Vec<f32> {
-    match dtype {
-        DType::F32 => bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        DType::F16 => bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_ne_bytes([b[0], b[1]]))).collect(),
-        DType::U8 => bytes.iter().map(|&b| f32::from(b)).collect(),
-    }
-}
-
-/// Output channel of element `e` of an image.
-fn channel_of(spec: &PreprocessSpec, e: usize) -> usize {
-    match spec.layout {
-        Layout::Nchw => e / (spec.out_width as usize * spec.out_height as usize),
-        Layout::Nhwc => e % 3,
-    }
-}
-
-/// Largest difference in pixel levels (0–255 scale: the difference divided by the channel's
-/// `scale / std`), beyond what `roundings` roundings to the element type allow.
-fn worst_levels(spec: &PreprocessSpec, ours: &[f32], theirs: &[f64], roundings: f64) -> f64 {
-    assert_eq!(ours.len(), theirs.len());
-    let mut worst = 0.0f64;
-    for (e, (&a, &b)) in ours.iter().zip(theirs).enumerate() {
-        let k = channel_of(spec, e);
-        let level = f64::from(spec.scale / spec.std[k]).abs();
-        let quantum = roundings * match spec.dtype {
-            DType::F32 => 0.0,
-            // Half an f16 ulp of the value.
-            DType::F16 => b.abs() * 2f64.powi(-11) + 2f64.powi(-25),
-            // Rounding to an integer and clamping to 0..=255.
-            DType::U8 => 0.5,
-        };
-        let b = if spec.dtype == DType::U8 { b.clamp(0.0, 255.0) } else { b };
-        worst = worst.max(((f64::from(a) - b).abs() - quantum).max(0.0) / level);
-    }
-    worst
 }
 
 /// Kernel vs reference and vs CPU path for one frame and spec; returns the two worst

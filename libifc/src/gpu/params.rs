@@ -180,12 +180,61 @@ impl KernelPlan {
         (w.div_ceil(BLOCK_DIM.0), h.div_ceil(BLOCK_DIM.1), 1)
     }
 
-    /// Bytes the kernel reads from the frame and writes to the output per image, at least:
-    /// the source pixels inside the ROI rows the taps touch are not counted separately, so
-    /// this is the floor's numerator for a full-frame ROI (every sample read once).
-    pub fn min_traffic_bytes(&self, format: PixelFormat, width: u32, height: u32) -> u64 {
+    /// Bytes one launch must move at least, `(read, written)`: the source rows the vertical
+    /// taps touch, each over the ROI's whole width (DRAM is read in 32-byte sectors, so
+    /// skipping columns saves nothing), luma and chroma; and the whole output image. The
+    /// numerator of the kernel's bandwidth floor.
+    pub fn traffic_bytes(&self, format: PixelFormat) -> (u64, u64) {
         let sample = format.sample_kind().bytes() as u64;
-        let frame = u64::from(width) * u64::from(height) * sample * 3 / 2;
-        frame + self.image_len_bytes as u64
+        let per = self.template.taps_y_per_output as usize;
+        let mut rows: Vec<u32> = Vec::new();
+        for (j, &start) in self.taps_y_start.iter().enumerate() {
+            let weights = self.taps_y_weight.get(j * per..(j + 1) * per).unwrap_or(&[]);
+            rows.extend(weights.iter().enumerate().filter(|(_, &w)| w != 0.0).map(|(k, _)| start + k as u32));
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        let mut chroma_rows: Vec<u32> = rows.iter().map(|r| r / 2).collect();
+        chroma_rows.dedup();
+        let per_x = self.template.taps_x_per_output as usize;
+        let first = self.taps_x_start.first().copied().unwrap_or(0);
+        let last = self.taps_x_start.last().map_or(0, |&s| s + per_x as u32);
+        let width = u64::from(last.saturating_sub(first));
+        let luma = rows.len() as u64 * width * sample;
+        // U and V together span the luma width (half the samples each).
+        let chroma = chroma_rows.len() as u64 * width * sample;
+        (luma + chroma, self.image_len_bytes as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_hd_to_yolo_plan_reads_every_third_row_once() {
+        let spec = PreprocessSpec::default();
+        let plan = KernelPlan::new(&spec, PixelFormat::Nv12, 1920, 1080, &ColourDescription::default()).expect("plan");
+        // 1920x1080 letterboxed into 640x640: content 640x360 at row 140, exactly 3:1, so
+        // output row j samples source row 3j + 1 with weight 1 (bilinear, t = 0).
+        assert_eq!(plan.geometry.content_height, 360);
+        assert_eq!(plan.grid_dim(), (20, 80, 1));
+        assert_eq!(&plan.taps_y_start[..3], &[1, 4, 7]);
+        assert_eq!(&plan.taps_y_weight[..2], &[1.0, 0.0]);
+        // 360 luma rows and 360 distinct chroma rows ((3j + 1) / 2), columns 1..1920.
+        assert_eq!(plan.traffic_bytes(PixelFormat::Nv12), (2 * 360 * 1919, 640 * 640 * 3 * 4));
+    }
+
+    #[test]
+    fn params_carry_the_addresses_and_the_plan() {
+        let spec = PreprocessSpec::default().with_output_size(64, 32).with_dtype(DType::U8).with_layout(Layout::Nhwc);
+        let plan = KernelPlan::new(&spec, PixelFormat::P010le, 64, 64, &ColourDescription::default()).expect("plan");
+        let planes = PlaneAddresses { luma: 1, chroma_u: 2, chroma_v: 3, luma_stride_bytes: 128, chroma_stride_bytes: 128 };
+        let taps = TapAddresses { x_start: 4, x_weight: 5, y_start: 6, y_weight: 7 };
+        let p = plan.params(planes, taps, 8);
+        assert_eq!((p.luma, p.chroma_u, p.chroma_v, p.taps_y_weight, p.out), (1, 2, 3, 7, 8));
+        assert_eq!((p.sample_kind, p.interleaved, p.layout, p.dtype), (2, 1, 1, 2));
+        assert_eq!((p.content_left, p.content_width, p.content_height), (16, 32, 32));
+        assert!(KernelPlan::new(&spec, PixelFormat::Nv12, 63, 64, &ColourDescription::default()).is_err());
     }
 }
