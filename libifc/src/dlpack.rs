@@ -221,7 +221,9 @@ mod tests {
         let owner: Box<dyn Any + Send> = Box::new((data, Owner(drops.clone())));
         let device = DLDevice { device_type: DL_CUDA, device_id: 3 };
         // SAFETY: the owner holds the Vec the pointer addresses.
-        unsafe { DlpackTensor::new(owner, ptr, 640 * 640 * 3 * 4, device, DLDataType::F32, vec![1, 3, 640, 640], strides) }
+        unsafe {
+            DlpackTensor::new(owner, ptr, 640 * 640 * 3 * 4, device, DLDataType::F32, vec![1, 3, 640, 640], strides)
+        }
     }
 
     #[test]

@@ -116,7 +116,10 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<RawFrame>, String> {
         let sample = if format.bit_depth() > 8 { 2 } else { 1 };
         let expected = width as usize * height as usize * 3 / 2 * sample;
         if data.len() != expected {
-            return Err(format!("{file}: {} B, a packed {pix_fmt} {width}x{height} frame has {expected} B", data.len()));
+            return Err(format!(
+                "{file}: {} B, a packed {pix_fmt} {width}x{height} frame has {expected} B",
+                data.len()
+            ));
         }
         frames.push(RawFrame { name: name.to_owned(), format, width, height, data });
     }

@@ -90,7 +90,9 @@ fn main() -> ExitCode {
     println!("{table}");
     if let Some(dir) = args.out {
         let path = dir.join("gpu-check.log");
-        if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, format!("{}\n{table}\n", probe.summary()))) {
+        if let Err(e) = std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, format!("{}\n{table}\n", probe.summary())))
+        {
             eprintln!("ifc-gpu-check: writing {}: {e}", path.display());
         }
     }

@@ -40,7 +40,9 @@ pub fn run(device: &Device, frames: &[RawFrame], report: &mut Report) {
                 Ok((vs_reference, vs_cpu)) => report.add(
                     check,
                     vs_reference <= 1.0 && vs_cpu <= 1.0,
-                    format!("max {vs_reference:.4} levels from the f64 reference, {vs_cpu:.4} from the CPU path (limit 1)"),
+                    format!(
+                        "max {vs_reference:.4} levels from the f64 reference, {vs_cpu:.4} from the CPU path (limit 1)"
+                    ),
                 ),
                 Err(e) => report.add(check, false, e.to_string()),
             }

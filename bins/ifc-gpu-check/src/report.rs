@@ -28,7 +28,12 @@ impl Report {
         let width = self.rows.iter().map(|r| r.check.len()).max().unwrap_or(5).max(5);
         let mut out = format!("{:<width$}  {:<6}  detail\n", "check", "result");
         for r in &self.rows {
-            out.push_str(&format!("{:<width$}  {:<6}  {}\n", r.check, if r.passed { "PASS" } else { "FAIL" }, r.detail));
+            out.push_str(&format!(
+                "{:<width$}  {:<6}  {}\n",
+                r.check,
+                if r.passed { "PASS" } else { "FAIL" },
+                r.detail
+            ));
         }
         out
     }

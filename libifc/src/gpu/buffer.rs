@@ -86,7 +86,8 @@ impl DeviceBuffer {
         self.bind()?;
         // SAFETY: the destination range lies inside this allocation (checked above) and the
         // copy completes before the call returns.
-        unsafe { result::memcpy_htod_sync(self.ptr + offset as u64, src) }.map_err(|e| GpuError::driver("cuMemcpyHtoD", e))?;
+        unsafe { result::memcpy_htod_sync(self.ptr + offset as u64, src) }
+            .map_err(|e| GpuError::driver("cuMemcpyHtoD", e))?;
         HOST_TO_DEVICE_COPIES.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -97,7 +98,8 @@ impl DeviceBuffer {
         self.bind()?;
         // SAFETY: the source range lies inside this allocation (checked above); `dst` is an
         // exclusive host slice of the same length; the copy completes before returning.
-        unsafe { result::memcpy_dtoh_sync(dst, self.ptr + offset as u64) }.map_err(|e| GpuError::driver("cuMemcpyDtoH", e))?;
+        unsafe { result::memcpy_dtoh_sync(dst, self.ptr + offset as u64) }
+            .map_err(|e| GpuError::driver("cuMemcpyDtoH", e))?;
         DEVICE_TO_HOST_COPIES.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -105,7 +107,12 @@ impl DeviceBuffer {
     /// Queues a copy of the first `len_bytes` of `src` to the start of this buffer on the
     /// device's stream (device to device: not a host copy; the device check's bandwidth
     /// yardstick).
-    pub fn copy_from_device_async(&mut self, device: &Device, src: &DeviceBuffer, len_bytes: usize) -> Result<(), GpuError> {
+    pub fn copy_from_device_async(
+        &mut self,
+        device: &Device,
+        src: &DeviceBuffer,
+        len_bytes: usize,
+    ) -> Result<(), GpuError> {
         self.check_range(0, len_bytes)?;
         src.check_range(0, len_bytes)?;
         device.bind()?;
@@ -171,7 +178,8 @@ impl IpcMapping {
         self.ctx.bind_to_thread().map_err(|e| GpuError::driver("cuCtxSetCurrent", e))?;
         // SAFETY: the mapping stays open while `self` lives; the driver checks the range
         // against the exported allocation and fails the copy rather than reading outside it.
-        unsafe { result::memcpy_dtoh_sync(dst, self.ptr + offset as u64) }.map_err(|e| GpuError::driver("cuMemcpyDtoH", e))?;
+        unsafe { result::memcpy_dtoh_sync(dst, self.ptr + offset as u64) }
+            .map_err(|e| GpuError::driver("cuMemcpyDtoH", e))?;
         DEVICE_TO_HOST_COPIES.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }

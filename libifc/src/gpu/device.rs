@@ -53,7 +53,10 @@ impl Device {
     pub fn compute_capability(&self) -> Result<(i32, i32), GpuError> {
         use cudarc::driver::sys::CUdevice_attribute as A;
         let get = |a| self.ctx.attribute(a).map_err(|e| GpuError::driver("cuDeviceGetAttribute", e));
-        Ok((get(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?, get(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?))
+        Ok((
+            get(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
+            get(A::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?,
+        ))
     }
 
     /// Waits until everything queued on the stream has finished.

@@ -109,7 +109,14 @@ impl UploadedFrame {
         }
         let mut buffer = DeviceBuffer::alloc(device, staging.len())?;
         buffer.copy_from_host(0, &staging)?;
-        Ok(Self { buffer, format: frame.format, width: frame.width, height: frame.height, colour: frame.colour, planes })
+        Ok(Self {
+            buffer,
+            format: frame.format,
+            width: frame.width,
+            height: frame.height,
+            colour: frame.colour,
+            planes,
+        })
     }
 
     pub fn view(&self) -> DeviceFrame<'_> {
@@ -122,7 +129,14 @@ impl UploadedFrame {
         // SAFETY: the planes lie inside `buffer` (packed by `upload`), which `self` owns and
         // the returned frame borrows.
         unsafe {
-            DeviceFrame::from_raw(self.format, self.width, self.height, planes, self.colour, self.buffer.device_ordinal())
+            DeviceFrame::from_raw(
+                self.format,
+                self.width,
+                self.height,
+                planes,
+                self.colour,
+                self.buffer.device_ordinal(),
+            )
         }
     }
 

@@ -12,8 +12,8 @@ use super::params::{KernelPlan, PlaneAddresses, PreprocessParams, TapAddresses, 
 use crate::codec::ColourDescription;
 use crate::preprocess::reference::{decode_output as decode, max_level_difference as worst_levels, preprocess_f64};
 use crate::preprocess::{
-    output_len_bytes, ChannelOrder, ColourMatrix, DType, Fit, FrameView, Layout, PixelFormat, Plane,
-    PreprocessSpec, Preprocessor, Rect, Resize,
+    output_len_bytes, ChannelOrder, ColourMatrix, DType, Fit, FrameView, Layout, PixelFormat, Plane, PreprocessSpec,
+    Preprocessor, Rect, Resize,
 };
 
 extern "C" {

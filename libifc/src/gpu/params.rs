@@ -229,7 +229,8 @@ mod tests {
     fn params_carry_the_addresses_and_the_plan() {
         let spec = PreprocessSpec::default().with_output_size(64, 32).with_dtype(DType::U8).with_layout(Layout::Nhwc);
         let plan = KernelPlan::new(&spec, PixelFormat::P010le, 64, 64, &ColourDescription::default()).expect("plan");
-        let planes = PlaneAddresses { luma: 1, chroma_u: 2, chroma_v: 3, luma_stride_bytes: 128, chroma_stride_bytes: 128 };
+        let planes =
+            PlaneAddresses { luma: 1, chroma_u: 2, chroma_v: 3, luma_stride_bytes: 128, chroma_stride_bytes: 128 };
         let taps = TapAddresses { x_start: 4, x_weight: 5, y_start: 6, y_weight: 7 };
         let p = plan.params(planes, taps, 8);
         assert_eq!((p.luma, p.chroma_u, p.chroma_v, p.taps_y_weight, p.out), (1, 2, 3, 7, 8));

@@ -62,7 +62,12 @@ impl GpuPreprocessor {
 
     /// Queues image `batch_index` of the batch in `out` on the device's stream and returns
     /// where the frame landed. The output is ready once [`GpuPreprocessor::done`] says so.
-    pub fn run(&mut self, frame: &DeviceFrame<'_>, out: &DeviceBuffer, batch_index: usize) -> Result<Geometry, GpuError> {
+    pub fn run(
+        &mut self,
+        frame: &DeviceFrame<'_>,
+        out: &DeviceBuffer,
+        batch_index: usize,
+    ) -> Result<Geometry, GpuError> {
         frame.validate()?;
         if frame.device_ordinal != self.device.ordinal() || out.device_ordinal() != self.device.ordinal() {
             return Err(GpuError::Buffer {
@@ -94,7 +99,8 @@ impl GpuPreprocessor {
             luma_stride_bytes: frame.planes[0].stride_bytes as u64,
             chroma_stride_bytes: frame.planes[1].stride_bytes as u64,
         };
-        let mut params: PreprocessParams = plan.plan.params(planes, plan.taps_at, out.device_ptr() + image_start as u64);
+        let mut params: PreprocessParams =
+            plan.plan.params(planes, plan.taps_at, out.device_ptr() + image_start as u64);
         let geometry = plan.plan.geometry;
         let grid = plan.plan.grid_dim();
         self.device.bind()?;
@@ -105,8 +111,17 @@ impl GpuPreprocessor {
         // shape (the kernel reads inside them), the output range was checked above, and the
         // taps buffer lives in `self.plan` until a later plan replaces it, which first waits
         // for the stream (plan_for).
-        unsafe { result::launch_kernel(self.function.cu_function(), grid, BLOCK_DIM, 0, self.device.stream().cu_stream(), &mut args) }
-            .map_err(|e| GpuError::driver("cuLaunchKernel", e))?;
+        unsafe {
+            result::launch_kernel(
+                self.function.cu_function(),
+                grid,
+                BLOCK_DIM,
+                0,
+                self.device.stream().cu_stream(),
+                &mut args,
+            )
+        }
+        .map_err(|e| GpuError::driver("cuLaunchKernel", e))?;
         Ok(geometry)
     }
 

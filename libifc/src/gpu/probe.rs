@@ -101,13 +101,20 @@ fn list_devices() -> Result<Vec<DeviceInfo>, GpuError> {
             let name = result::device::get_name(dev).map_err(|e| GpuError::driver("cuDeviceGetName", e))?;
             let attribute = |a| {
                 // SAFETY: `dev` is a valid device handle from cuDeviceGet.
-                unsafe { result::device::get_attribute(dev, a) }.map_err(|e| GpuError::driver("cuDeviceGetAttribute", e))
+                unsafe { result::device::get_attribute(dev, a) }
+                    .map_err(|e| GpuError::driver("cuDeviceGetAttribute", e))
             };
             let major = attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
             let minor = attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?;
             // SAFETY: as above.
-            let total = unsafe { result::device::total_mem(dev) }.map_err(|e| GpuError::driver("cuDeviceTotalMem", e))?;
-            Ok(DeviceInfo { ordinal: ordinal as usize, name, compute_capability: (major, minor), total_mem_bytes: total })
+            let total =
+                unsafe { result::device::total_mem(dev) }.map_err(|e| GpuError::driver("cuDeviceTotalMem", e))?;
+            Ok(DeviceInfo {
+                ordinal: ordinal as usize,
+                name,
+                compute_capability: (major, minor),
+                total_mem_bytes: total,
+            })
         })
         .collect()
 }
@@ -125,7 +132,9 @@ mod tests {
         let summary = probe.summary();
         eprintln!("{summary}");
         if driver_present() {
-            assert!(probe.devices.is_ok() || matches!(probe.devices, Err(GpuError::NoDevice | GpuError::Driver { .. })));
+            assert!(
+                probe.devices.is_ok() || matches!(probe.devices, Err(GpuError::NoDevice | GpuError::Driver { .. }))
+            );
         } else {
             assert_eq!(probe.devices, Err(GpuError::NoDriver));
             assert_eq!(summary, "CPU preprocessing: no NVIDIA driver: libcuda.so could not be loaded");

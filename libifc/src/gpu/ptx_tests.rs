@@ -11,8 +11,7 @@ use std::sync::OnceLock;
 
 use super::nvrtc::{compile_ptx, PREPROCESS_ENTRY, PREPROCESS_SOURCE};
 
-const SETUP_HINT: &str =
-    "run scripts/setup.sh (pip install nvidia-cuda-nvrtc==13.* nvidia-cuda-nvcc==13.*)";
+const SETUP_HINT: &str = "run scripts/setup.sh (pip install nvidia-cuda-nvrtc==13.* nvidia-cuda-nvcc==13.*)";
 
 /// `nvidia/cu13` of the installed wheels (or `IFC_CUDA_WHEEL_DIR`).
 fn wheel_dir() -> PathBuf {
@@ -73,7 +72,10 @@ fn preprocess_kernel_compiles_to_ptx_and_assembles_for_sm_90() {
         .expect("ptxas runs");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ptxas -arch=sm_90 failed:\n{log}");
-    eprintln!("ptxas: {}", log.lines().filter(|l| l.contains("registers") || l.contains("spill")).collect::<Vec<_>>().join("; "));
+    eprintln!(
+        "ptxas: {}",
+        log.lines().filter(|l| l.contains("registers") || l.contains("spill")).collect::<Vec<_>>().join("; ")
+    );
     let cubin = std::fs::read(&cubin_path).expect("cubin written");
     assert!(cubin.starts_with(b"\x7fELF"), "ptxas did not write an ELF cubin");
 }

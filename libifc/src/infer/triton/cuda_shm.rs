@@ -36,12 +36,14 @@ pub struct SlotInput<'a> {
 impl CudaShmRegion {
     /// `slots` slots of `slot_bytes` each on `device`, with an unguessable region name.
     pub fn create(device: &Device, slot_bytes: usize, slots: usize) -> Result<Self, GpuError> {
-        let len = slot_bytes.checked_mul(slots).filter(|&n| n > 0).ok_or_else(|| GpuError::Buffer {
-            what: format!("{slots} slots of {slot_bytes} B: empty or too large"),
-        })?;
+        let len = slot_bytes
+            .checked_mul(slots)
+            .filter(|&n| n > 0)
+            .ok_or_else(|| GpuError::Buffer { what: format!("{slots} slots of {slot_bytes} B: empty or too large") })?;
         let buffer = DeviceBuffer::alloc(device, len)?;
         let handle = buffer.ipc_handle()?;
-        let name = format!("ifc-cuda-{}", super::shm::random_hex_128().map_err(|e| GpuError::Buffer { what: e.to_string() })?);
+        let name =
+            format!("ifc-cuda-{}", super::shm::random_hex_128().map_err(|e| GpuError::Buffer { what: e.to_string() })?);
         Ok(Self { name, buffer, handle, slot_bytes, ring: SlotRing::new(slots) })
     }
 

@@ -30,9 +30,9 @@ pub mod proto {
 
 pub use backend::{TritonBackend, TritonOptions};
 pub use client::{AccessToken, Protocol, TritonClient};
-pub use datatype::{element_type_from_triton, triton_datatype};
-pub use retry::RetryPolicy;
 #[cfg(feature = "cuda")]
 pub use cuda_shm::{CudaShmRegion, SlotInput};
+pub use datatype::{element_type_from_triton, triton_datatype};
+pub use retry::RetryPolicy;
 pub use shm::SharedMemoryRegion;
 pub use slots::{InFlightSlot, ReadySlot, Slot, SlotRing};
