@@ -59,7 +59,9 @@ impl CudaShmRegion {
         self.slot_bytes
     }
 
-    /// Byte offset of a slot in the buffer (where preprocessing writes its batch).
+    /// Byte offset of a slot in the buffer (where preprocessing writes its batch). With
+    /// `slot_bytes = max_batch × image bytes`, image `b` of slot `s` is batch index
+    /// `s × max_batch + b` of the whole buffer for `GpuPreprocessor::run`.
     pub fn slot_offset(&self, index: usize) -> usize {
         index * self.slot_bytes
     }
