@@ -164,11 +164,12 @@ pub fn max_level_difference(spec: &PreprocessSpec, ours: &[f32], theirs: &[f64],
             DType::F16 => (b, b.abs() * 2f64.powi(-11) + 2f64.powi(-25)),
             DType::U8 => (b.clamp(0.0, 255.0), 0.5),
         };
-        let diff = ((f64::from(a) - b).abs() - roundings * quantum).max(0.0) / level;
-        if diff.is_nan() {
+        let raw = (f64::from(a) - b).abs();
+        // Checked before `max`, which would turn NaN into 0.
+        if raw.is_nan() {
             return f64::INFINITY;
         }
-        worst = worst.max(diff);
+        worst = worst.max((raw - roundings * quantum).max(0.0) / level);
     }
     worst
 }
