@@ -125,3 +125,28 @@ pub fn load(dir: Option<&Path>) -> Result<Vec<RawFrame>, String> {
     }
     Ok(frames)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn synthetic_frames_validate_and_raw_frames_are_parsed_by_name() {
+        let frames = load(None).expect("synthetic");
+        assert_eq!(frames.len(), 2);
+        for f in &frames {
+            let mut out = vec![0u8; ifc::preprocess::output_len_bytes(&Default::default(), 1)];
+            ifc::preprocess::preprocess_into(&f.view(), &Default::default(), &mut out, 0).expect("valid frame");
+        }
+        let dir = std::env::temp_dir().join(format!("ifc-gpu-check-frames-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join("cam.a.nv12.4x2.yuv"), [0u8; 12]).expect("write");
+        std::fs::write(dir.join("notes.txt"), b"ignored").expect("write");
+        let frames = load(Some(&dir)).expect("parsed");
+        assert_eq!(frames.len(), 3);
+        assert_eq!((frames[2].name.as_str(), frames[2].format, frames[2].width), ("cam.a", PixelFormat::Nv12, 4));
+        std::fs::write(dir.join("short.p010le.4x2.yuv"), [0u8; 12]).expect("write");
+        assert!(load(Some(&dir)).err().is_some_and(|e| e.contains("short.p010le.4x2.yuv: 12 B")));
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
