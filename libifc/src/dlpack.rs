@@ -86,6 +86,8 @@ pub enum DlpackError {
     TooManyDimensions(usize),
     #[error("dlpack: negative dimension in shape {0:?}")]
     NegativeDimension(Vec<i64>),
+    #[error("dlpack: the tensor needs {needed_bytes} B but the buffer has {len_bytes} B")]
+    OutOfBounds { needed_bytes: usize, len_bytes: usize },
 }
 
 /// A `DLManagedTensor` not yet handed to a consumer.

@@ -89,6 +89,9 @@ impl DeviceBuffer {
         unsafe { result::memcpy_htod_sync(self.ptr + offset as u64, src) }
             .map_err(|e| GpuError::driver("cuMemcpyHtoD", e))?;
         HOST_TO_DEVICE_COPIES.fetch_add(1, Ordering::Relaxed);
+        // A pageable-memory copy may return before its DMA lands, and it runs on the legacy
+        // stream, which ifc's non-blocking streams do not wait for: finish it here.
+        self.ctx.synchronize().map_err(|e| GpuError::driver("cuCtxSynchronize", e))?;
         Ok(())
     }
 
@@ -96,6 +99,9 @@ impl DeviceBuffer {
     pub fn copy_to_host(&self, offset: usize, dst: &mut [u8]) -> Result<(), GpuError> {
         self.check_range(offset, dst.len())?;
         self.bind()?;
+        // The copy runs on the legacy stream, which does not wait for ifc's non-blocking
+        // streams: let the kernels that write this buffer finish first.
+        self.ctx.synchronize().map_err(|e| GpuError::driver("cuCtxSynchronize", e))?;
         // SAFETY: the source range lies inside this allocation (checked above); `dst` is an
         // exclusive host slice of the same length; the copy completes before returning.
         unsafe { result::memcpy_dtoh_sync(dst, self.ptr + offset as u64) }
@@ -138,8 +144,9 @@ impl DeviceBuffer {
 
 impl Drop for DeviceBuffer {
     fn drop(&mut self) {
-        // Best effort: a failing free (context already torn down) leaves nothing to do.
-        if self.bind().is_ok() {
+        // Best effort: a failing free (context already torn down) leaves nothing to do. Work
+        // still queued on the buffer (a kernel writing it) finishes before it is freed.
+        if self.bind().is_ok() && self.ctx.synchronize().is_ok() {
             // SAFETY: `ptr` came from cuMemAlloc and is freed once, here; nothing borrows it
             // past the buffer's lifetime (views and DLPack tensors keep the buffer alive).
             let _ = unsafe { result::free_sync(self.ptr) };

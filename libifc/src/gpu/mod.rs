@@ -16,6 +16,7 @@
 
 mod buffer;
 mod device;
+mod dlpack_export;
 mod error;
 mod frame;
 mod nvrtc;
@@ -30,6 +31,7 @@ mod ptx_tests;
 
 pub use buffer::{copy_counts, CopyCounts, DeviceBuffer, IpcMapping, IpcMemHandle};
 pub use device::Device;
+pub use dlpack_export::{dlpack_batch, model_input_layout};
 pub use error::GpuError;
 pub use frame::{DeviceFrame, DevicePlane, UploadedFrame};
 pub use nvrtc::{arch_for, compile_ptx, PREPROCESS_ENTRY, PREPROCESS_SOURCE};
