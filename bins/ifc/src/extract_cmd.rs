@@ -8,8 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use ifc::codec::FrameRate;
 use ifc::decode::{
-    open_decoder, DecodeStats, DecodeWorker, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler,
-    SamplingRule,
+    open_decoder, DecodeStats, DecodeWorker, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler, SamplingRule,
 };
 use ifc::mp4::Sample;
 use ifc::preprocess::{convert_to_rgb24, output_len_bytes, DType, Fit, Layout, PreprocessSpec, Preprocessor};
@@ -146,7 +145,7 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
         while let Some(frame) = rx.recv() {
             bar.set_position(rx.stats().decoded);
             totals.sampled += 1;
-            sink.frame(&frame)?;
+            sink.frame(&frame.to_host()?)?;
         }
         let stats = rx.stats();
         totals.decoded = stats.decoded;
@@ -221,7 +220,11 @@ impl FrameSink {
                     _ => Layout::Nhwc,
                 };
                 let fit = if args.letterbox { Fit::default() } else { Fit::Stretch };
-                let spec = PreprocessSpec::default().with_output_size(w, h).with_fit(fit).with_dtype(dtype).with_layout(layout);
+                let spec = PreprocessSpec::default()
+                    .with_output_size(w, h)
+                    .with_fit(fit)
+                    .with_dtype(dtype)
+                    .with_layout(layout);
                 // Images keep 0–255 values; tensors are scaled to 0–1.
                 Some(if tensor_output { spec } else { spec.with_normalisation(1.0, [0.0; 3], [1.0; 3]) })
             }

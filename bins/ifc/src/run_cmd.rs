@@ -156,7 +156,11 @@ fn open_backend(node: &InferNode) -> Result<Box<dyn InferBackend>> {
 
 /// `host:port` (as pipeline documents write it) as the URL the gRPC client takes.
 fn endpoint_url(url: &str) -> String {
-    if url.contains("://") { url.to_owned() } else { format!("http://{url}") }
+    if url.contains("://") {
+        url.to_owned()
+    } else {
+        format!("http://{url}")
+    }
 }
 
 pub fn run(args: &RunArgs) -> Result<()> {

@@ -14,7 +14,7 @@ mod remuxer;
 
 pub use mp4_source::{mp4_source, Mp4Source};
 pub use raw_source::{RawSource, RawSourceStats, RawTiming};
-pub use remuxer::{RemuxError, RemuxOutput, Remuxer, RemuxStats};
+pub use remuxer::{RemuxError, RemuxOutput, RemuxStats, Remuxer};
 
 use crate::codec::DecoderConfig;
 use crate::mp4::Sample;
