@@ -67,3 +67,24 @@ fn extract_logs_the_auto_path_once() {
         );
     }
 }
+
+#[test]
+fn the_gpu_check_stops_with_a_clear_message_and_code_2_without_a_gpu() {
+    let bin = ifc_bin().with_file_name("ifc-gpu-check");
+    assert!(bin.exists(), "{} is missing: run `cargo build --workspace` first", bin.display());
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out = ifc_integration_tests::run_with_timeout(
+        Command::new(&bin).arg("--out").arg(out_dir.path()),
+        std::time::Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let first = stdout.lines().next().unwrap_or_default();
+    assert!(first.starts_with("libnvcuvid.so.1: "), "says first whether libnvcuvid was found: {stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("NVRTC: ")), "{stdout}");
+    let log = std::fs::read_to_string(out_dir.path().join("gpu-check.log")).expect("the log is written under --out");
+    assert_eq!(log, stdout, "the log holds what was printed");
+    if !loader_knows("libcuda.so.1") {
+        assert_eq!(out.status.code(), Some(2), "{stdout}");
+        assert!(stdout.contains("NO GPU: nothing to check here (no CUDA driver"), "{stdout}");
+    }
+}

@@ -1,0 +1,113 @@
+//! `ifc-gpu-check`: the device check of the GPU path, in one run (see scripts/gpu-check.sh).
+//!
+//! 1. Says first what the machine has: CUDA driver, GPU, libnvcuvid, NVRTC (`ifc doctor`'s
+//!    probe). Without a GPU it stops there with exit code 2 and says why.
+//! 2. `decode_check`: NVDEC correctness against references made with libavcodec (8-bit:
+//!    every frame equal; 10-bit: PSNR ≥ 50 dB) and NVDEC throughput for 1, 7, 14 and 28
+//!    concurrent 1080p H.264 and HEVC streams.
+//! 3. Hooks for the CUDA side: preprocessing and the Triton hand-off add their checks in
+//!    `CHECKS` below (`preprocess_check.rs`, `handoff_check.rs`), each appending table rows.
+//!
+//! Prints one table and writes it, with the log, to `--out` (the device machine's `$OUT`).
+//! Exit code: 0 all checks passed, 1 a check failed, 2 no GPU.
+
+mod clip;
+mod decode_check;
+mod report;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use ifc::gpu_path::{choose_path, probe, GpuPath};
+
+use report::Report;
+
+/// What every check gets.
+pub struct CheckEnv {
+    /// Clips and references made by scripts/gpu-check-prepare.sh.
+    pub data_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub stream_counts: Vec<usize>,
+    /// Times each stream decodes its clip in the throughput runs.
+    pub repeats: usize,
+    pub nvdec_available: bool,
+}
+
+type Check = fn(&CheckEnv, &mut Report) -> Result<()>;
+
+/// The checks, in order. The CUDA preprocessing and hand-off checks go here:
+/// `("preprocess", preprocess_check::run), ("handoff", handoff_check::run)`.
+const CHECKS: &[(&str, Check)] = &[("decode", decode_check::run)];
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("ifc-gpu-check: error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn run() -> Result<u8> {
+    let args: Vec<String> = std::env::args().collect();
+    let env = CheckEnv {
+        data_dir: arg(&args, "--data").unwrap_or_else(|| ".gpu-check/data".into()).into(),
+        out_dir: arg(&args, "--out").or_else(|| std::env::var("OUT").ok()).unwrap_or_else(|| ".".into()).into(),
+        stream_counts: arg(&args, "--streams")
+            .unwrap_or_else(|| "1,7,14,28".into())
+            .split(',')
+            .map(|n| n.trim().parse::<usize>().context("--streams takes counts like 1,7,14,28"))
+            .collect::<Result<_>>()?,
+        repeats: arg(&args, "--repeats").map_or(Ok(2), |r| r.parse()).context("--repeats takes a count")?,
+        nvdec_available: false,
+    };
+    std::fs::create_dir_all(&env.out_dir).with_context(|| format!("creating {}", env.out_dir.display()))?;
+    let mut report = Report::new(env.out_dir.join("gpu-check.log"))?;
+
+    let found = probe();
+    let choice = choose_path(&found);
+    report.line(&format!("libnvcuvid.so.1: {}", if found.nvdec.loaded { "found" } else { "NOT found" }))?;
+    report.line(&format!("  {}", found.nvdec.detail))?;
+    report.line(&format!("NVRTC: {} ({})", if found.nvrtc.loaded { "found" } else { "NOT found" }, found.nvrtc.detail))?;
+    report.line(&format!(
+        "CUDA driver: {}",
+        found.driver_version.as_deref().unwrap_or(if found.driver.loaded { "version unknown" } else { "NOT found" })
+    ))?;
+    for gpu in &found.devices {
+        report.line(&format!(
+            "GPU {}: {}, {:.1} GiB, compute capability {}.{}",
+            gpu.ordinal,
+            gpu.name,
+            gpu.memory_bytes as f64 / f64::from(1u32 << 30),
+            gpu.compute_capability.0,
+            gpu.compute_capability.1
+        ))?;
+        for c in &gpu.decoder_caps {
+            report.line(&format!(
+                "  NVDEC {} {}-bit: supported {}, max {}x{}, {} engines",
+                c.codec, c.bit_depth, c.supported, c.max_width, c.max_height, c.nvdec_engines
+            ))?;
+        }
+    }
+    report.line(&format!("Auto path: {} ({})", choice.path, choice.reason))?;
+    report.line(&format!("probe: {}", serde_json::to_string(&found)?))?;
+    if found.devices.is_empty() {
+        report.line(&format!(
+            "NO GPU: nothing to check here ({}). Run this on a machine with an NVIDIA GPU and driver.",
+            found.device_error.as_deref().unwrap_or(&choice.reason)
+        ))?;
+        return Ok(2);
+    }
+    let env = CheckEnv { nvdec_available: found.nvdec.loaded && choice.path == GpuPath::NvdecCuda, ..env };
+    for (name, check) in CHECKS {
+        if let Err(e) = check(&env, &mut report) {
+            report.fail(name, "check aborted", &format!("{e:#}"));
+        }
+    }
+    report.finish()
+}
