@@ -134,14 +134,23 @@ fn check_clip(env: &CheckEnv, entry: &Value, report: &mut Report) -> Result<()> 
                 })
                 .map(|(i, _)| i)
                 .collect();
-            let detail = format!("{counts}; {} frames differ from libavcodec {:?}", mismatches.len(), &mismatches[..mismatches.len().min(8)]);
+            let detail = format!(
+                "{counts}; {} frames differ from libavcodec {:?}",
+                mismatches.len(),
+                &mismatches[..mismatches.len().min(8)]
+            );
             report.row(CHECK, name, Some(mismatches.is_empty()), &detail);
         }
         Some("psnr") => {
             let raw_path = env.data_dir.join(entry["raw"].as_str().context("raw")?);
             let reference = std::fs::read(&raw_path).with_context(|| format!("reading {}", raw_path.display()))?;
             let psnr = psnr_10bit(&got, &refs, &reference)?;
-            report.row(CHECK, name, Some(psnr >= MIN_PSNR_DB), &format!("{counts}; PSNR {psnr:.2} dB (≥ {MIN_PSNR_DB})"));
+            report.row(
+                CHECK,
+                name,
+                Some(psnr >= MIN_PSNR_DB),
+                &format!("{counts}; PSNR {psnr:.2} dB (≥ {MIN_PSNR_DB})"),
+            );
         }
         other => bail!("unknown check kind {other:?}"),
     }
@@ -219,4 +228,3 @@ fn run_streams(clip: &Arc<clip::Clip>, streams: usize, repeats: usize) -> Result
     let secs = started.elapsed().as_secs_f64();
     Ok((total as f64 / secs.max(1e-9), total))
 }
-

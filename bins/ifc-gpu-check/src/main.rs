@@ -73,7 +73,11 @@ fn run() -> Result<u8> {
     let choice = choose_path(&found);
     report.line(&format!("libnvcuvid.so.1: {}", if found.nvdec.loaded { "found" } else { "NOT found" }))?;
     report.line(&format!("  {}", found.nvdec.detail))?;
-    report.line(&format!("NVRTC: {} ({})", if found.nvrtc.loaded { "found" } else { "NOT found" }, found.nvrtc.detail))?;
+    report.line(&format!(
+        "NVRTC: {} ({})",
+        if found.nvrtc.loaded { "found" } else { "NOT found" },
+        found.nvrtc.detail
+    ))?;
     report.line(&format!(
         "CUDA driver: {}",
         found.driver_version.as_deref().unwrap_or(if found.driver.loaded { "version unknown" } else { "NOT found" })

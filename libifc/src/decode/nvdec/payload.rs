@@ -53,7 +53,7 @@ mod tests {
 
     const SPS: &[u8] = &[0x67, 0x64, 0x00, 0x1f];
     const PPS: &[u8] = &[0x68, 0xeb, 0xe3];
-    const IDR: &[u8] = &[0x65, 0x88, 0x84, 0x00];
+    const IDR: &[u8] = &[0x65, 0x88, 0x84, 0x21];
 
     fn length_prefixed(nals: &[&[u8]]) -> Bytes {
         let mut out = Vec::new();
