@@ -39,4 +39,5 @@ pub use device_frame::DeviceFrame;
 #[cfg(feature = "cuda")]
 pub(in crate::decode) use session::NvdecDecoder;
 
+#[cfg_attr(not(feature = "cuda"), allow(dead_code))]
 pub(crate) const BACKEND: &str = "nvdec";
