@@ -3,7 +3,8 @@
 # Idempotent: run it as often as you like.
 set -euo pipefail
 packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev
-  libavdevice-dev clang libclang-dev pkg-config python3 python3-venv protobuf-compiler)
+  libavdevice-dev clang libclang-dev pkg-config python3 python3-venv protobuf-compiler
+  libffmpeg-nvenc-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -18,6 +18,8 @@
 //! - [`probe`]: stream analysis (frame count, GOP structure) for `ifc probe`.
 //! - [`decode`]: the `Decoder` trait and its backends (libavcodec on the CPU), frame sampling
 //!   and QoS.
+//! - [`gpu_path`]: which path (NVDEC + CUDA, CPU decode + CUDA preprocessing, CPU) this
+//!   machine can take and why; probed at run time, logged once.
 //! - [`preprocess`]: one-pass colour conversion, resize, letterbox and normalisation into a
 //!   caller-provided model input buffer.
 //! - [`infer`]: the `InferBackend` contract (model metadata, input buffers lent to
@@ -39,6 +41,7 @@ pub mod decode;
 pub mod dlpack;
 #[cfg(feature = "cuda")]
 pub mod gpu;
+pub mod gpu_path;
 pub mod hls;
 pub mod infer;
 pub mod mp4;

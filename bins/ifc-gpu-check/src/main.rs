@@ -1,104 +1,150 @@
-//! `ifc-gpu-check`: the device checks of the CUDA path, for a machine with an NVIDIA GPU
-//! (built here, carried there; it needs only the driver and libnvrtc at run time).
+//! `ifc-gpu-check`: the device check of the GPU path, in one run (see scripts/gpu-check.sh).
 //!
-//! ```text
-//! ifc-gpu-check [preprocess] [handoff] [--frames DIR] [--out DIR]
-//! ```
+//! 1. Says first what the machine has: CUDA driver, GPU, libnvcuvid, NVRTC (`ifc doctor`'s
+//!    probe). Without a GPU it stops there with exit code 2 and says why.
+//! 2. `decode_check`: NVDEC correctness against references made with libavcodec (8-bit:
+//!    every frame equal; 10-bit: PSNR ≥ 50 dB) and NVDEC throughput for 1, 7, 14 and 28
+//!    concurrent 1080p H.264 and HEVC streams.
+//! 3. `preprocess_check`: the CUDA preprocessing kernel against the CPU reference (within
+//!    1/255) on synthetic 1080p NV12/P010 frames and on the raw frames in `--frames DIR`
+//!    (`<name>.<pix_fmt>.<W>x<H>.yuv`), and the kernel against its bandwidth floor.
+//! 4. `handoff_check`: the model input exported by IPC handle, opened by a second process (this
+//!    binary re-run with `--handoff-child`) and read back exactly; host↔device copies counted.
 //!
-//! With no check named, all run. `--frames DIR` adds raw frames named
-//! `<name>.<pix_fmt>.<W>x<H>.yuv` (pix_fmt: yuv420p, nv12, yuv420p10le, p010le; tightly packed,
-//! e.g. `ffmpeg -frames:v 1 -f rawvideo -pix_fmt nv12`) to the synthetic ones. It prints one
-//! table, writes it to `DIR/gpu-check.log` with `--out`, and exits 0 when every check passed,
-//! 1 when one failed, 2 when there is no usable GPU (with the reason).
+//!    ifc-gpu-check [--data DIR] [--out DIR] [--streams 1,7,14,28] [--repeats 2] [--frames DIR]
+//!
+//! Prints one table and writes it, with the log, to `--out` (the device machine's `$OUT`).
+//! Exit code: 0 all checks passed, 1 a check failed, 2 no GPU.
 
+mod clip;
+mod decode_check;
 mod frames;
 mod handoff_check;
 mod preprocess_check;
 mod report;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use ifc::gpu::{Device, GpuProbe};
+use anyhow::{Context, Result};
+use ifc::gpu_path::{choose_path, probe, GpuPath};
 
 use report::Report;
 
-struct Args {
-    checks: Vec<String>,
-    frames: Option<PathBuf>,
-    out: Option<PathBuf>,
+/// What every check gets.
+pub struct CheckEnv {
+    /// Clips and references made by scripts/gpu-check-prepare.sh.
+    pub data_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub stream_counts: Vec<usize>,
+    /// Times each stream decodes its clip in the throughput runs.
+    pub repeats: usize,
+    pub nvdec_available: bool,
+    /// Extra raw frames for the preprocessing and hand-off checks.
+    pub frames_dir: Option<PathBuf>,
 }
 
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut parsed = Args { checks: Vec::new(), frames: None, out: None };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--frames" => parsed.frames = Some(args.next().ok_or("--frames needs a directory")?.into()),
-            "--out" => parsed.out = Some(args.next().ok_or("--out needs a directory")?.into()),
-            "preprocess" | "handoff" => parsed.checks.push(arg),
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    if parsed.checks.is_empty() {
-        parsed.checks = vec!["preprocess".to_owned(), "handoff".to_owned()];
-    }
-    Ok(parsed)
+type Check = fn(&CheckEnv, &mut Report) -> Result<()>;
+
+/// The checks, in order.
+const CHECKS: &[(&str, Check)] = &[("decode", decode_check::run), ("preprocess", preprocess), ("handoff", handoff)];
+
+fn device_and_frames(env: &CheckEnv) -> Result<(ifc::gpu::Device, Vec<frames::RawFrame>)> {
+    let device = ifc::gpu::Device::open(0).context("opening device 0")?;
+    let frames = frames::load(env.frames_dir.as_deref()).map_err(anyhow::Error::msg)?;
+    Ok((device, frames))
 }
 
-fn main() -> ExitCode {
+fn preprocess(env: &CheckEnv, report: &mut Report) -> Result<()> {
+    let (device, frames) = device_and_frames(env)?;
+    preprocess_check::run(&device, &frames, report);
+    Ok(())
+}
+
+fn handoff(env: &CheckEnv, report: &mut Report) -> Result<()> {
+    let (device, frames) = device_and_frames(env)?;
+    handoff_check::run(&device, &frames, report);
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
     let mut raw = std::env::args().skip(1).peekable();
     // The second process of the hand-off check: opens the parent's IPC handle.
     if raw.peek().map(String::as_str) == Some(handoff_check::CHILD_FLAG) {
         return handoff_check::child_main(raw.skip(1).collect());
     }
-    let args = match parse_args(raw) {
-        Ok(args) => args,
+    match run() {
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            eprintln!("ifc-gpu-check: {e}");
-            return ExitCode::from(2);
+            eprintln!("ifc-gpu-check: error: {e:#}");
+            std::process::ExitCode::from(1)
         }
+    }
+}
+
+fn arg(args: &[String], name: &str) -> Option<String> {
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+}
+
+fn run() -> Result<u8> {
+    let args: Vec<String> = std::env::args().collect();
+    let env = CheckEnv {
+        data_dir: arg(&args, "--data").unwrap_or_else(|| ".gpu-check/data".into()).into(),
+        out_dir: arg(&args, "--out").or_else(|| std::env::var("OUT").ok()).unwrap_or_else(|| ".".into()).into(),
+        stream_counts: arg(&args, "--streams")
+            .unwrap_or_else(|| "1,7,14,28".into())
+            .split(',')
+            .map(|n| n.trim().parse::<usize>().context("--streams takes counts like 1,7,14,28"))
+            .collect::<Result<_>>()?,
+        repeats: arg(&args, "--repeats").map_or(Ok(2), |r| r.parse()).context("--repeats takes a count")?,
+        nvdec_available: false,
+        frames_dir: arg(&args, "--frames").map(PathBuf::from),
     };
-    let probe = GpuProbe::run();
-    println!("{}", probe.summary());
-    if let Err(why) = probe.usable_device() {
-        eprintln!("ifc-gpu-check: no usable GPU, nothing checked: {why}");
-        return ExitCode::from(2);
-    }
-    let device = match Device::open(0) {
-        Ok(device) => device,
-        Err(e) => {
-            eprintln!("ifc-gpu-check: opening device 0: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let frames = match frames::load(args.frames.as_deref()) {
-        Ok(frames) => frames,
-        Err(e) => {
-            eprintln!("ifc-gpu-check: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut report = Report::default();
-    for check in &args.checks {
-        match check.as_str() {
-            "preprocess" => preprocess_check::run(&device, &frames, &mut report),
-            "handoff" => handoff_check::run(&device, &frames, &mut report),
-            _ => {}
-        }
-    }
-    let table = report.table();
-    println!("{table}");
-    if let Some(dir) = args.out {
-        let path = dir.join("gpu-check.log");
-        if let Err(e) = std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&path, format!("{}\n{table}\n", probe.summary())))
-        {
-            eprintln!("ifc-gpu-check: writing {}: {e}", path.display());
+    std::fs::create_dir_all(&env.out_dir).with_context(|| format!("creating {}", env.out_dir.display()))?;
+    let mut report = Report::new(env.out_dir.join("gpu-check.log"))?;
+
+    let found = probe();
+    let choice = choose_path(&found);
+    report.line(&format!("libnvcuvid.so.1: {}", if found.nvdec.loaded { "found" } else { "NOT found" }))?;
+    report.line(&format!("  {}", found.nvdec.detail))?;
+    report.line(&format!(
+        "NVRTC: {} ({})",
+        if found.nvrtc.loaded { "found" } else { "NOT found" },
+        found.nvrtc.detail
+    ))?;
+    report.line(&format!(
+        "CUDA driver: {}",
+        found.driver_version.as_deref().unwrap_or(if found.driver.loaded { "version unknown" } else { "NOT found" })
+    ))?;
+    for gpu in &found.devices {
+        report.line(&format!(
+            "GPU {}: {}, {:.1} GiB, compute capability {}.{}",
+            gpu.ordinal,
+            gpu.name,
+            gpu.memory_bytes as f64 / f64::from(1u32 << 30),
+            gpu.compute_capability.0,
+            gpu.compute_capability.1
+        ))?;
+        for c in &gpu.decoder_caps {
+            report.line(&format!(
+                "  NVDEC {} {}-bit: supported {}, max {}x{}, {} engines",
+                c.codec, c.bit_depth, c.supported, c.max_width, c.max_height, c.nvdec_engines
+            ))?;
         }
     }
-    if report.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
+    report.line(&format!("Auto path: {} ({})", choice.path, choice.reason))?;
+    report.line(&format!("probe: {}", serde_json::to_string(&found)?))?;
+    if found.devices.is_empty() {
+        report.line(&format!(
+            "NO GPU: nothing to check here ({}). Run this on a machine with an NVIDIA GPU and driver.",
+            found.device_error.as_deref().unwrap_or(&choice.reason)
+        ))?;
+        return Ok(2);
     }
+    let env = CheckEnv { nvdec_available: found.nvdec.loaded && choice.path == GpuPath::NvdecCuda, ..env };
+    for (name, check) in CHECKS {
+        if let Err(e) = check(&env, &mut report) {
+            report.fail(name, "check aborted", &format!("{e:#}"));
+        }
+    }
+    report.finish()
 }

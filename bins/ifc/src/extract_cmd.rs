@@ -145,7 +145,7 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
         while let Some(frame) = rx.recv() {
             bar.set_position(rx.stats().decoded);
             totals.sampled += 1;
-            sink.frame(&frame)?;
+            sink.frame(&frame.to_host()?)?;
         }
         let stats = rx.stats();
         totals.decoded = stats.decoded;

@@ -3,6 +3,7 @@
 //! Thin by design: argument parsing, files and progress bars here; all media logic in libifc.
 #![forbid(unsafe_code)]
 
+mod doctor_cmd;
 mod extract_cmd;
 mod extract_output;
 mod input;
@@ -71,15 +72,36 @@ enum Command {
     ///
     /// Example: ifc run --input line3.mp4 --model models/defect-yolov8.onnx
     Run(run_cmd::RunArgs),
+    /// Report what this machine offers the GPU path and which path Auto takes, and why.
+    ///
+    /// Shows the CUDA driver version, each GPU (name, memory, compute capability), its NVDEC
+    /// engines and what they decode (H.264 and HEVC, 8- and 10-bit: supported, maximum size),
+    /// whether NVDEC (libnvcuvid.so.1) and NVRTC load, and the path Auto takes: NVDEC + CUDA,
+    /// CPU decode + CUDA preprocessing, or the CPU. Nothing is linked: each library is loaded
+    /// at run time, so this runs (and says what is missing) on any machine.
+    ///
+    /// Example: ifc doctor --json
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 fn main() -> ExitCode {
+    // Library logs (e.g. which processing path Auto took, at INFO) go to stderr; WARN and
+    // above by default, more with RUST_LOG (e.g. RUST_LOG=ifc::gpu_path=info).
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Probe(args) => probe_cmd::run(&args),
         Command::Remux(args) => remux_cmd::run(&args),
         Command::Extract(args) => extract_cmd::run(&args),
         Command::Run(args) => run_cmd::run(&args),
+        Command::Doctor(args) => doctor_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

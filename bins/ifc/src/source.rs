@@ -89,6 +89,8 @@ pub fn nothing_decodable(path: &std::path::Path, run: &SourceRun) -> anyhow::Err
 
 /// Decodes every packet on the calling thread, then flushes, handing each frame (display order)
 /// to `on_frame`. A damaged access unit is counted by the decoder and skipped; decoding goes on.
+/// Frames NVDEC leaves on the GPU are copied to the host here, once, until the CUDA
+/// preprocessing path consumes them where they are.
 pub fn decode_all(
     decoder: &mut dyn Decoder,
     packets: Vec<EncodedPacket>,
@@ -97,12 +99,12 @@ pub fn decode_all(
     for p in packets {
         let _ = decoder.push(p);
         while let Ok(Some(frame)) = decoder.pull() {
-            on_frame(frame)?;
+            on_frame(frame.to_host()?)?;
         }
     }
     let _ = decoder.flush();
     while let Ok(Some(frame)) = decoder.pull() {
-        on_frame(frame)?;
+        on_frame(frame.to_host()?)?;
     }
     Ok(())
 }

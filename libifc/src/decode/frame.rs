@@ -37,6 +37,9 @@ enum Picture {
     #[cfg(feature = "ffmpeg")]
     Libav(super::libav::LibavPicture),
     Owned(Vec<(Vec<u8>, usize)>),
+    /// A mapped NVDEC surface: no host planes.
+    #[cfg(feature = "cuda")]
+    Device(super::DeviceFrame),
 }
 
 impl Frame {
@@ -70,6 +73,56 @@ impl Frame {
     pub(super) fn from_libav(picture: super::libav::LibavPicture) -> Self {
         let (width, height, pix_fmt) = (picture.width(), picture.height(), picture.pix_fmt());
         Self::with_picture(width, height, pix_fmt, Picture::Libav(picture))
+    }
+
+    #[cfg(feature = "cuda")]
+    pub(super) fn from_device(frame: super::DeviceFrame) -> Self {
+        let (width, height, pix_fmt) = (frame.width(), frame.height(), frame.pix_fmt());
+        Self::with_picture(width, height, pix_fmt, Picture::Device(frame))
+    }
+
+    /// The GPU surface of a frame that NVDEC left on the device, or `None` for host frames.
+    #[cfg(feature = "cuda")]
+    pub fn device(&self) -> Option<&super::DeviceFrame> {
+        match &self.picture {
+            Picture::Device(frame) => Some(frame),
+            _ => None,
+        }
+    }
+
+    /// The frame lives in GPU memory: it has no host planes ([`Frame::plane`] is `None`);
+    /// read it on the GPU, or copy it with [`Frame::to_host`].
+    pub fn is_on_device(&self) -> bool {
+        #[cfg(feature = "cuda")]
+        {
+            matches!(self.picture, Picture::Device(_))
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            false
+        }
+    }
+
+    /// A host copy of a device frame, keeping its metadata; a host frame is returned as is.
+    pub fn to_host(self) -> Result<Self, DecodeError> {
+        #[cfg(feature = "cuda")]
+        if let Picture::Device(device) = &self.picture {
+            let mut host = device.download().map_err(|e| match e {
+                DecodeError::Backend { backend, reason, .. } => {
+                    DecodeError::Backend { stream_id: self.stream_id, backend, reason }
+                }
+                other => other,
+            })?;
+            host.pts_90k = self.pts_90k;
+            host.colour = self.colour;
+            host.stream_id = self.stream_id;
+            host.key_frame = self.key_frame;
+            host.corrupt = self.corrupt;
+            host.decode_index = self.decode_index;
+            host.display_index = self.display_index;
+            return Ok(host);
+        }
+        Ok(self)
     }
 
     fn with_picture(width: u32, height: u32, pix_fmt: FramePixelFormat, picture: Picture) -> Self {
@@ -108,6 +161,8 @@ impl Frame {
             #[cfg(feature = "ffmpeg")]
             Picture::Libav(p) => p.plane(i),
             Picture::Owned(planes) => planes.get(i).map(|(data, stride)| (data.as_slice(), *stride)),
+            #[cfg(feature = "cuda")]
+            Picture::Device(_) => None,
         }
     }
 

@@ -25,11 +25,12 @@
 mod error;
 mod frame;
 mod frame_queue;
-// Used by every backend; none but libavcodec exists yet.
-#[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "ffmpeg", feature = "cuda")), allow(dead_code))]
 mod keyframe;
 #[cfg(feature = "ffmpeg")]
 mod libav;
+mod nvdec;
+mod nvdec_options;
 mod pixel_format;
 mod sampler;
 mod thumbnail;
@@ -39,6 +40,26 @@ mod worker;
 pub use error::DecodeError;
 pub use frame::Frame;
 pub use frame_queue::QueuePolicy;
+#[cfg(feature = "cuda")]
+pub use nvdec::DeviceFrame;
+/// For [`crate::gpu_path`]'s probe: the NVDEC library and its caps.
+#[cfg(feature = "cuda")]
+pub(crate) mod nvdec_probe {
+    pub(crate) use super::nvdec::caps::DecoderCaps;
+
+    /// `cuvidGetDecoderCaps` for a codec and bit depth; a context must be current.
+    pub(crate) fn decoder_caps(codec: crate::codec::Codec, bit_depth: u8) -> Result<DecoderCaps, String> {
+        let lib = super::nvdec::library::nvcuvid()?;
+        super::nvdec::caps::decoder_caps(lib, codec, bit_depth)
+    }
+}
+
+/// Whether `libnvcuvid.so.1` loads (loaded once per process, kept).
+#[cfg(feature = "cuda")]
+pub(crate) fn nvdec_library() -> Result<(), String> {
+    nvdec::library::nvcuvid().map(|_| ())
+}
+pub use nvdec_options::NvdecOptions;
 pub use pixel_format::FramePixelFormat;
 pub use sampler::{FrameMeta, InvalidSamplingRule, Sampler, SamplingRule};
 pub use thumbnail::{LumaThumbnail, THUMBNAIL_HEIGHT, THUMBNAIL_WIDTH};
@@ -87,6 +108,8 @@ pub struct DecoderOptions {
     /// Carried into every [`Frame`] and error, so that many streams can share one consumer.
     pub stream_id: u64,
     pub error_policy: ErrorPolicy,
+    /// How the NVDEC backend sizes and paces its session (ignored by libavcodec).
+    pub nvdec: NvdecOptions,
 }
 
 impl DecoderOptions {
@@ -99,6 +122,7 @@ impl DecoderOptions {
             backend: BackendPreference::Auto,
             stream_id: 0,
             error_policy: ErrorPolicy::default(),
+            nvdec: NvdecOptions::default(),
         }
     }
 
@@ -135,6 +159,12 @@ impl DecoderOptions {
     #[must_use]
     pub fn with_error_policy(mut self, error_policy: ErrorPolicy) -> Self {
         self.error_policy = error_policy;
+        self
+    }
+
+    #[must_use]
+    pub fn with_nvdec(mut self, nvdec: NvdecOptions) -> Self {
+        self.nvdec = nvdec;
         self
     }
 
@@ -182,6 +212,9 @@ pub struct DecodeStats {
     pub concealed_or_corrupt_frames: u64,
     /// Non-key packets skipped while waiting for a key frame (after an error, at the start).
     pub skipped_until_keyframe: u64,
+    /// Pictures a hardware decoder dropped because frames still held all of its output
+    /// surfaces (NVDEC: [`NvdecOptions::output_surfaces`]).
+    pub frames_dropped_surfaces_held: u64,
 }
 
 /// A video decoder: push access units in decode order, pull frames in display order.
@@ -195,24 +228,50 @@ pub trait Decoder: Send {
     /// again afterwards starts a new stream, which must begin at a key packet.
     fn flush(&mut self) -> Result<(), DecodeError>;
     fn stats(&self) -> DecodeStats;
-    /// `libavcodec`, later `nvdec`.
+    /// `libavcodec` or `nvdec`.
     fn backend_name(&self) -> &'static str;
 }
 
 /// Opens a decoder on the backend that `options.backend` asks for.
 ///
-/// `Auto` uses hardware when a hardware backend is compiled in and finds a device, else
-/// libavcodec. `PreferHardware` never falls back: without a hardware backend it is
-/// [`DecodeError::BackendUnavailable`] naming `nvdec`.
+/// `Auto` takes NVDEC when this machine's path ([`crate::gpu_path::auto_path`], probed and
+/// logged once per process) is NVDEC + CUDA, and libavcodec otherwise, or when NVDEC fails to
+/// open (logged). `PreferHardware` never falls back: without NVDEC (not compiled in, no
+/// driver, no GPU, no `libnvcuvid.so.1`) it is [`DecodeError::BackendUnavailable`] naming
+/// `nvdec` and the reason.
 pub fn open_decoder(options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
     options.validate()?;
     match options.backend {
-        BackendPreference::PreferHardware => Err(DecodeError::BackendUnavailable {
-            backend: "nvdec",
-            reason: "no hardware decoder is compiled into this build".into(),
-        }),
-        BackendPreference::Auto | BackendPreference::PreferSoftware => open_software(options),
+        BackendPreference::PreferSoftware => open_software(options),
+        BackendPreference::PreferHardware => open_hardware(options),
+        BackendPreference::Auto => {
+            if crate::gpu_path::auto_path().path == crate::gpu_path::GpuPath::NvdecCuda {
+                match open_hardware(options.clone()) {
+                    Ok(decoder) => return Ok(decoder),
+                    Err(error) => tracing::warn!(
+                        target: "ifc::decode",
+                        stream_id = options.stream_id,
+                        %error,
+                        "NVDEC did not open; decoding this stream on the CPU"
+                    ),
+                }
+            }
+            open_software(options)
+        }
     }
+}
+
+#[cfg(feature = "cuda")]
+fn open_hardware(options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
+    Ok(Box::new(nvdec::NvdecDecoder::open(options)?))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn open_hardware(_options: DecoderOptions) -> Result<Box<dyn Decoder>, DecodeError> {
+    Err(DecodeError::BackendUnavailable {
+        backend: "nvdec",
+        reason: "no hardware decoder is compiled into this build (libifc feature `cuda`)".into(),
+    })
 }
 
 #[cfg(feature = "ffmpeg")]

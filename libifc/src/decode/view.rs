@@ -8,6 +8,10 @@ impl Frame {
     /// Borrows the planes for preprocessing. Formats preprocessing does not take (4:2:2,
     /// 4:4:4, monochrome) are an [`PreprocessError::UnsupportedFormat`].
     pub fn view(&self) -> Result<FrameView<'_>, PreprocessError> {
+        if self.is_on_device() {
+            // A device frame has no host planes: preprocess it on the GPU, or `to_host` first.
+            return Err(PreprocessError::UnsupportedFormat("device surface (no host planes)"));
+        }
         let format = match self.pix_fmt() {
             FramePixelFormat::Yuv420p => PixelFormat::Yuv420p,
             FramePixelFormat::Yuv420p10le => PixelFormat::Yuv420p10le,

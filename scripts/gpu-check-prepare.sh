@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Prepares the GPU device check here (no GPU needed): builds bins/ifc-gpu-check (release, no
+# FFmpeg linked), makes two 1080p30 clips (H.264 High with B-frames, HEVC Main; 10 s each),
+# copies the fixtures NVDEC is checked on, and writes their libavcodec references
+# (scripts/gpu-check-refs.py) into .gpu-check/ — git-ignored, about 40 MB: carry it to the GPU
+# machine and run scripts/gpu-check.sh there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+dest=.gpu-check
+grep -qx '/.gpu-check/' .git/info/exclude 2>/dev/null || echo '/.gpu-check/' >> "$(git rev-parse --git-path info/exclude)"
+mkdir -p "$dest/bin" "$dest/data/refs"
+cargo build --release -p ifc-gpu-check --locked
+cp "$CARGO_TARGET_DIR/release/ifc-gpu-check" "$dest/bin/"
+cargo build -p ifc-cli --locked
+ifc="$CARGO_TARGET_DIR/debug/ifc"
+clip() { # name codec-args...
+  local name=$1; shift
+  [[ -f $dest/data/$name ]] || ffmpeg -v error -y -f lavfi -i testsrc2=size=1920x1080:rate=30 -t 10 "$@" "$dest/data/$name"
+}
+clip h264_1080p30.mp4 -c:v libx264 -preset veryfast -profile:v high -bf 3 -b:v 4M -pix_fmt yuv420p
+clip hevc_1080p30.mp4 -c:v libx265 -preset ultrafast -b:v 4M -pix_fmt yuv420p -tag:v hvc1 -x265-params log-level=error
+for f in h264_main_320x240_25.mp4 h264_high_bpyramid_320x240_25.mp4 h264_crop_318x178_25.mp4 \
+  h264_fullrange_bt709_320x240_25.mp4 h264_res_change_320x240_to_256x144_25.h264 hevc_main_320x240_25.mp4 \
+  hevc_opengop_cra_320x240_25.mp4 hevc_res_change_320x240_to_256x144_25.h265 hevc_main10_320x240_25.mp4; do
+  cp testdata/$f "$dest/data/"
+done
+python3 scripts/gpu-check-refs.py "$ifc" "$dest/data"
+du -sh "$dest"
