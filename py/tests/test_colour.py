@@ -38,13 +38,36 @@ def test_rgb_is_the_reference_rounded(name, matrix, full_range):
         assert np.abs(other - want).mean() > 2.0
 
 
-def test_full_range_bt709_differs_from_what_a_limited_bt601_reading_gives():
-    frame = ifc.VideoDecoder(str(TESTDATA / "h264_fullrange_bt709_320x240_25.mp4"))[0]
-    assert frame.pix_fmt == "yuvj420p"
-    assert frame.colour == (1, 1, 1, True)
-    y = frame.to_numpy(format="native")[0].astype(np.float64)
-    rgb = frame.to_numpy().astype(np.float64)
-    # Full range: luma 0..255 maps to 0..255 with no 16/235 stretch; a grey pixel's RGB is its Y.
-    grey = (np.abs(rgb[..., 0] - rgb[..., 1]) < 1) & (np.abs(rgb[..., 1] - rgb[..., 2]) < 1)
-    assert grey.sum() > 100
-    assert np.abs(rgb[..., 1][grey] - y[grey]).max() <= 2.0
+def numpy_rgb(frame, kr: float, kb: float, full_range: bool) -> np.ndarray:
+    """The H.273 equations in numpy, from the native planes (nearest chroma, per the docs)."""
+    y, u, v = (p.astype(np.float64) for p in frame.to_numpy(format="native"))
+    bits = 10 if frame.pix_fmt.endswith("10le") else 8
+    k = 2 ** (bits - 8)
+    cb = np.repeat(np.repeat(u, 2, axis=0), 2, axis=1)[: frame.height, : frame.width]
+    cr = np.repeat(np.repeat(v, 2, axis=0), 2, axis=1)[: frame.height, : frame.width]
+    if full_range:
+        yn, cbn, crn = y / (2**bits - 1), (cb - 2 ** (bits - 1)) / (2**bits - 1), (cr - 2 ** (bits - 1)) / (2**bits - 1)
+    else:
+        yn, cbn, crn = (y - 16 * k) / (219 * k), (cb - 128 * k) / (224 * k), (cr - 128 * k) / (224 * k)
+    r = yn + 2 * (1 - kr) * crn
+    b = yn + 2 * (1 - kb) * cbn
+    g = (yn - kr * r - kb * b) / (1 - kr - kb)
+    return np.clip(np.stack([r, g, b], axis=-1) * 255, 0, 255)
+
+
+@pytest.mark.parametrize(
+    "name, kr, kb, full_range",
+    [
+        ("h264_fullrange_bt709_320x240_25.mp4", 0.2126, 0.0722, True),
+        ("h264_main_320x240_25.mp4", 0.299, 0.114, False),
+        ("hevc_main10_320x240_25.mp4", 0.299, 0.114, False),
+    ],
+)
+def test_rgb_follows_the_h273_equations_computed_in_numpy(name, kr, kb, full_range):
+    frame = ifc.VideoDecoder(str(TESTDATA / name))[3]
+    if full_range:
+        assert frame.pix_fmt == "yuvj420p" and frame.colour == (1, 1, 1, True)
+    want = numpy_rgb(frame, kr, kb, full_range)
+    assert np.abs(frame.to_numpy().astype(np.float64) - want).max() <= 0.5 + 1e-3
+    wrong = numpy_rgb(frame, 0.299 if kr != 0.299 else 0.2126, 0.114 if kb != 0.114 else 0.0722, not full_range)
+    assert np.abs(frame.to_numpy().astype(np.float64) - wrong).mean() > 2.0

@@ -37,7 +37,8 @@ def numpy_preprocess(rgb: np.ndarray, out_h: int, out_w: int, letterbox: bool, s
         cw, ch = out_w, out_h
     left, top = (out_w - cw) // 2, (out_h - ch) // 2
     wy, wx = axis_weights(h, ch), axis_weights(w, cw)
-    content = np.einsum("yi,ijc,xj->yxc", wy, rgb, wx)
+    rows = np.tensordot(wy, rgb, axes=(1, 0))  # ch x w x 3
+    content = np.tensordot(rows, wx, axes=(1, 1)).transpose(0, 2, 1)  # ch x cw x 3
     img = np.full((out_h, out_w, 3), pad, dtype=np.float64)
     img[top : top + ch, left : left + cw] = content
     out = (img * scale - np.array(mean)) / np.array(std)
