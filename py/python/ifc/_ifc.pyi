@@ -8,7 +8,23 @@ import numpy.typing as npt
 
 __version__: str
 
-Source = Union[str, "os.PathLike[str]", bytes, bytearray]
+_Source = Union[str, "os.PathLike[str]", bytes, bytearray]
+
+__all__ = [
+    "Frame",
+    "FrameIterator",
+    "Geometry",
+    "Model",
+    "Pipeline",
+    "PipelineResult",
+    "PipelineRun",
+    "Tensor",
+    "TritonClient",
+    "VideoDecoder",
+    "VideoMetadata",
+    "__version__",
+    "preprocess",
+]
 
 @final
 class Tensor:
@@ -112,12 +128,12 @@ class VideoDecoder:
     """
 
     def __new__(
-        cls, source: Source, *, device: str = "auto", threads: int = 1, fps: Optional[float] = None
+        cls, source: _Source, *, device: str = "auto", threads: int = 1, fps: Optional[float] = None
     ) -> VideoDecoder: ...
     @property
     def metadata(self) -> VideoMetadata: ...
     def __len__(self) -> int: ...
-    def __getitem__(self, key: Union[int, slice]) -> Any: ...
+    def __getitem__(self, key: Union[int, slice], /) -> Any: ...
     def get_frames_at(self, indices: Sequence[int]) -> Any: ...
     def get_frames_played_at(self, seconds: Sequence[float]) -> Any: ...
     def __iter__(self) -> FrameIterator: ...
@@ -148,13 +164,13 @@ class Geometry:
 def preprocess(
     frames: Any,
     *,
-    size: Tuple[int, int] = (640, 640),
+    size: Tuple[int, int] = ...,
     letterbox: bool = True,
-    pad: Tuple[int, int, int] = (114, 114, 114),
+    pad: Tuple[int, int, int] = ...,
     resize: str = "bilinear",
     scale: float = ...,
-    mean: Tuple[float, float, float] = (0.0, 0.0, 0.0),
-    std: Tuple[float, float, float] = (1.0, 1.0, 1.0),
+    mean: Tuple[float, float, float] = ...,
+    std: Tuple[float, float, float] = ...,
     channels: str = "RGB",
     layout: str = "NCHW",
     dtype: str = "float32",
@@ -165,7 +181,8 @@ def preprocess(
     """Frames (a Frame, a FrameBatch or a list) to one model input batch, with libifc's
     one-pass preprocessing: colour conversion, resize to ``size`` = (height, width),
     letterbox, ``(value * scale - mean) / std``, channel order, layout and dtype. Returns
-    the array (N first) and each frame's geometry.
+    the array (N first) and each frame's geometry. Defaults: size=(640, 640), pad=(114, 114,
+    114), scale=1/255, mean=(0, 0, 0), std=(1, 1, 1).
 
     >>> tensor, geometries = ifc.preprocess(batch, size=(640, 640))
     """
@@ -231,4 +248,4 @@ class Pipeline:
     def from_yaml(text: str) -> Pipeline: ...
     @property
     def source(self) -> str: ...
-    def run(self, source: Optional[Source] = None, *, fps: Optional[float] = None) -> PipelineRun: ...
+    def run(self, source: Optional[_Source] = None, *, fps: Optional[float] = None) -> PipelineRun: ...
