@@ -8,7 +8,7 @@ use ifc::codec::FrameRate;
 use ifc::decode::{BackendPreference, DecoderOptions, Frame};
 use ifc::remux::{input_kind, VideoInput};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyByteArray, PySlice};
+use pyo3::types::{PyByteArray, PyBytes, PySlice};
 
 use crate::errors::{error, IntoPyErr, Kind};
 use crate::frame::{FrameTiming, PyFrame};
@@ -39,14 +39,16 @@ pub fn read_source(source: &Bound<'_, PyAny>) -> PyResult<(Source, String)> {
             ));
         }
         if lower.contains("://") {
-            return Err(error(Kind::Unsupported, format!("{text}: only files, bytes and (later) rtsp:// URLs are read")));
+            return Err(error(
+                Kind::Unsupported,
+                format!("{text}: only files, bytes and (later) rtsp:// URLs are read"),
+            ));
         }
     }
     let os = source.py().import("os")?;
-    let path: PathBuf = os
-        .call_method1("fspath", (source,))
-        .and_then(|p| p.extract())
-        .map_err(|_| error(Kind::Argument, format!("source must be a path, bytes or a URL, not {}", source.get_type())))?;
+    let path: PathBuf = os.call_method1("fspath", (source,)).and_then(|p| p.extract()).map_err(|_| {
+        error(Kind::Argument, format!("source must be a path, bytes or a URL, not {}", source.get_type()))
+    })?;
     let name = path.display().to_string();
     Ok((Source::Path(path), name))
 }
@@ -167,7 +169,13 @@ impl PyVideoDecoder {
 impl PyVideoDecoder {
     #[new]
     #[pyo3(signature = (source, *, device="auto", threads=1, fps=None))]
-    fn new(py: Python<'_>, source: &Bound<'_, PyAny>, device: &str, threads: usize, fps: Option<f64>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        device: &str,
+        threads: usize,
+        fps: Option<f64>,
+    ) -> PyResult<Self> {
         let backend = parse_device(device)?;
         if !(1..=64).contains(&threads) {
             return Err(error(Kind::Argument, format!("threads={threads}: expected 1 to 64")));
@@ -201,9 +209,9 @@ impl PyVideoDecoder {
             let frames = self.frames(py, &indices)?;
             return batch(py, frames);
         }
-        let i: i64 = key
-            .extract()
-            .map_err(|_| error(Kind::Argument, format!("frame indices are integers or slices, not {}", key.get_type())))?;
+        let i: i64 = key.extract().map_err(|_| {
+            error(Kind::Argument, format!("frame indices are integers or slices, not {}", key.get_type()))
+        })?;
         let i = self.check_index(i)?;
         let frame = self.frames(py, &[i])?.pop().ok_or_else(|| error(Kind::Decode, "no frame"))?;
         Ok(Py::new(py, frame)?.into_any())
@@ -224,7 +232,10 @@ impl PyVideoDecoder {
             .map(|&t| {
                 index.played_at(t).ok_or_else(|| {
                     let (start, duration) = index.span_seconds();
-                    error(Kind::Index, format!("no frame is shown at {t} s: the video plays from {start} s for {duration} s"))
+                    error(
+                        Kind::Index,
+                        format!("no frame is shown at {t} s: the video plays from {start} s for {duration} s"),
+                    )
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;

@@ -127,14 +127,7 @@ impl HostTensor {
         for i in (0..shape.len().saturating_sub(1)).rev() {
             strides[i] = strides[i + 1] * shape[i + 1] as i64;
         }
-        Self {
-            owner,
-            ptr,
-            elem,
-            shape: shape.iter().map(|&d| d as i64).collect(),
-            strides,
-            read_only,
-        }
+        Self { owner, ptr, elem, shape: shape.iter().map(|&d| d as i64).collect(), strides, read_only }
     }
 
     /// A copy into fresh, C-contiguous memory (for `copy=True`).
@@ -192,7 +185,13 @@ impl HostTensor {
         let copied = copy == Some(true);
         let tensor = if copied { self.to_contiguous_copy() } else { self.clone() };
         let versioned = max_version.is_some_and(|(major, _)| major >= 1);
-        let flags = if copied { IS_COPIED } else if tensor.read_only { READ_ONLY } else { 0 };
+        let flags = if copied {
+            IS_COPIED
+        } else if tensor.read_only {
+            READ_ONLY
+        } else {
+            0
+        };
         // SAFETY: the managed tensor is complete and owns its context; the capsule name and
         // destructor follow the DLPack Python specification for the kind made.
         unsafe { make_capsule(py, tensor, versioned, flags) }

@@ -62,7 +62,10 @@ impl Backend {
     fn infer(&self, py: Python<'_>, input: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
         let info = self.metadata.inputs.first().ok_or_else(|| error(Kind::Inference, "the model has no input"))?;
         if self.metadata.inputs.len() != 1 {
-            return Err(error(Kind::Inference, format!("{} inputs: only one-input models are supported", self.metadata.inputs.len())));
+            return Err(error(
+                Kind::Inference,
+                format!("{} inputs: only one-input models are supported", self.metadata.inputs.len()),
+            ));
         }
         let np = py.import("numpy")?;
         let array = np.call_method1("ascontiguousarray", (input, numpy_dtype(info.dtype)?))?;

@@ -109,9 +109,8 @@ impl PyPipeline {
                     }
                     None => None,
                 };
-                let runner =
-                    Runner::new(&plan, binding, backend, labels, Vec::new(), Box::new(InstantClock(started)))
-                        .map_err(|e| (Kind::Preprocess, e.to_string()))?;
+                let runner = Runner::new(&plan, binding, backend, labels, Vec::new(), Box::new(InstantClock(started)))
+                    .map_err(|e| (Kind::Preprocess, e.to_string()))?;
                 let input = open_input(source, &name, fps).map_err(|e| (Kind::Source, e))?;
                 let options = DecoderOptions::from_config(input.config.clone()).with_backend(plan.decode_backend);
                 Ok((runner, (input, options)))
@@ -168,7 +167,8 @@ impl PipelineRun {
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<PipelineResult>> {
         let next = py.detach(|| -> Result<Option<_>, (Kind, String)> {
-            let mut state = self.state.lock().map_err(|_| (Kind::Pipeline, "the run failed in another thread".into()))?;
+            let mut state =
+                self.state.lock().map_err(|_| (Kind::Pipeline, "the run failed in another thread".into()))?;
             loop {
                 if state.finished {
                     return Ok(None);

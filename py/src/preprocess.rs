@@ -118,9 +118,9 @@ pub fn frames_of(frames: &Bound<'_, PyAny>) -> PyResult<Vec<Arc<DecodedFrame>>> 
     if let Ok(frame) = frames.cast::<PyFrame>() {
         return Ok(vec![frame.get().frame.clone()]);
     }
-    let iter = frames
-        .try_iter()
-        .map_err(|_| error(Kind::Argument, format!("expected a Frame, a FrameBatch or a list of Frames, not {}", frames.get_type())))?;
+    let iter = frames.try_iter().map_err(|_| {
+        error(Kind::Argument, format!("expected a Frame, a FrameBatch or a list of Frames, not {}", frames.get_type()))
+    })?;
     let mut out = Vec::new();
     for item in iter {
         let item = item?;
@@ -163,7 +163,8 @@ pub fn run_batch(spec: &PreprocessSpec, frames: &[Arc<DecodedFrame>]) -> Result<
         Layout::Nhwc => [n, h, w, 3],
     };
     let owner = Arc::new(out);
-    let tensor = HostTensor::contiguous(owner.clone(), owner.0.as_ptr().cast::<u8>(), to_elem(spec.dtype), &shape, false);
+    let tensor =
+        HostTensor::contiguous(owner.clone(), owner.0.as_ptr().cast::<u8>(), to_elem(spec.dtype), &shape, false);
     Ok((tensor, geometries))
 }
 

@@ -30,7 +30,16 @@ pub struct Seeker {
 
 impl Seeker {
     pub fn new(input: Arc<VideoInput>, index: Arc<DisplayIndex>, options: DecoderOptions) -> Self {
-        Self { input, index, options, decoder: None, next_sample: 0, flushed: false, last_pts_90k: None, pending: VecDeque::new() }
+        Self {
+            input,
+            index,
+            options,
+            decoder: None,
+            next_sample: 0,
+            flushed: false,
+            last_pts_90k: None,
+            pending: VecDeque::new(),
+        }
     }
 
     /// Frame `display` (display order). The error says why it cannot be had.

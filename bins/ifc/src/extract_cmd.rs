@@ -7,10 +7,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use ifc::codec::FrameRate;
-use ifc::decode::{
-    open_decoder, DecodeStats, DecodeWorker, DecoderOptions, Frame, QueuePolicy, Sampler,
-    SamplingRule,
-};
+use ifc::decode::{open_decoder, DecodeStats, DecodeWorker, DecoderOptions, Frame, QueuePolicy, Sampler, SamplingRule};
 use ifc::preprocess::{convert_to_rgb24, output_len_bytes, DType, Fit, Layout, PreprocessSpec, Preprocessor};
 use ifc::remux::{sample_packet, SourceItem};
 

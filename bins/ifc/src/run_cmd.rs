@@ -13,7 +13,8 @@ use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
 use ifc::remux::{sample_packet, SourceItem};
 use ifc::runner::{
-    open_backend, shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend, ShorthandOptions,
+    open_backend, shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend,
+    ShorthandOptions,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

@@ -97,7 +97,12 @@ impl VideoInput {
         match kind {
             InputKind::Mp4 => {
                 let source = mp4_source(data).map_err(VideoInputError::Mp4)?;
-                Ok(Self { config: source.config, timescale: source.timescale, samples: source.samples, raw_stats: None })
+                Ok(Self {
+                    config: source.config,
+                    timescale: source.timescale,
+                    samples: source.samples,
+                    raw_stats: None,
+                })
             }
             InputKind::Raw(codec) => read_raw(codec, data, fps),
         }
