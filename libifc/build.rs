@@ -1,8 +1,31 @@
-//! Generates the Triton gRPC client from `proto/` when the `triton` feature is on.
+//! Generates the Triton gRPC client from `proto/` when the `triton` feature is on, and builds
+//! the host (C++) version of the CUDA kernels when the `cuda` feature is on.
 
 fn main() {
     #[cfg(feature = "triton")]
     generate_triton_client();
+    #[cfg(feature = "cuda")]
+    build_host_kernels();
+}
+
+/// The CUDA kernels compiled as C++ through `host_shim.h`, for the tests that check their
+/// arithmetic on the CPU. A static archive: only the test binaries reference its symbols, so
+/// nothing of it reaches the library's users.
+#[cfg(feature = "cuda")]
+fn build_host_kernels() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernel");
+    for file in ["host_kernels.cpp", "host_shim.h", "preprocess.cu"] {
+        println!("cargo:rerun-if-changed={dir}/{file}");
+    }
+    cc::Build::new()
+        .cpp(true)
+        // Templates and trivial thread-locals only: no libstdc++ needed at link time.
+        .cpp_link_stdlib(None)
+        .std("c++17")
+        .opt_level(2)
+        .warnings(true)
+        .file(format!("{dir}/host_kernels.cpp"))
+        .compile("ifc_host_kernels");
 }
 
 #[cfg(feature = "triton")]

@@ -24,6 +24,14 @@ if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, 
   python3 -m pip install -q "${py_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_packages[@]}"
 fi
+# NVRTC and ptxas (CUDA 13, matching cudarc's cuda-13000 bindings): the tests compile the CUDA
+# kernels to PTX and assemble them for sm_90 without a GPU or a CUDA toolkit.
+cuda_wheels=("nvidia-cuda-nvrtc==13.*" "nvidia-cuda-nvcc==13.*")
+if ! python3 -c "import nvidia, os, sys; sys.exit(not any(os.path.exists(os.path.join(p, 'cu13/lib/libnvrtc.so.13')) and os.path.exists(os.path.join(p, 'cu13/bin/ptxas')) for p in nvidia.__path__))" 2>/dev/null; then
+  echo "setup: installing ${cuda_wheels[*]} for python3" >&2
+  python3 -m pip install -q "${cuda_wheels[@]}" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "${cuda_wheels[@]}"
+fi
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) and run again" >&2
   exit 1

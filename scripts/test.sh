@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what is missing, then builds and runs every test.
-# The integration tests (tests/) run the ifc binary against ffmpeg/ffprobe on every fixture.
+# The integration tests (tests/) run the ifc binary against ffmpeg/ffprobe on every fixture, and
+# against a real tritonserver (nvidia-pytriton from PyPI, installed once into a venv by
+# scripts/triton-server.sh, about 480 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -23,5 +25,3 @@ cargo test --workspace --doc --locked
 MATURIN_PEP517_ARGS="--profile dev" python3 -m pip install -q --no-build-isolation ./py 2>/dev/null \
   || MATURIN_PEP517_ARGS="--profile dev" python3 -m pip install -q --no-build-isolation --break-system-packages ./py
 python3 -m pytest -q py/tests
-# A real tritonserver (CPU, python backend running onnxruntime) for the Triton client.
-cargo test -p libifc --features triton --test triton_grpc --locked

@@ -28,12 +28,26 @@ fn raw_frames_equal_ffmpegs_decode_on_every_fixture() {
         for threads in ["1", "2"] {
             let out = tempfile::tempdir().unwrap();
             run_ok(Command::new(ifc_bin()).arg("extract").arg(&fixture).arg(out.path()).args([
-                "--format", "raw", "--quiet", "--threads", threads,
+                "--format",
+                "raw",
+                "--quiet",
+                "--threads",
+                threads,
             ]));
             let ours = std::fs::read(out.path().join("frames.raw")).unwrap();
             let mut ffmpeg = Command::new("ffmpeg");
             ffmpeg.args(["-nostdin", "-v", "error", "-threads", "1", "-i"]).arg(&fixture);
-            ffmpeg.args(["-autoscale", "0", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", native_pix_fmt(&fixture), "-"]);
+            ffmpeg.args([
+                "-autoscale",
+                "0",
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                native_pix_fmt(&fixture),
+                "-",
+            ]);
             let theirs = run_with_timeout(&mut ffmpeg, Duration::from_secs(120));
             assert!(theirs.status.success(), "{name}: ffmpeg failed");
             assert!(!ours.is_empty(), "{name}: frames written");
@@ -51,7 +65,11 @@ fn sampling_keeps_what_it_says() {
     let count = |args: &[&str]| {
         let out = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(ifc_bin());
-        cmd.arg("extract").arg(&clip).arg(out.path()).args(["--format", "png", "--size", "32x32", "--quiet"]).args(args);
+        cmd.arg("extract")
+            .arg(&clip)
+            .arg(out.path())
+            .args(["--format", "png", "--size", "32x32", "--quiet"])
+            .args(args);
         run_ok(&mut cmd);
         std::fs::read_dir(out.path()).unwrap().count()
     };
@@ -73,14 +91,21 @@ fn npy_tensors_have_the_model_shape_and_range() {
     let out = tempfile::tempdir().unwrap();
     let clip = testdata().join("hevc_main10_320x240_25.mp4");
     run_ok(Command::new(ifc_bin()).arg("extract").arg(&clip).arg(out.path()).args([
-        "--format", "npy", "--size", "96x64", "--letterbox", "--keyframes", "--quiet",
+        "--format",
+        "npy",
+        "--size",
+        "96x64",
+        "--letterbox",
+        "--keyframes",
+        "--quiet",
     ]));
     let data = std::fs::read(out.path().join("frame_000000.npy")).unwrap();
     assert_eq!(&data[..6], b"\x93NUMPY");
     let header_len = usize::from(u16::from_le_bytes([data[8], data[9]]));
     let header = std::str::from_utf8(&data[10..10 + header_len]).unwrap();
     assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (1, 3, 64, 96)"), "{header}");
-    let values: Vec<f32> = data[10 + header_len..].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    let values: Vec<f32> =
+        data[10 + header_len..].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
     assert_eq!(values.len(), 3 * 64 * 96);
     assert!(values.iter().all(|v| (0.0..=1.0).contains(v)));
     // 320x240 letterboxed into 96x64: content 85x64 centred, so columns 0..5 are grey 114.
@@ -89,7 +114,13 @@ fn npy_tensors_have_the_model_shape_and_range() {
 
 #[test]
 fn damaged_streams_are_decoded_around_the_damage() {
-    for file in ["h264_slice_bits_flipped.h264", "hevc_slice_bits_flipped.h265", "h264_garbage_between_nals.h264", "h264_starts_mid_gop.h264", "h264_truncated_mid_nal.h264"] {
+    for file in [
+        "h264_slice_bits_flipped.h264",
+        "hevc_slice_bits_flipped.h265",
+        "h264_garbage_between_nals.h264",
+        "h264_starts_mid_gop.h264",
+        "h264_truncated_mid_nal.h264",
+    ] {
         let out = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(ifc_bin());
         cmd.arg("extract").arg(testdata().join("malformed").join(file)).arg(out.path()).args(["--format", "none"]);

@@ -61,7 +61,10 @@ fn malformed_inputs_fail_cleanly_or_recover() {
                 "ok" => assert!(ok, "{file}: {args:?} should recover:\n{stderr}"),
                 "error" => {
                     assert!(!ok, "{file}: {args:?} should fail");
-                    assert!(stderr.contains(needle.as_str()), "{file}: {args:?} error should name {needle:?}:\n{stderr}");
+                    assert!(
+                        stderr.contains(needle.as_str()),
+                        "{file}: {args:?} error should name {needle:?}:\n{stderr}"
+                    );
                 }
                 other => panic!("expected.txt: bad outcome {other:?}"),
             }
@@ -74,7 +77,10 @@ fn a_missing_file_and_bad_arguments_are_explained() {
     let o = run_with_timeout(Command::new(ifc_bin()).args(["probe", "/nonexistent/x.mp4"]), Duration::from_secs(10));
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read /nonexistent/x.mp4"));
-    let o = run_with_timeout(Command::new(ifc_bin()).args(["remux", "a.h264", "out", "--fps", "fast"]), Duration::from_secs(10));
+    let o = run_with_timeout(
+        Command::new(ifc_bin()).args(["remux", "a.h264", "out", "--fps", "fast"]),
+        Duration::from_secs(10),
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("invalid frame rate"));
     let o = run_with_timeout(Command::new(ifc_bin()).args(["probe", "notes.txt"]), Duration::from_secs(10));

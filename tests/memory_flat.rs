@@ -26,10 +26,13 @@ fn resident_memory_is_flat_over_ten_thousand_frames() {
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("long.h264");
     // 10 000 frames of a moving pattern, small so the encode takes seconds.
-    run_ok(Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=192x108:rate=25", "-frames:v"])
-        .arg(FRAMES.to_string())
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-f", "h264"])
-        .arg(&clip));
+    run_ok(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=192x108:rate=25", "-frames:v"])
+            .arg(FRAMES.to_string())
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-g", "50", "-f", "h264"])
+            .arg(&clip),
+    );
     let data = Bytes::from(std::fs::read(&clip).unwrap());
     let mut assembler = AccessUnitAssembler::new(Codec::H264);
     assembler.push_annex_b(data);

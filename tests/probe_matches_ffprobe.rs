@@ -23,7 +23,15 @@ fn level_of_first_sps(fixture: &std::path::Path, stream: &Value) -> Value {
         return stream["level"].clone();
     }
     let mut cmd = Command::new("ffmpeg");
-    cmd.args(["-nostdin", "-v", "trace", "-i"]).arg(fixture).args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"]);
+    cmd.args(["-nostdin", "-v", "trace", "-i"]).arg(fixture).args([
+        "-c",
+        "copy",
+        "-bsf:v",
+        "trace_headers",
+        "-f",
+        "null",
+        "-",
+    ]);
     let out = ifc_integration_tests::run_with_timeout(&mut cmd, std::time::Duration::from_secs(60));
     let trace = String::from_utf8_lossy(&out.stderr);
     let line = trace.lines().find(|l| l.contains("level_idc ")).expect("trace has level_idc");
@@ -36,7 +44,8 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
     for fixture in fixtures() {
         let name = fixture.file_name().unwrap().to_string_lossy().into_owned();
         let ours: Value =
-            serde_json::from_str(&run_ok(Command::new(ifc_bin()).args(["probe", "--json"]).arg(&fixture))).expect("JSON");
+            serde_json::from_str(&run_ok(Command::new(ifc_bin()).args(["probe", "--json"]).arg(&fixture)))
+                .expect("JSON");
         let theirs = ffprobe_json(&["-count_frames", "-select_streams", "v:0", "-show_streams"], &fixture);
         let s = &theirs["streams"][0];
         assert_eq!(ours["width"], s["width"], "{name}: width");

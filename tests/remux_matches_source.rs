@@ -19,7 +19,13 @@ struct Packet {
 
 fn packets(file: &Path, input_args: &[&str]) -> (Vec<Packet>, String) {
     let mut args = input_args.to_vec();
-    args.extend(["-select_streams", "v:0", "-show_entries", "packet=pts,pts_time,flags:stream=time_base", "-show_streams"]);
+    args.extend([
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts,pts_time,flags:stream=time_base",
+        "-show_streams",
+    ]);
     let v = ffprobe_json(&args, file);
     let time_base = v["streams"][0]["time_base"].as_str().unwrap_or_default().to_owned();
     let packets = v["packets"]
@@ -126,7 +132,10 @@ fn check(fixture: &Path) {
         if !last {
             assert!(*extinf >= TARGET_S - 1e-3, "{name}: segment {i} ({extinf} s) is shorter than the target");
         }
-        assert!(*extinf <= TARGET_S + gop_s + 1e-3, "{name}: segment {i} ({extinf} s) exceeds target + one GOP ({gop_s} s)");
+        assert!(
+            *extinf <= TARGET_S + gop_s + 1e-3,
+            "{name}: segment {i} ({extinf} s) exceeds target + one GOP ({gop_s} s)"
+        );
     }
 }
 

@@ -7,57 +7,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use ifc_integration_tests::demo::{demo_clip_cut, demo_labels, demo_model, ifc_run, mark_x, read_jsonl};
 use ifc_integration_tests::{ifc_bin, run_ok, run_with_timeout};
 
 /// The first source frame of the test clip: 56 frames, 92..=147, span an unmarked part
 /// leaving, and a marked part (frames 100..=149 carry a mark) crossing the view.
 const FIRST_FRAME: u64 = 92;
 const FRAMES: u64 = 56;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The demo clip cut to frames 92..=147 (re-encoded, so frame i of the cut is source frame
-/// 92 + i; inference in a debug build is slow, so the test runs on 56 frames, not 300).
-fn test_clip(dir: &Path) -> PathBuf {
-    let full = dir.join("conveyor.mp4");
-    let status = Command::new("bash").arg(repo().join("scripts/make-demo-clip.sh")).arg(&full).status().unwrap();
-    assert!(status.success(), "make-demo-clip.sh failed (is ffmpeg with libx264 installed?)");
-    let cut = dir.join("cut.mp4");
-    let select = format!("select='between(n,{FIRST_FRAME},{})',setpts=N/25/TB", FIRST_FRAME + FRAMES - 1);
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-i"])
-        .arg(&full)
-        .args(["-vf", &select, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-bf", "0", "-r", "25"])
-        .arg(&cut)
-        .status()
-        .unwrap();
-    assert!(status.success(), "ffmpeg cut failed");
-    cut
-}
-
-/// Where the clip's mark is for source frame `n`: the x range of the 60 px mark, if the part
-/// is a marked one (script: part left edge 32·(n mod 50) − 240, mark at +140).
-fn mark_x(n: u64) -> Option<(i64, i64)> {
-    let marked = (n / 50) % 3 == 2;
-    let x = 32 * (n % 50) as i64 - 240 + 140;
-    marked.then_some((x, x + 60))
-}
-
-fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn ifc_run(args: &[&str], dir: &Path) -> std::process::Output {
-    let mut cmd = Command::new(ifc_bin());
-    cmd.current_dir(dir).arg("run").args(args);
-    run_with_timeout(&mut cmd, Duration::from_secs(900))
-}
 
 const PIPELINE: &str = r#"
 version: 1
@@ -94,9 +54,8 @@ nodes:
 fn shorthand_and_document_agree_and_find_the_marked_part() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    test_clip(dir);
-    let model = repo().join("models/defect-yolov8.onnx");
-    let labels = repo().join("models/defect-yolov8.yaml");
+    demo_clip_cut(dir, FIRST_FRAME, FRAMES);
+    let (model, labels) = (demo_model(), demo_labels());
     let model_s = model.to_str().unwrap();
 
     // Shorthand; labels default to the .yaml beside the model.
@@ -206,7 +165,7 @@ fn decode_jpeg(path: &Path) -> Vec<u8> {
 fn model_mismatches_and_bad_documents_name_the_node_and_field() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let model = repo().join("models/defect-yolov8.onnx");
+    let model = demo_model();
     let doc = PIPELINE.replace("MODEL", model.to_str().unwrap()).replace("LABELS", "labels.txt");
     // The demo model takes f32 [1, 3, 640, 640].
     let mismatched = doc.replace("{resize: letterbox}", "{resize: letterbox, width: 320, height: 320, dtype: f16}");

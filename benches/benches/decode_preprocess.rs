@@ -16,7 +16,10 @@ fn clip() -> (String, Bytes) {
     match std::fs::read(&path) {
         Ok(d) => ("1080p30_8M".into(), Bytes::from(d)),
         Err(_) => {
-            eprintln!("bench: {} not found (scripts/bench-extract.py makes it); using a 320x240 fixture", path.display());
+            eprintln!(
+                "bench: {} not found (scripts/bench-extract.py makes it); using a 320x240 fixture",
+                path.display()
+            );
             ("h264_high_bpyramid_320x240".into(), fixture("h264_high_bpyramid_320x240_25.mp4"))
         }
     }
@@ -60,14 +63,22 @@ fn preprocessing(c: &mut Criterion) {
     let view = frame.view().expect("4:2:0 frame");
     let mut g = c.benchmark_group(format!("preprocess/{name}"));
     g.throughput(Throughput::Elements(1));
-    for (label, dtype, layout) in [("f32_nchw", DType::F32, Layout::Nchw), ("f16_nchw", DType::F16, Layout::Nchw), ("u8_nhwc", DType::U8, Layout::Nhwc)] {
+    for (label, dtype, layout) in [
+        ("f32_nchw", DType::F32, Layout::Nchw),
+        ("f16_nchw", DType::F16, Layout::Nchw),
+        ("u8_nhwc", DType::U8, Layout::Nhwc),
+    ] {
         let spec = PreprocessSpec::default().with_dtype(dtype).with_layout(layout);
         let mut out = vec![0u8; output_len_bytes(&spec, 1)];
         let mut pre = Preprocessor::new(spec.clone()).expect("spec");
-        g.bench_function(format!("640x640_letterbox_{label}"), |b| b.iter(|| pre.run(&view, &mut out, 0).expect("run")));
+        g.bench_function(format!("640x640_letterbox_{label}"), |b| {
+            b.iter(|| pre.run(&view, &mut out, 0).expect("run"))
+        });
         let mut portable = Preprocessor::new(spec).expect("spec");
         portable.force_portable();
-        g.bench_function(format!("640x640_letterbox_{label}_portable"), |b| b.iter(|| portable.run(&view, &mut out, 0).expect("run")));
+        g.bench_function(format!("640x640_letterbox_{label}_portable"), |b| {
+            b.iter(|| portable.run(&view, &mut out, 0).expect("run"))
+        });
     }
     g.finish();
 }

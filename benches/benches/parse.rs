@@ -8,7 +8,9 @@ use ifc::mp4::demux::Mp4Demuxer;
 use ifc_benches::fixture;
 
 fn annex_b(c: &mut Criterion) {
-    for (name, codec) in [("h264_high_bpyramid_320x240_25.h264", Codec::H264), ("hevc_main_320x240_25.h265", Codec::H265)] {
+    for (name, codec) in
+        [("h264_high_bpyramid_320x240_25.h264", Codec::H264), ("hevc_main_320x240_25.h265", Codec::H265)]
+    {
         let data = fixture(name);
         let mut g = c.benchmark_group(format!("annexb/{name}"));
         g.throughput(Throughput::Bytes(data.len() as u64));
@@ -25,7 +27,11 @@ fn annex_b(c: &mut Criterion) {
             b.iter(|| {
                 let mut s = StreamState::new(codec);
                 AnnexBNals::new(&data)
-                    .filter(|(_, n)| codec.classify(n).is_some_and(|k| k.is_vcl() || matches!(k, NalKind::Sps | NalKind::Pps | NalKind::Vps)))
+                    .filter(|(_, n)| {
+                        codec
+                            .classify(n)
+                            .is_some_and(|k| k.is_vcl() || matches!(k, NalKind::Sps | NalKind::Pps | NalKind::Vps))
+                    })
                     .filter_map(|(_, n)| s.push_nal(n).ok().flatten())
                     .count()
             })
@@ -50,4 +56,3 @@ fn mp4(c: &mut Criterion) {
 
 criterion_group!(benches, annex_b, mp4);
 criterion_main!(benches);
-

@@ -26,7 +26,10 @@ fn remux(c: &mut Criterion) {
         b.iter(|| {
             let s = mp4_source(mp4.clone()).expect("mp4");
             let ts = s.timescale;
-            remux_items(std::iter::once(SourceItem::Config(s.config)).chain(s.samples.into_iter().map(SourceItem::Sample)), ts)
+            remux_items(
+                std::iter::once(SourceItem::Config(s.config)).chain(s.samples.into_iter().map(SourceItem::Sample)),
+                ts,
+            )
         })
     });
     let raw = fixture("h264_high_bpyramid_320x240_25.h264");

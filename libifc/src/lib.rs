@@ -36,6 +36,9 @@ mod error;
 pub mod annotate;
 pub mod codec;
 pub mod decode;
+pub mod dlpack;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 pub mod hls;
 pub mod infer;
 pub mod mp4;

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use crate::codec::{Codec, DecoderConfig, FrameRate, NalKind, VideoParams};
 use crate::codec::nal::LengthPrefixedNals;
+use crate::codec::{Codec, DecoderConfig, FrameRate, NalKind, VideoParams};
 use crate::mp4::Sample;
 
 /// The kind of picture a random-access sample starts with.

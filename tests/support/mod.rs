@@ -1,5 +1,8 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
+pub mod demo;
+pub mod triton;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -79,12 +82,7 @@ pub fn run_with_timeout(cmd: &mut Command, timeout: Duration) -> Output {
 /// Runs a command that must succeed; returns stdout.
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = run_with_timeout(cmd, Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{cmd:?} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
@@ -96,7 +94,11 @@ pub fn ffprobe_json(args: &[&str], file: &Path) -> serde_json::Value {
 
 /// Frame rate of a fixture, for raw streams (all fixtures carry VUI timing; the name says).
 pub fn fixture_fps(path: &Path) -> &'static str {
-    if path.to_string_lossy().contains("2997") { "30000/1001" } else { "25" }
+    if path.to_string_lossy().contains("2997") {
+        "30000/1001"
+    } else {
+        "25"
+    }
 }
 
 /// `ffmpeg -f framemd5` of the decoded frames: one MD5 per frame, in output order.

@@ -210,7 +210,11 @@ impl FrameSink {
                     _ => Layout::Nhwc,
                 };
                 let fit = if args.letterbox { Fit::default() } else { Fit::Stretch };
-                let spec = PreprocessSpec::default().with_output_size(w, h).with_fit(fit).with_dtype(dtype).with_layout(layout);
+                let spec = PreprocessSpec::default()
+                    .with_output_size(w, h)
+                    .with_fit(fit)
+                    .with_dtype(dtype)
+                    .with_layout(layout);
                 // Images keep 0–255 values; tensors are scaled to 0–1.
                 Some(if tensor_output { spec } else { spec.with_normalisation(1.0, [0.0; 3], [1.0; 3]) })
             }

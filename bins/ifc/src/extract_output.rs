@@ -53,7 +53,9 @@ impl FrameWriter {
 
     /// A packed RGB image of `width` × `height`.
     pub fn image(&self, frame_number: u64, rgb: &[u8], width: u32, height: u32) -> Result<()> {
-        let path = self.dir.join(format!("frame_{frame_number:06}.{}", if self.format == OutputFormat::Png { "png" } else { "jpg" }));
+        let path = self
+            .dir
+            .join(format!("frame_{frame_number:06}.{}", if self.format == OutputFormat::Png { "png" } else { "jpg" }));
         let result = match self.format {
             OutputFormat::Png => write_png(&path, rgb, width, height),
             _ => write_jpeg(&path, rgb, width, height),
@@ -62,7 +64,15 @@ impl FrameWriter {
     }
 
     /// A preprocessed tensor.
-    pub fn npy(&self, frame_number: u64, tensor: &[u8], dtype: DType, layout: Layout, width: u32, height: u32) -> Result<()> {
+    pub fn npy(
+        &self,
+        frame_number: u64,
+        tensor: &[u8],
+        dtype: DType,
+        layout: Layout,
+        width: u32,
+        height: u32,
+    ) -> Result<()> {
         let path = self.dir.join(format!("frame_{frame_number:06}.npy"));
         let descr = match dtype {
             DType::F32 => "<f4",

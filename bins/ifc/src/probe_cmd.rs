@@ -114,7 +114,11 @@ fn print_table(r: &StreamReport, size_bytes: usize) {
             g.gop_min,
             g.gop_max,
             if g.closed { "closed" } else { "open" },
-            if g.reordered { format!("B-frames (reorder depth {})", g.max_reorder_depth) } else { "no B-frames".into() }
+            if g.reordered {
+                format!("B-frames (reorder depth {})", g.max_reorder_depth)
+            } else {
+                "no B-frames".into()
+            }
         ),
     );
     if r.parameter_changes > 0 {
@@ -123,7 +127,11 @@ fn print_table(r: &StreamReport, size_bytes: usize) {
 }
 
 fn fmt_mean(m: f64) -> String {
-    if m.fract() == 0.0 { format!("{m:.0}") } else { format!("{m:.1}") }
+    if m.fract() == 0.0 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.1}")
+    }
 }
 
 fn level_text(p: &VideoParams) -> String {

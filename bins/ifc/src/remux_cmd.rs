@@ -45,8 +45,7 @@ pub fn run(args: &RemuxArgs) -> Result<()> {
             (kind, data, None)
         }
     };
-    std::fs::create_dir_all(&args.out_dir)
-        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    std::fs::create_dir_all(&args.out_dir).with_context(|| format!("cannot create {}", args.out_dir.display()))?;
     let mut remuxer: Option<Remuxer> = None;
     let mut outputs = Vec::new();
     let run = run_source(kind, data, args.fps, args.quiet, |item, timescale| {
@@ -70,7 +69,9 @@ pub fn run(args: &RemuxArgs) -> Result<()> {
             started.elapsed().as_secs_f64(),
             args.out_dir.join("index.m3u8").display()
         );
-        if let Some(raw) = run.raw_stats.filter(|r| r.dropped_before_random_access + r.dropped_undecodable + r.nal_errors > 0) {
+        if let Some(raw) =
+            run.raw_stats.filter(|r| r.dropped_before_random_access + r.dropped_undecodable + r.nal_errors > 0)
+        {
             eprintln!(
                 "ifc remux: skipped {} access units before the first random-access point, {} undecodable; {} malformed NAL units",
                 raw.dropped_before_random_access, raw.dropped_undecodable, raw.nal_errors
@@ -115,7 +116,11 @@ fn write_segment_from_file(segment: &MediaSegment, source: &SparseMp4, out: &mut
         let mut src = &source.file;
         src.seek(SeekFrom::Start(offset))?;
         let copied = std::io::copy(&mut src.take(len), out)?;
-        if copied == len { Ok(()) } else { Err(std::io::ErrorKind::UnexpectedEof.into()) }
+        if copied == len {
+            Ok(())
+        } else {
+            Err(std::io::ErrorKind::UnexpectedEof.into())
+        }
     };
     for sample in &segment.payload {
         let Some(offset) = source.file_offset(sample) else {

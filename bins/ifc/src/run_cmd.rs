@@ -27,7 +27,7 @@ use crate::source::{decode_all, nothing_decodable, run_source};
 pub struct RunArgs {
     /// A pipeline document (YAML, or JSON when named .json). Paths in it are relative to the
     /// current directory.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "labels", "triton", "model_name", "ng_class", "out"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "labels", "triton", "model_name", "shared_memory", "ng_class", "out"])]
     pub pipeline: Option<PathBuf>,
     /// Shorthand: the recording to inspect (MP4 or raw .h264/.h265).
     #[arg(long, value_name = "CLIP", requires = "model_or_triton")]
@@ -45,6 +45,10 @@ pub struct RunArgs {
     /// Shorthand: the model's name on the Triton server.
     #[arg(long, value_name = "NAME", requires = "triton")]
     pub model_name: Option<String>,
+    /// Shorthand: hand tensors to Triton through a system shared-memory region instead of
+    /// sending them in each request (the server must run on this host).
+    #[arg(long, requires = "triton")]
+    pub shared_memory: bool,
     /// Shorthand: a class whose detection (score ≥ 0.5) makes a frame NG; repeat for more.
     /// Default: every class of the labels except the first (the first is the good part).
     #[arg(long, value_name = "CLASS")]
@@ -112,7 +116,9 @@ fn document(args: &RunArgs) -> Result<PipelineDocument> {
     };
     let backend = match (&args.model, &args.triton, &args.model_name) {
         (Some(model), _, _) => ShorthandBackend::Embedded { model: path_str(model)? },
-        (None, Some(url), Some(name)) => ShorthandBackend::Triton { url: url.clone(), model_name: name.clone() },
+        (None, Some(url), Some(name)) => {
+            ShorthandBackend::Triton { url: url.clone(), model_name: name.clone(), shared_memory: args.shared_memory }
+        }
         _ => bail!("give --model MODEL.onnx, or --triton URL with --model-name NAME"),
     };
     let out = match &args.out {
@@ -202,7 +208,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     bar.finish_and_clear();
     let stats = runner.finish()?.clone();
     if !args.quiet {
-        eprintln!("{}", summary(&stats, decoder.stats().decode_errors, started.elapsed().as_secs_f64(), &written));
+        let secs = started.elapsed().as_secs_f64();
+        let sent = runner.request_bytes_sent();
+        eprintln!("{}", summary(&stats, decoder.stats().decode_errors, secs, sent, &written));
     }
     if stats.frames_inferred == 0 && stats.frames_sampled > 0 {
         bail!("no frame was inferred: {}", stats.errors.first().map_or("", String::as_str));
@@ -229,7 +237,7 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-fn summary(stats: &RunStats, decode_errors: u64, secs: f64, written: &[PathBuf]) -> String {
+fn summary(stats: &RunStats, decode_errors: u64, secs: f64, request_bytes: u64, written: &[PathBuf]) -> String {
     let ms =
         |p: f64| stats.latency_percentile_ns(p).map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns as f64 / 1e6));
     let mut s = format!(
@@ -246,6 +254,10 @@ fn summary(stats: &RunStats, decode_errors: u64, secs: f64, written: &[PathBuf])
         if secs > 0.0 { stats.frames_decoded as f64 / secs } else { 0.0 },
         secs,
     );
+    let requests = stats.frames_inferred + stats.frames_not_inferred;
+    if request_bytes > 0 && requests > 0 {
+        s.push_str(&format!("; {} request bytes/frame", request_bytes / requests));
+    }
     if let Some(first) = stats.errors.first() {
         s.push_str(&format!("\n  first failure: {first}"));
     }

@@ -226,10 +226,10 @@ mod tests {
             &[0x09, 0xf0][..],
             &[0x67, 0x42, 0x00, 0x1e],
             &[0x68, 0xce],
-            &[0x65, 0x88, 0x80],      // first_mb_in_slice = 0 ('1')
-            &[0x65, 0x40, 0x80],      // first_mb_in_slice = 1 ('010')
-            &[0x41, 0x9a, 0x00],      // P slice, first_mb 0
-            &[0x06, 0x05, 0x01],      // SEI after a picture starts a new AU
+            &[0x65, 0x88, 0x80], // first_mb_in_slice = 0 ('1')
+            &[0x65, 0x40, 0x80], // first_mb_in_slice = 1 ('010')
+            &[0x41, 0x9a, 0x00], // P slice, first_mb 0
+            &[0x06, 0x05, 0x01], // SEI after a picture starts a new AU
             &[0x41, 0x9a, 0x01],
         ] {
             s.extend_from_slice(&[0, 0, 0, 1]);

@@ -20,8 +20,8 @@ pub mod params;
 mod stream_state;
 
 pub use access_unit::{AccessUnit, AccessUnitAssembler};
-pub use config::DecoderConfig;
 pub use bitreader::{rbsp_from_ebsp, BitReader};
+pub use config::DecoderConfig;
 pub use params::{ChromaFormat, ColourDescription, FrameRate, VideoParams};
 pub use stream_state::{parse_sps_params, StreamState};
 
@@ -74,7 +74,10 @@ impl Codec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NalKind {
     /// A coded slice. `random_access`: IDR (H.264) or IRAP — IDR, CRA, BLA (H.265).
-    Slice { random_access: bool, idr: bool },
+    Slice {
+        random_access: bool,
+        idr: bool,
+    },
     Vps,
     Sps,
     Pps,

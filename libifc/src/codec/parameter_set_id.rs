@@ -77,7 +77,10 @@ mod tests {
     #[test]
     fn h264_ids_are_read_after_the_fixed_fields() {
         // SPS: profile 100, flags 0, level 40, sps id ue '011' = 2.
-        assert_eq!(parameter_set_key(Codec::H264, &[0x67, 100, 0, 40, 0b0110_0000]).unwrap(), Some((NalKindKey::Sps, 2)));
+        assert_eq!(
+            parameter_set_key(Codec::H264, &[0x67, 100, 0, 40, 0b0110_0000]).unwrap(),
+            Some((NalKindKey::Sps, 2))
+        );
         // PPS: pps id ue '1' = 0.
         assert_eq!(parameter_set_key(Codec::H264, &[0x68, 0b1100_0000]).unwrap(), Some((NalKindKey::Pps, 0)));
         assert_eq!(parameter_set_key(Codec::H264, &[0x65, 0x88]).unwrap(), None);
@@ -86,7 +89,8 @@ mod tests {
 
     #[test]
     fn h265_fixture_parameter_sets_have_id_zero() {
-        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hevc_main_320x240_25.h265")).unwrap();
+        let data =
+            std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/hevc_main_320x240_25.h265")).unwrap();
         let keys: Vec<_> = crate::codec::nal::AnnexBNals::new(&data)
             .take(4)
             .filter_map(|(_, nal)| parameter_set_key(Codec::H265, nal).unwrap())

@@ -16,7 +16,8 @@ impl Frame {
             other => return Err(PreprocessError::UnsupportedFormat(other.ffmpeg_name(false))),
         };
         let plane = |i: usize| {
-            self.plane(i).map_or(Plane { data: &[], stride_bytes: 0 }, |(data, stride_bytes)| Plane { data, stride_bytes })
+            self.plane(i)
+                .map_or(Plane { data: &[], stride_bytes: 0 }, |(data, stride_bytes)| Plane { data, stride_bytes })
         };
         Ok(FrameView {
             format,

@@ -125,4 +125,10 @@ pub trait InferBackend: Send {
 
     /// Short name for logs: `embedded-onnx`, `triton-grpc`, `triton-grpc-shm`.
     fn backend_name(&self) -> &'static str;
+
+    /// Bytes of inference requests sent to a server so far (encoded messages, before gRPC
+    /// framing); 0 for a backend that runs in process. Tells what shared memory saves.
+    fn request_bytes_sent(&self) -> u64 {
+        0
+    }
 }

@@ -152,15 +152,7 @@ impl<'a> FrameView<'a> {
 
     /// `(bytes per row, rows)` of each plane of a frame that passed the size checks.
     fn plane_shapes(&self) -> [(usize, usize); 3] {
-        let sample = self.format.sample_kind().bytes();
-        let width = self.width as usize;
-        let (height, chroma_rows) = (self.height as usize, self.height as usize / 2);
-        let luma = (width * sample, height);
-        if self.format.interleaved_chroma() {
-            [luma, (width * sample, chroma_rows), (0, 1)]
-        } else {
-            [luma, (width / 2 * sample, chroma_rows), (width / 2 * sample, chroma_rows)]
-        }
+        plane_shapes(self.format, self.width, self.height)
     }
 
     /// Bytes of `plane` row `row`, columns `first..first + count` in samples (interleaved UV
@@ -187,6 +179,20 @@ impl<'a> FrameView<'a> {
         } else {
             ChromaRow::Planar { u: self.row_bytes(1, cy, first, count), v: self.row_bytes(2, cy, first, count) }
         }
+    }
+}
+
+/// `(bytes per row, rows)` of each plane of an even-sized `format` frame (the third plane of
+/// an interleaved format is unused: `(0, 1)`). Shared with the CUDA path's device frames.
+pub(crate) fn plane_shapes(format: PixelFormat, width: u32, height: u32) -> [(usize, usize); 3] {
+    let sample = format.sample_kind().bytes();
+    let width = width as usize;
+    let (height, chroma_rows) = (height as usize, height as usize / 2);
+    let luma = (width * sample, height);
+    if format.interleaved_chroma() {
+        [luma, (width * sample, chroma_rows), (0, 1)]
+    } else {
+        [luma, (width / 2 * sample, chroma_rows), (width / 2 * sample, chroma_rows)]
     }
 }
 

@@ -91,6 +91,13 @@ mod equivalence_tests;
 #[cfg(test)]
 mod fixture_tests;
 
+// What the CUDA kernel's parameters are derived from: the same code as the CPU path.
+#[cfg(feature = "cuda")]
+pub(crate) use {
+    colour::YuvEncoding, frame::plane_shapes, frame::SampleKind, geometry::resolve_roi, geometry::ContentBox,
+    pad::pad_values, taps::AxisTaps,
+};
+
 pub use colour::ColourMatrix;
 pub use error::PreprocessError;
 pub use frame::{FrameView, PixelFormat, Plane};

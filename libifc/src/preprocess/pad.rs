@@ -14,14 +14,8 @@ pub(crate) struct PadFill {
 
 impl PadFill {
     pub(crate) fn new(spec: &PreprocessSpec) -> Self {
-        let Fit::Letterbox { pad } = spec.fit else { return Self { patterns: Vec::new() } };
-        let rgb_index = spec.order.rgb_index();
-        let channels: Vec<Vec<u8>> = spec
-            .affine()
-            .iter()
-            .zip(rgb_index)
-            .map(|(&(a, b), rgb)| encode(spec.dtype, f32::from(pad[rgb]) * a + b))
-            .collect();
+        let Some(values) = pad_values(spec) else { return Self { patterns: Vec::new() } };
+        let channels: Vec<Vec<u8>> = values.iter().map(|&value| encode(spec.dtype, value)).collect();
         let patterns = match spec.layout {
             Layout::Nchw => channels,
             Layout::Nhwc => vec![channels.concat()],
@@ -51,6 +45,15 @@ impl PadFill {
             }
         }
     }
+}
+
+/// The pad colour of each output channel, normalised (before conversion to the element type);
+/// `None` for [`Fit::Stretch`]. The CUDA kernel writes the same values.
+pub(crate) fn pad_values(spec: &PreprocessSpec) -> Option<[f32; 3]> {
+    let Fit::Letterbox { pad } = spec.fit else { return None };
+    let rgb_index = spec.order.rgb_index();
+    let affine = spec.affine();
+    Some(std::array::from_fn(|k| f32::from(pad[rgb_index[k]]) * affine[k].0 + affine[k].1))
 }
 
 fn encode(dtype: DType, value: f32) -> Vec<u8> {

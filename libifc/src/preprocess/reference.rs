@@ -5,7 +5,7 @@
 
 use super::frame::{FrameView, PixelFormat};
 use super::geometry::{resolve_roi, ContentBox, Geometry};
-use super::spec::{ChannelOrder, Fit, Layout, PreprocessSpec, Resize};
+use super::spec::{ChannelOrder, DType, Fit, Layout, PreprocessSpec, Resize};
 use super::PreprocessError;
 
 /// The output values in layout order (NCHW or NHWC, channels in `spec.order`), after
@@ -118,5 +118,78 @@ fn samples(frame: &FrameView<'_>, x: usize, y: usize) -> (f64, f64, f64) {
     match frame.format {
         PixelFormat::Yuv420p | PixelFormat::Yuv420p10le => (luma, read(1, cy, cx), read(2, cy, cx)),
         PixelFormat::Nv12 | PixelFormat::P010le => (luma, read(1, cy, 2 * cx), read(1, cy, 2 * cx + 1)),
+    }
+}
+
+/// An output image (`spec.dtype` elements in native byte order, layout order) as f32.
+pub fn decode_output(dtype: DType, bytes: &[u8]) -> Vec<f32> {
+    match dtype {
+        DType::F32 => bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        DType::F16 => bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_ne_bytes([b[0], b[1]]))).collect(),
+        DType::U8 => bytes.iter().map(|&b| f32::from(b)).collect(),
+    }
+}
+
+fn f16_to_f32(half: u16) -> f32 {
+    let sign = if half & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = i32::from((half >> 10) & 0x1f);
+    let mantissa = f32::from(half & 0x3ff);
+    match exponent {
+        0 => sign * mantissa * (-24f32).exp2(),
+        0x1f if mantissa == 0.0 => sign * f32::INFINITY,
+        0x1f => f32::NAN,
+        _ => sign * (1.0 + mantissa / 1024.0) * ((exponent - 15) as f32).exp2(),
+    }
+}
+
+/// The largest difference between `ours` (decoded output values) and `theirs`, in pixel
+/// levels — one level is 1/255 of the 0–255 pixel scale, i.e. the difference divided by the
+/// output channel's `scale / std` — beyond what `roundings` roundings to `spec.dtype` allow
+/// (half an f16 ulp or half a u8 step each). "Within 1/255" means a result ≤ 1. A length
+/// mismatch or NaN is infinitely far.
+pub fn max_level_difference(spec: &PreprocessSpec, ours: &[f32], theirs: &[f64], roundings: f64) -> f64 {
+    if ours.len() != theirs.len() {
+        return f64::INFINITY;
+    }
+    let plane = spec.out_width as usize * spec.out_height as usize;
+    let mut worst = 0.0f64;
+    for (e, (&a, &b)) in ours.iter().zip(theirs).enumerate() {
+        let k = match spec.layout {
+            Layout::Nchw => (e / plane.max(1)).min(2),
+            Layout::Nhwc => e % 3,
+        };
+        let level = f64::from(spec.scale / spec.std[k]).abs();
+        let (b, quantum) = match spec.dtype {
+            DType::F32 => (b, 0.0),
+            DType::F16 => (b, b.abs() * 2f64.powi(-11) + 2f64.powi(-25)),
+            DType::U8 => (b.clamp(0.0, 255.0), 0.5),
+        };
+        let raw = (f64::from(a) - b).abs();
+        // Checked before `max`, which would turn NaN into 0.
+        if raw.is_nan() {
+            return f64::INFINITY;
+        }
+        worst = worst.max((raw - roundings * quantum).max(0.0) / level);
+    }
+    worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn level_difference_is_scaled_by_the_normalisation_and_rounding() {
+        let spec = PreprocessSpec::default().with_output_size(1, 1).with_normalisation(1.0 / 255.0, [0.0; 3], [0.5; 3]);
+        // One level is (1/255) / 0.5 = 2/255 here.
+        let theirs = [0.0, 0.5, 1.0];
+        let ours = [0.0, 0.5 + 3.0 / 255.0, 1.0];
+        assert!((max_level_difference(&spec, &ours, &theirs, 1.0) - 1.5).abs() < 1e-6);
+        assert_eq!(max_level_difference(&spec, &ours[..2], &theirs, 1.0), f64::INFINITY);
+        assert_eq!(max_level_difference(&spec, &[f32::NAN, 0.5, 1.0], &theirs, 1.0), f64::INFINITY);
+        let u8_spec = spec.with_normalisation(1.0, [0.0; 3], [1.0; 3]).with_dtype(DType::U8);
+        // 10.5 rounds to 10 or 11: both within the half step one rounding allows.
+        assert_eq!(max_level_difference(&u8_spec, &[10.0, 11.0, 255.0], &[10.5, 10.5, 300.0], 1.0), 0.0);
+        assert_eq!(decode_output(DType::F16, &0x3c00u16.to_ne_bytes()), [1.0]);
     }
 }

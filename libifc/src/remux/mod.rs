@@ -15,7 +15,7 @@ mod video_input;
 
 pub use mp4_source::{mp4_source, Mp4Source};
 pub use raw_source::{RawSource, RawSourceStats, RawTiming};
-pub use remuxer::{RemuxError, RemuxOutput, Remuxer, RemuxStats};
+pub use remuxer::{RemuxError, RemuxOutput, RemuxStats, Remuxer};
 pub use video_input::{
     input_kind, nothing_decodable_reason, sample_packet, ticks_to_90k, InputKind, VideoInput, VideoInputError,
 };

@@ -20,9 +20,8 @@ pub struct Mp4Source {
 /// Reads the first H.264/H.265 track of `file`.
 pub fn mp4_source(file: Bytes) -> Result<Mp4Source> {
     let demuxer = Mp4Demuxer::new(file)?;
-    let track = demuxer
-        .video_track()
-        .ok_or_else(|| ParseError::missing("moov.trak", "an H.264 or H.265 video track"))?;
+    let track =
+        demuxer.video_track().ok_or_else(|| ParseError::missing("moov.trak", "an H.264 or H.265 video track"))?;
     let config = track.decoder_config()?;
     let shift = track.edit_media_time.unwrap_or(0);
     let mut samples = demuxer.samples(track.track_id)?;

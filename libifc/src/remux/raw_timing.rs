@@ -104,11 +104,8 @@ impl<T> RawTimestamper<T> {
     /// Gives the unordered picture with the smallest POC (the earliest in decode order on a
     /// tie, which only a broken stream has) the next display index.
     fn bump(&mut self) {
-        let next = self
-            .pending
-            .iter_mut()
-            .filter(|p| p.display_index.is_none())
-            .min_by_key(|p| (p.poc, p.decode_index));
+        let next =
+            self.pending.iter_mut().filter(|p| p.display_index.is_none()).min_by_key(|p| (p.poc, p.decode_index));
         if let Some(p) = next {
             p.display_index = Some(self.next_display_index);
             self.next_display_index += 1;

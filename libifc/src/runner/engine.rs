@@ -78,6 +78,11 @@ impl Runner {
         self.backend.backend_name()
     }
 
+    /// See [`InferBackend::request_bytes_sent`].
+    pub fn request_bytes_sent(&self) -> u64 {
+        self.backend.request_bytes_sent()
+    }
+
     /// Takes the next decoded frame (display order). `decoded_at_ns` is when the decoder
     /// handed it over, on the runner's [`Clock`]. Errors only when a sink fails.
     pub fn push_frame(&mut self, frame: &Frame, decoded_at_ns: u64) -> Result<FrameOutcome, SinkError> {

@@ -18,8 +18,15 @@ pub const DEFAULT_NG_MIN_SCORE: f64 = 0.5;
 /// Which backend the shorthand's infer node uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShorthandBackend {
-    Embedded { model: String },
-    Triton { url: String, model_name: String },
+    Embedded {
+        model: String,
+    },
+    /// `shared_memory`: tensors through a system shared-memory region (server on this host).
+    Triton {
+        url: String,
+        model_name: String,
+        shared_memory: bool,
+    },
 }
 
 /// The shorthand's arguments (paths as the caller wants them written in the document).
@@ -40,13 +47,13 @@ pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
         ShorthandBackend::Embedded { model } => {
             InferNode::Embedded { model: model.clone(), timeout_ms: None, threads: None }
         }
-        ShorthandBackend::Triton { url, model_name } => InferNode::Triton {
+        ShorthandBackend::Triton { url, model_name, shared_memory } => InferNode::Triton {
             url: url.clone(),
             model_name: model_name.clone(),
             model_version: None,
             timeout_ms: None,
             connect_timeout_ms: None,
-            shared_memory: None,
+            shared_memory: shared_memory.then_some(true),
         },
     };
     let rules = o

@@ -6,7 +6,6 @@ use crate::error::Result;
 /// `aspect_ratio_idc` 255: the ratio follows as `sar_width`, `sar_height` (Table E-1).
 const EXTENDED_SAR: u8 = 255;
 
-
 /// `video_signal_type_present_flag` and what follows it (E.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VideoSignalType {

@@ -63,7 +63,6 @@ pub struct BitstreamRestriction {
     pub log2_max_mv_length_vertical: u8,
 }
 
-
 /// Reads `vui_parameters()` of an SPS with `sps_max_sub_layers_minus1`.
 pub fn parse_vui(r: &mut BitReader<'_>, sps_max_sub_layers_minus1: u8) -> Result<Vui> {
     let outer = r.at();
@@ -75,7 +74,10 @@ pub fn parse_vui(r: &mut BitReader<'_>, sps_max_sub_layers_minus1: u8) -> Result
             let sar = (r.read_bits(16, "sar_width")?, r.read_bits(16, "sar_height")?);
             Some(sar).filter(|&(w, h)| w != 0 && h != 0)
         } else {
-            usize::from(aspect_ratio_idc).checked_sub(1).and_then(|i| crate::codec::params::SAMPLE_ASPECT_RATIOS.get(i)).map(|&(w, h)| (u32::from(w), u32::from(h)))
+            usize::from(aspect_ratio_idc)
+                .checked_sub(1)
+                .and_then(|i| crate::codec::params::SAMPLE_ASPECT_RATIOS.get(i))
+                .map(|&(w, h)| (u32::from(w), u32::from(h)))
         };
     }
     if r.read_flag("overscan_info_present_flag")? {

@@ -55,7 +55,8 @@ fn detector_finds_parts_and_marks_on_the_demo_clip() {
     let frames = decode_all(&clip);
     assert_eq!(frames.len(), 300, "12 s at 25 fps");
 
-    let labels = parse_labels(&std::fs::read_to_string(model_path("defect-yolov8.yaml")).expect("labels")).expect("parses");
+    let labels =
+        parse_labels(&std::fs::read_to_string(model_path("defect-yolov8.yaml")).expect("labels")).expect("parses");
     let mut model = EmbeddedOnnx::load(&model_path("defect-yolov8.onnx"), 1).expect("loads");
     let mut preprocessor = Preprocessor::new(PreprocessSpec::default()).expect("spec");
     let params = DetectionParams { nms: NmsParams::new(0.7, 100), ..DetectionParams::default() };
@@ -66,7 +67,8 @@ fn detector_finds_parts_and_marks_on_the_demo_clip() {
         let view = frame.view().expect("4:2:0 frame");
         let geometry = preprocessor.run(&view, model.input_buffer(0, 1).expect("buffer"), 0).expect("preprocesses");
         let outputs = model.run(1).expect("runs");
-        let detections = decode_detections(&outputs[0].as_tensor(), Some(&labels), &params, &geometry).expect("decodes");
+        let detections =
+            decode_detections(&outputs[0].as_tensor(), Some(&labels), &params, &geometry).expect("decodes");
         let of = |class: &str| detections.iter().filter(|d| d.class_name == class).collect::<Vec<_>>();
         let (parts, marks) = (of("part"), of("scratch"));
         let (part, mark) = expected_boxes(n);
@@ -97,7 +99,9 @@ fn detector_finds_parts_and_marks_on_the_demo_clip() {
             None => assert!(marks.is_empty(), "frame {n}: no mark in view, got {marks:?}"),
         }
     }
-    eprintln!("worst IoU: part {worst_part_iou:.3}, scratch {worst_mark_iou:.3} ({marked_frames} frames with a whole mark)");
+    eprintln!(
+        "worst IoU: part {worst_part_iou:.3}, scratch {worst_mark_iou:.3} ({marked_frames} frames with a whole mark)"
+    );
     assert!(marked_frames >= 10, "the clip shows whole marks on {marked_frames} sampled frames");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -25,8 +25,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use tract_onnx::prelude::{
-    DatumType, Framework, InferenceFact, InferenceModel, InferenceModelExt, IntoRunnable, TValue, Tensor,
-    TypedFact, TypedRunnableModel,
+    DatumType, Framework, InferenceFact, InferenceModel, InferenceModelExt, IntoRunnable, TValue, Tensor, TypedFact,
+    TypedRunnableModel,
 };
 
 use super::{ElementType, InferBackend, InferError, ModelMetadata, Output, TensorInfo};
@@ -106,16 +106,21 @@ impl EmbeddedOnnx {
         for outlet in typed.output_outlets().map_err(|e| load_error(format!("{e:#}")))? {
             let tensor_name = typed.outlet_label(*outlet).unwrap_or(&typed.node(outlet.node).name).to_owned();
             let fact = typed.outlet_fact(*outlet).map_err(|e| load_error(format!("{e:#}")))?;
-            outputs.push(tensor_info(tensor_name.clone(), fact).map_err(|r| load_error(format!("output {tensor_name:?}: {r}")))?);
+            outputs.push(
+                tensor_info(tensor_name.clone(), fact)
+                    .map_err(|r| load_error(format!("output {tensor_name:?}: {r}")))?,
+            );
         }
 
         let input_dims = inputs
             .iter()
-            .map(|info| batch_and_image_dims(info).map_err(|reason| InferError::Input {
-                model: name.clone(),
-                input: info.name.clone(),
-                reason,
-            }))
+            .map(|info| {
+                batch_and_image_dims(info).map_err(|reason| InferError::Input {
+                    model: name.clone(),
+                    input: info.name.clone(),
+                    reason,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
         // A fixed batch dimension is the only batch the model takes.
         let max_batch = input_dims.iter().filter_map(|(fixed, _)| *fixed).min().unwrap_or(max_batch);
@@ -127,7 +132,10 @@ impl EmbeddedOnnx {
                 return Err(InferError::Input {
                     model: name,
                     input: info.name.clone(),
-                    reason: format!("{:?} × a batch of {max_batch} is over the {MAX_INPUT_BYTES}-byte limit", info.shape),
+                    reason: format!(
+                        "{:?} × a batch of {max_batch} is over the {MAX_INPUT_BYTES}-byte limit",
+                        info.shape
+                    ),
                 });
             }
         }
@@ -252,8 +260,9 @@ impl InferBackend for EmbeddedOnnx {
 
 /// Name, element type and shape (-1 for a symbolic dimension) of a typed tensor.
 fn tensor_info(name: String, fact: &TypedFact) -> Result<TensorInfo, String> {
-    let dtype = element_type(fact.datum_type)
-        .ok_or_else(|| format!("element type {:?} is not supported (f32, f16, u8, i8, i32, i64, bool are)", fact.datum_type))?;
+    let dtype = element_type(fact.datum_type).ok_or_else(|| {
+        format!("element type {:?} is not supported (f32, f16, u8, i8, i32, i64, bool are)", fact.datum_type)
+    })?;
     let shape = fact.shape.iter().map(|d| d.to_i64().unwrap_or(-1)).collect();
     Ok(TensorInfo { name, dtype, shape })
 }
@@ -266,8 +275,9 @@ fn batch_and_image_dims(info: &TensorInfo) -> Result<(Option<usize>, Vec<usize>)
         .iter()
         .enumerate()
         .map(|(i, &d)| {
-            usize::try_from(d)
-                .map_err(|_| format!("dimension {} of {:?} is symbolic; only the batch dimension (0) may be", i + 1, info.shape))
+            usize::try_from(d).map_err(|_| {
+                format!("dimension {} of {:?} is symbolic; only the batch dimension (0) may be", i + 1, info.shape)
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let fixed = usize::try_from(batch).ok();

@@ -13,7 +13,8 @@ pub(super) fn model_path(name: &str) -> PathBuf {
 }
 
 pub(super) fn python_has(modules: &str) -> bool {
-    let ok = Command::new("python3").args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success());
+    let ok =
+        Command::new("python3").args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success());
     // A reference that cannot run is a failure, not a skip: scripts/setup.sh installs these.
     assert!(ok, "python3 cannot import {modules}: run scripts/setup.sh (pip install onnx onnxruntime numpy)");
     ok
@@ -81,7 +82,8 @@ for o in outs:
 fn assert_matches_onnxruntime(file: &str, batch: usize, seed: u64) {
     let path = model_path(file);
     let mut model = EmbeddedOnnx::load(&path, 4).expect("loads");
-    let mut shape: Vec<usize> = model.metadata().inputs[0].shape.iter().map(|&d| usize::try_from(d).unwrap_or(batch)).collect();
+    let mut shape: Vec<usize> =
+        model.metadata().inputs[0].shape.iter().map(|&d| usize::try_from(d).unwrap_or(batch)).collect();
     shape[0] = batch;
     let input = pseudo_random(shape.iter().product(), seed);
     write_f32(model.input_buffer(0, batch).expect("buffer"), &input);
@@ -103,9 +105,15 @@ fn detector_metadata_is_the_yolov8_layout() {
     let model = EmbeddedOnnx::load(&model_path("defect-yolov8.onnx"), 1).expect("loads");
     let meta = model.metadata();
     assert_eq!(meta.name, "defect-yolov8");
-    assert_eq!(meta.inputs, vec![TensorInfo { name: "images".into(), dtype: ElementType::F32, shape: vec![1, 3, 640, 640] }]);
+    assert_eq!(
+        meta.inputs,
+        vec![TensorInfo { name: "images".into(), dtype: ElementType::F32, shape: vec![1, 3, 640, 640] }]
+    );
     // [1, 4 + 2 classes, 2 heads × 40 × 40 cells].
-    assert_eq!(meta.outputs, vec![TensorInfo { name: "output0".into(), dtype: ElementType::F32, shape: vec![1, 6, 3200] }]);
+    assert_eq!(
+        meta.outputs,
+        vec![TensorInfo { name: "output0".into(), dtype: ElementType::F32, shape: vec![1, 6, 3200] }]
+    );
     assert_eq!(model.max_batch(), 1, "a fixed batch of 1 is the only batch");
     assert_eq!(model.backend_name(), "embedded-onnx");
 }
@@ -114,7 +122,10 @@ fn detector_metadata_is_the_yolov8_layout() {
 fn classifier_metadata_has_a_symbolic_batch() {
     let model = EmbeddedOnnx::load(&model_path("classifier.onnx"), 8).expect("loads");
     let meta = model.metadata();
-    assert_eq!(meta.inputs, vec![TensorInfo { name: "images".into(), dtype: ElementType::F32, shape: vec![-1, 3, 224, 224] }]);
+    assert_eq!(
+        meta.inputs,
+        vec![TensorInfo { name: "images".into(), dtype: ElementType::F32, shape: vec![-1, 3, 224, 224] }]
+    );
     assert_eq!(meta.outputs, vec![TensorInfo { name: "logits".into(), dtype: ElementType::F32, shape: vec![-1, 2] }]);
     assert_eq!(model.max_batch(), 8);
 }
@@ -167,7 +178,10 @@ fn the_input_buffer_is_the_one_that_runs() {
     let logits = &model.run(2).expect("runs")[0];
     assert_eq!(logits.shape, [2, 2]);
     assert!(logits.data[1] > logits.data[0] && logits.data[3] < logits.data[2], "{:?}", logits.data);
-    write_f32(model.input_buffer(0, 2).expect("buffer"), &[batch[3 * plane..].to_vec(), batch[..3 * plane].to_vec()].concat());
+    write_f32(
+        model.input_buffer(0, 2).expect("buffer"),
+        &[batch[3 * plane..].to_vec(), batch[..3 * plane].to_vec()].concat(),
+    );
     let swapped = &model.run(2).expect("runs")[0];
     assert_eq!(swapped.data, [&logits.data[2..], &logits.data[..2]].concat());
 }
@@ -207,7 +221,9 @@ fn bad_model_files_are_load_errors_naming_the_file() {
         }
     }
     let missing = dir.join("missing.onnx");
-    assert!(matches!(EmbeddedOnnx::load(&missing, 1), Err(InferError::Load { model, .. }) if model.contains("missing.onnx")));
+    assert!(
+        matches!(EmbeddedOnnx::load(&missing, 1), Err(InferError::Load { model, .. }) if model.contains("missing.onnx"))
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -239,7 +255,10 @@ fn make_models_reproduces_the_committed_models() {
     assert!(status.success());
     for file in ["defect-yolov8.onnx", "classifier.onnx", "defect-yolov8.yaml", "classifier.yaml"] {
         let made = std::fs::read(dir.join(file)).expect("made");
-        assert!(made == std::fs::read(model_path(file)).expect("committed"), "{file} differs from models/{file}: rerun scripts/make-models.py");
+        assert!(
+            made == std::fs::read(model_path(file)).expect("committed"),
+            "{file} differs from models/{file}: rerun scripts/make-models.py"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -269,15 +288,24 @@ fn unsupported_inputs_are_errors_naming_model_and_input() {
         match EmbeddedOnnx::from_bytes("odd-model", &identity_model(elem_type, dims), 1) {
             Err(e @ InferError::Input { .. }) => {
                 let message = e.to_string();
-                assert!(message.contains("odd-model") && message.contains("pixels") && message.contains(why), "{message}");
+                assert!(
+                    message.contains("odd-model") && message.contains("pixels") && message.contains(why),
+                    "{message}"
+                );
             }
             other => panic!("{dims}: expected an input error, got {:?}", other.map(|m| m.metadata().clone())),
         }
     }
     let huge = identity_model(1, "[1, 3, 100000, 100000]");
-    assert!(matches!(EmbeddedOnnx::from_bytes("huge", &huge, 1), Err(InferError::Input { .. })), "120 GB input refused");
+    assert!(
+        matches!(EmbeddedOnnx::from_bytes("huge", &huge, 1), Err(InferError::Input { .. })),
+        "120 GB input refused"
+    );
     let classifier = std::fs::read(model_path("classifier.onnx")).expect("model");
-    assert!(matches!(EmbeddedOnnx::from_bytes("wide", &classifier, 1 << 20), Err(InferError::Input { .. })), "max_batch too");
+    assert!(
+        matches!(EmbeddedOnnx::from_bytes("wide", &classifier, 1 << 20), Err(InferError::Input { .. })),
+        "max_batch too"
+    );
     // The same graph with a supported input loads, and runs u8 through untouched.
     let mut model = EmbeddedOnnx::from_bytes("u8-model", &identity_model(2, "['N', 3, 4, 4]"), 2).expect("u8 loads");
     let buffer = model.input_buffer(0, 2).expect("buffer");

@@ -62,6 +62,7 @@ pub struct TritonBackend {
     inputs: Vec<TensorLayout>,
     outputs: Vec<TensorLayout>,
     io: TensorIo,
+    request_bytes_sent: u64,
 }
 
 impl std::fmt::Debug for TritonBackend {
@@ -114,7 +115,7 @@ impl TritonBackend {
         } else {
             TensorIo::Raw { buffers: vec![Vec::new(); inputs.len()] }
         };
-        Ok(Self { runtime, client, options, metadata, batched, max_batch, inputs, outputs, io })
+        Ok(Self { runtime, client, options, metadata, batched, max_batch, inputs, outputs, io, request_bytes_sent: 0 })
     }
 
     /// The async client, for RPCs the backend does not wrap.
@@ -270,8 +271,9 @@ impl TritonBackend {
         }
     }
 
-    fn infer_once(&self, batch: usize) -> Result<Vec<Output>, InferError> {
+    fn infer_once(&mut self, batch: usize) -> Result<Vec<Output>, InferError> {
         let request = self.infer_request(batch)?;
+        self.request_bytes_sent += u64::try_from(prost::Message::encoded_len(&request)).unwrap_or(u64::MAX);
         let response = self.runtime.block_on(self.client.infer(request))?;
         let model = &self.options.model_name;
         match &self.io {
@@ -348,6 +350,10 @@ impl InferBackend for TritonBackend {
             TensorIo::Raw { .. } => "triton-grpc",
             TensorIo::Shm { .. } => "triton-grpc-shm",
         }
+    }
+
+    fn request_bytes_sent(&self) -> u64 {
+        self.request_bytes_sent
     }
 }
 

@@ -14,10 +14,13 @@
 
 mod backend;
 mod client;
+#[cfg(feature = "cuda")]
+mod cuda_shm;
 mod datatype;
 mod request;
 mod retry;
 mod shm;
+mod slots;
 
 /// Messages and client stub generated from `proto/` by tonic-build.
 #[allow(clippy::all, clippy::pedantic, unreachable_pub, missing_docs, rust_2018_idioms, unused_qualifications)]
@@ -27,6 +30,9 @@ pub mod proto {
 
 pub use backend::{TritonBackend, TritonOptions};
 pub use client::{AccessToken, Protocol, TritonClient};
+#[cfg(feature = "cuda")]
+pub use cuda_shm::{CudaShmRegion, SlotInput};
 pub use datatype::{element_type_from_triton, triton_datatype};
 pub use retry::RetryPolicy;
 pub use shm::SharedMemoryRegion;
+pub use slots::{InFlightSlot, ReadySlot, Slot, SlotRing};

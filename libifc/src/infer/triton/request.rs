@@ -20,7 +20,7 @@ pub(crate) struct ShmPlacement {
 
 impl ShmPlacement {
     /// Triton's shared-memory parameters (system shared memory extension).
-    fn parameters(&self) -> HashMap<String, InferParameter> {
+    pub(crate) fn parameters(&self) -> HashMap<String, InferParameter> {
         let int = |v: usize| InferParameter {
             parameter_choice: Some(ParameterChoice::Int64Param(i64::try_from(v).unwrap_or(i64::MAX))),
         };

@@ -87,7 +87,7 @@ impl Drop for SharedMemoryRegion {
     }
 }
 
-fn random_hex_128() -> std::io::Result<String> {
+pub(super) fn random_hex_128() -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
     File::open("/dev/urandom")?.read_exact(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())

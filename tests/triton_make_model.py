@@ -1,8 +1,8 @@
 """Test model for the Triton backend: a small conv net with fixed random weights, and its
 reference output from onnxruntime.
 
-    make_model.py model OUT.onnx
-    make_model.py reference MODEL.onnx INPUT.f32 OUTPUT.f32   (input [1,3,64,64] f32 raw)
+    triton_make_model.py model OUT.onnx
+    triton_make_model.py reference MODEL.onnx INPUT.f32 OUTPUT.f32   (input [1,3,64,64] f32 raw)
 """
 import sys
 

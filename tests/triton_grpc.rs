@@ -2,9 +2,13 @@
 //! started by scripts/triton-server.sh on a free loopback port. A server that cannot start
 //! fails these tests: they never skip.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use ifc_integration_tests::triton::{repo_root, TritonServer};
 
 use ifc::infer::triton::proto::infer_parameter::ParameterChoice;
 use ifc::infer::triton::{AccessToken, Protocol, RetryPolicy, TritonBackend, TritonOptions};
@@ -13,95 +17,47 @@ use ifc::infer::{ElementType, InferBackend, InferError};
 const MODEL: &str = "ifc_conv";
 const IMAGE_VALUES: usize = 3 * 64 * 64;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn script(args: &[&str]) -> String {
-    let output = Command::new("bash")
-        .arg(repo_root().join("scripts/triton-server.sh"))
-        .args(args)
-        .output()
-        .expect("run scripts/triton-server.sh");
-    assert!(output.status.success(), "triton-server.sh {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// The venv scripts/triton-server.sh installs (IFC_TRITON_VENV, as the script reads it).
-fn python() -> PathBuf {
-    std::env::var_os("IFC_TRITON_VENV")
-        .map_or_else(|| repo_root().join(".cache/triton-venv"), PathBuf::from)
-        .join("bin/python")
-}
-
+/// tests/triton_make_model.py with the python that scripts/setup.sh equips (numpy, onnx,
+/// onnxruntime).
 fn make_model_py(args: &[&str]) {
-    let status = Command::new(python())
-        .arg(repo_root().join("libifc/tests/triton/make_model.py"))
+    let status = Command::new("python3")
+        .arg(repo_root().join("tests/triton_make_model.py"))
         .args(args)
         .status()
-        .expect("run make_model.py");
-    assert!(status.success(), "make_model.py {args:?}");
+        .expect("run tests/triton_make_model.py");
+    assert!(status.success(), "triton_make_model.py {args:?}");
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// A model repository with the test conv net, and a server over it; stopped on drop.
+/// The test conv net served as [`MODEL`].
 struct Server {
-    dir: tempfile::TempDir,
-    port: u16,
-    pid: String,
-    extra: Vec<String>,
+    triton: TritonServer,
+    _model_dir: tempfile::TempDir,
+    onnx: PathBuf,
 }
 
 impl Server {
     fn start(extra: &[&str]) -> Self {
-        script(&["install"]);
-        let dir = tempfile::tempdir().expect("tempdir");
-        let onnx = dir.path().join("model.onnx");
+        let model_dir = tempfile::tempdir().expect("tempdir");
+        let onnx = model_dir.path().join("model.onnx");
         make_model_py(&["model", onnx.to_str().expect("utf-8")]);
-        let repo = dir.path().join("repo");
-        script(&["repo", repo.to_str().expect("utf-8"), MODEL, onnx.to_str().expect("utf-8")]);
-        let mut server =
-            Self { dir, port: free_port(), pid: String::new(), extra: extra.iter().map(|s| s.to_string()).collect() };
-        server.launch();
-        server
-    }
-
-    fn launch(&mut self) {
-        let repo = self.dir.path().join("repo");
-        let port = self.port.to_string();
-        let mut args = vec!["start", repo.to_str().expect("utf-8"), port.as_str()];
-        args.extend(self.extra.iter().map(String::as_str));
-        self.pid = script(&args);
-    }
-
-    /// SIGKILL to the server's process group (its python stubs too): a crash, not a shutdown.
-    fn kill(&self) {
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.pid)]).status();
-        let _ = Command::new("kill").args(["-KILL", &self.pid]).status();
-        // Wait until the port is closed.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        Self { triton: TritonServer::start(MODEL, &onnx, extra), _model_dir: model_dir, onnx }
     }
 
     fn onnx(&self) -> PathBuf {
-        self.dir.path().join("model.onnx")
+        self.onnx.clone()
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ =
-            Command::new("bash").arg(repo_root().join("scripts/triton-server.sh")).args(["stop", &self.pid]).status();
+impl std::ops::Deref for Server {
+    type Target = TritonServer;
+    fn deref(&self) -> &TritonServer {
+        &self.triton
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut TritonServer {
+        &mut self.triton
     }
 }
 
