@@ -1,7 +1,8 @@
-"""The Python peers of `ifc extract` in scripts/bench-extract.py: decode a clip and turn every
-frame into a 640x640 letterboxed float32 NCHW tensor the way notebooks do.
+"""The Python peers of `ifc extract` (scripts/bench-extract.py) and of ifc's Python package
+(scripts/bench-python.py): decode a clip and turn every frame into a 640x640 letterboxed
+float32 NCHW tensor the way notebooks do.
 
-    python bench_peers.py pyav|opencv CLIP THREADS   (THREADS 0 = the library's default)
+    python bench_peers.py pyav|opencv|decord|torchcodec|ifc CLIP THREADS   (THREADS 0 = the library's default)
 Prints the number of frames processed.
 """
 import os
@@ -59,6 +60,51 @@ def opencv(clip, threads):
     return n
 
 
+def to_tensor(rgb, cv2, np):
+    boxed = letterbox(rgb, cv2, np)
+    return np.ascontiguousarray(boxed.transpose(2, 0, 1)[None], dtype=np.float32) / 255.0
+
+
+def decord_reader(clip, threads):
+    import cv2
+    import decord
+    import numpy as np
+    cv2.setNumThreads(max(threads, 0) if threads else -1)
+    reader = decord.VideoReader(clip, ctx=decord.cpu(0), num_threads=threads)
+    n = 0
+    for _ in range(len(reader)):
+        rgb = reader.next().asnumpy()
+        n += to_tensor(rgb, cv2, np).shape[0]
+    return n
+
+
+def torchcodec_decoder(clip, threads):
+    import cv2
+    import numpy as np
+    import torch
+    from torchcodec.decoders import VideoDecoder
+    cv2.setNumThreads(max(threads, 0) if threads else -1)
+    if threads:
+        torch.set_num_threads(threads)
+    decoder = VideoDecoder(clip, dimension_order="NHWC", num_ffmpeg_threads=threads, device="cpu")
+    n = 0
+    for frame in decoder:
+        n += to_tensor(frame.numpy(), cv2, np).shape[0]
+    return n
+
+
+def ifc_python(clip, threads):
+    import ifc
+    decoder = ifc.VideoDecoder(clip, threads=max(threads, 1))
+    n = 0
+    for frame in decoder:
+        tensor, _ = ifc.preprocess(frame, size=(SIZE, SIZE), letterbox=True)
+        n += tensor.shape[0]
+    return n
+
+
 if __name__ == "__main__":
     tool, clip, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    print({"pyav": pyav, "opencv": opencv}[tool](clip, threads))
+    tools = {"pyav": pyav, "opencv": opencv, "decord": decord_reader, "torchcodec": torchcodec_decoder,
+             "ifc": ifc_python}
+    print(tools[tool](clip, threads))

@@ -16,9 +16,11 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Reference implementations the test suite compares against: numpy, jsonschema, onnx and
-# onnxruntime (the embedded backend's outputs), OpenCV (preprocessing).
-py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless)
-if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2" 2>/dev/null; then
+# onnxruntime (the embedded backend's outputs), OpenCV (preprocessing), PyAV (the Python
+# package's decoded planes); maturin builds the Python package (py/), pytest and mypy
+# (stubtest) test it.
+py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy)
+if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy" 2>/dev/null; then
   echo "setup: installing ${py_packages[*]} for python3" >&2
   python3 -m pip install -q "${py_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_packages[@]}"

@@ -19,3 +19,9 @@ cargo build --workspace --all-targets --locked
 # --all-targets also runs each criterion benchmark once, as a test; doctests run separately.
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# The Python package (py/): built by maturin with the dev profile into the same target dir, so
+# it reuses the libraries built above; installed into python3, then its tests (which run the
+# ifc binary built above and compare with PyAV, onnxruntime and numpy).
+MATURIN_PEP517_ARGS="--profile dev" python3 -m pip install -q --no-build-isolation ./py 2>/dev/null \
+  || MATURIN_PEP517_ARGS="--profile dev" python3 -m pip install -q --no-build-isolation --break-system-packages ./py
+python3 -m pytest -q py/tests

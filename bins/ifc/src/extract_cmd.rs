@@ -7,12 +7,9 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use ifc::codec::FrameRate;
-use ifc::decode::{
-    open_decoder, DecodeStats, DecodeWorker, DecoderOptions, EncodedPacket, Frame, QueuePolicy, Sampler, SamplingRule,
-};
-use ifc::mp4::Sample;
+use ifc::decode::{open_decoder, DecodeStats, DecodeWorker, DecoderOptions, Frame, QueuePolicy, Sampler, SamplingRule};
 use ifc::preprocess::{convert_to_rgb24, output_len_bytes, DType, Fit, Layout, PreprocessSpec, Preprocessor};
-use ifc::remux::SourceItem;
+use ifc::remux::{sample_packet, SourceItem};
 
 use crate::extract_output::{FrameWriter, OutputFormat};
 use crate::input::{parse_fps, read_input};
@@ -112,7 +109,7 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
                 // Later configurations (a new resolution) travel in-band in the samples.
                 config.get_or_insert(c);
             }
-            SourceItem::Sample(s) => packets.push(packet(&s, timescale)),
+            SourceItem::Sample(s) => packets.push(sample_packet(&s, timescale)),
         }
         Ok(())
     })?;
@@ -186,13 +183,6 @@ fn sampling_rule(args: &ExtractArgs) -> SamplingRule {
         (.., Some(t)) => SamplingRule::OnChange { threshold: t },
         _ => SamplingRule::Every(1),
     }
-}
-
-fn packet(sample: &Sample, timescale: u32) -> EncodedPacket {
-    let to_90k = |t: i64| (i128::from(t) * 90_000 / i128::from(timescale.max(1))) as i64;
-    let mut p = EncodedPacket::new(sample.data.clone(), Some(to_90k(sample.pts())), sample.is_sync);
-    p.dts_90k = Some(to_90k(sample.dts));
-    p
 }
 
 /// Turns each kept frame into the chosen output.

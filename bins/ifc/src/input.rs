@@ -2,16 +2,11 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use bytes::Bytes;
-use ifc::codec::{Codec, FrameRate};
+use ifc::codec::FrameRate;
 
-/// What kind of file an input is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputKind {
-    Mp4,
-    Raw(Codec),
-}
+pub use ifc::remux::InputKind;
 
 /// Reads the whole file; MP4 sample data and raw NAL units are then sliced from it, not copied.
 pub fn read_input(path: &Path) -> Result<(InputKind, Bytes)> {
@@ -103,21 +98,9 @@ pub fn read_mp4_sparse(path: &Path) -> Result<SparseMp4> {
 }
 
 fn input_kind(path: &Path, data: &[u8]) -> Result<InputKind> {
+    // A file's name decides (a raw stream is named .h264/.h265); bytes are only sniffed for MP4.
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
-    if let Some(codec) = Codec::from_raw_extension(ext) {
-        return Ok(InputKind::Raw(codec));
-    }
-    // ISO BMFF files start with a box whose type is ftyp, styp, moov, moof, free or mdat.
-    if data.len() >= 8 && matches!(&data[4..8], b"ftyp" | b"styp" | b"moov" | b"moof" | b"free" | b"mdat" | b"skip") {
-        return Ok(InputKind::Mp4);
-    }
-    if matches!(ext.to_ascii_lowercase().as_str(), "mp4" | "m4v" | "mov" | "m4s" | "cmfv") {
-        return Ok(InputKind::Mp4);
-    }
-    bail!(
-        "{}: unknown input type: expected an MP4 file or a raw Annex B stream named .h264, .264, .h265, .265 or .hevc",
-        path.display()
-    )
+    ifc::remux::input_kind(Some(ext), data).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Parses `25`, `29.97` or `30000/1001`. The NTSC rates given as decimals (23.976, 29.97,

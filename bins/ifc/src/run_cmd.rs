@@ -8,14 +8,13 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args};
 use ifc::codec::FrameRate;
-use ifc::decode::{open_decoder, DecoderOptions, EncodedPacket, Frame};
-use ifc::infer::InferBackend;
-use ifc::mp4::Sample;
-use ifc::pipeline::{InferNode, PipelineDocument, SourceKind, ValidationError};
+use ifc::decode::{open_decoder, DecoderOptions, Frame};
+use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
-use ifc::remux::SourceItem;
+use ifc::remux::{sample_packet, SourceItem};
 use ifc::runner::{
-    shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend, ShorthandOptions,
+    open_backend, shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend,
+    ShorthandOptions,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -142,33 +141,6 @@ fn path_str(p: &Path) -> Result<String> {
     p.to_str().map(str::to_owned).ok_or_else(|| anyhow!("{}: the path is not UTF-8", p.display()))
 }
 
-fn open_backend(node: &InferNode) -> Result<Box<dyn InferBackend>> {
-    match node {
-        InferNode::Embedded { model, .. } => {
-            let backend = ifc::infer::embedded::EmbeddedOnnx::load(Path::new(model), 1)?;
-            Ok(Box::new(backend))
-        }
-        InferNode::Triton { url, model_name, model_version, timeout_ms, shared_memory, .. } => {
-            let mut options = ifc::infer::triton::TritonOptions::new(endpoint_url(url), model_name.clone());
-            options.model_version = model_version.map(|v| v.to_string()).unwrap_or_default();
-            options.shared_memory = shared_memory.unwrap_or(false);
-            if let Some(ms) = timeout_ms {
-                options.timeout = std::time::Duration::from_millis(*ms);
-            }
-            Ok(Box::new(ifc::infer::triton::TritonBackend::connect(options)?))
-        }
-    }
-}
-
-/// `host:port` (as pipeline documents write it) as the URL the gRPC client takes.
-fn endpoint_url(url: &str) -> String {
-    if url.contains("://") {
-        url.to_owned()
-    } else {
-        format!("http://{url}")
-    }
-}
-
 pub fn run(args: &RunArgs) -> Result<()> {
     let started = Instant::now();
     let doc = document(args)?;
@@ -185,6 +157,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
         );
     }
     let backend = open_backend(&plan.infer.node)
+        .map_err(anyhow::Error::from)
         .with_context(|| format!("nodes[{}] (id {:?}).infer", plan.infer.index, plan.infer.id))?;
     let binding = plan.bind_model(backend.metadata()).map_err(|e| list_errors(&e))?;
     let labels = match &plan.postprocess.node.labels {
@@ -213,7 +186,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
             SourceItem::Config(c) => {
                 config.get_or_insert(c);
             }
-            SourceItem::Sample(s) => packets.push(packet(&s, timescale)),
+            SourceItem::Sample(s) => packets.push(sample_packet(&s, timescale)),
         }
         Ok(())
     })?;
@@ -292,11 +265,4 @@ fn summary(stats: &RunStats, decode_errors: u64, secs: f64, request_bytes: u64, 
         s.push_str(&format!("\n  -> {}", path.display()));
     }
     s
-}
-
-fn packet(sample: &Sample, timescale: u32) -> EncodedPacket {
-    let to_90k = |t: i64| (i128::from(t) * 90_000 / i128::from(timescale.max(1))) as i64;
-    let mut p = EncodedPacket::new(sample.data.clone(), Some(to_90k(sample.pts())), sample.is_sync);
-    p.dts_90k = Some(to_90k(sample.dts));
-    p
 }

@@ -11,10 +11,14 @@ mod mp4_source;
 mod raw_source;
 pub mod raw_timing;
 mod remuxer;
+mod video_input;
 
 pub use mp4_source::{mp4_source, Mp4Source};
 pub use raw_source::{RawSource, RawSourceStats, RawTiming};
 pub use remuxer::{RemuxError, RemuxOutput, RemuxStats, Remuxer};
+pub use video_input::{
+    input_kind, nothing_decodable_reason, sample_packet, ticks_to_90k, InputKind, VideoInput, VideoInputError,
+};
 
 use crate::codec::DecoderConfig;
 use crate::mp4::Sample;

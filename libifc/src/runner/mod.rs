@@ -25,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backend;
 mod engine;
 mod plan;
 mod shorthand;
@@ -34,6 +35,7 @@ mod stats;
 #[cfg(all(test, feature = "ffmpeg"))]
 mod tests;
 
+pub use backend::{endpoint_url, open_backend};
 pub use engine::{FrameOutcome, Runner};
 pub use plan::{ModelBinding, Placed, RunPlan};
 pub use shorthand::{shorthand_document, ShorthandBackend, ShorthandOptions};

@@ -1,0 +1,285 @@
+//! `ifc.Pipeline`: a pipeline document run over a recording by libifc's `Runner` (what
+//! `ifc run` does), one result per inferred frame.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use ifc::decode::DecoderOptions;
+use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
+use ifc::postprocess::parse_labels;
+use ifc::runner::{open_backend, Clock, FrameOutcome, RunPlan, Runner};
+use pyo3::prelude::*;
+
+use crate::decoder::{open_input, read_source, Opened, Source};
+use crate::errors::{error, IntoPyErr, Kind};
+use crate::frame::PyFrame;
+use crate::index::DisplayIndex;
+use crate::seek::Sequential;
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyPipeline>()?;
+    m.add_class::<PipelineRun>()?;
+    m.add_class::<PipelineResult>()?;
+    Ok(())
+}
+
+fn list_errors(errors: &[ValidationError]) -> PyErr {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    error(Kind::Pipeline, format!("{} problem(s) in the pipeline: {}", errors.len(), lines.join("; ")))
+}
+
+struct InstantClock(Instant);
+
+impl Clock for InstantClock {
+    fn now_ns(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// An inspection pipeline (Python: ``ifc.Pipeline``).
+#[pyclass(module = "ifc._ifc", name = "Pipeline", frozen)]
+pub struct PyPipeline {
+    plan: RunPlan,
+}
+
+#[pymethods]
+impl PyPipeline {
+    /// Reads a pipeline document (YAML, or JSON when the name ends in ``.json``) and checks it.
+    /// Paths inside it are relative to the current directory, as for ``ifc run``.
+    ///
+    /// >>> pipeline = ifc.Pipeline.from_file("pipeline.yaml")
+    #[staticmethod]
+    fn from_file(path: std::path::PathBuf) -> PyResult<Self> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| error(Kind::Pipeline, format!("cannot read {}: {e}", path.display())))?;
+        let doc = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            PipelineDocument::from_json_str(&text)
+        } else {
+            PipelineDocument::from_yaml_str(&text)
+        };
+        let doc = doc.or_raise_with(Kind::Pipeline, &path.display().to_string())?;
+        Self::from_document(doc)
+    }
+
+    /// A pipeline from the text of a YAML document.
+    #[staticmethod]
+    fn from_yaml(text: &str) -> PyResult<Self> {
+        Self::from_document(PipelineDocument::from_yaml_str(text).or_raise(Kind::Pipeline)?)
+    }
+
+    /// The recording the document's source node names.
+    #[getter]
+    fn source(&self) -> String {
+        self.plan.source.node.uri.clone()
+    }
+
+    /// Runs the pipeline over ``source`` (a path or bytes; default: the document's source) and
+    /// iterates the results of the inferred frames. The document's sinks are not written
+    /// (``ifc run`` writes them); each result carries what its JSONL line holds.
+    ///
+    /// >>> for result in pipeline.run("clip.mp4"):
+    /// ...     print(result.frame_index, result.status, len(result.detections))
+    #[pyo3(signature = (source=None, *, fps=None))]
+    fn run(&self, py: Python<'_>, source: Option<&Bound<'_, PyAny>>, fps: Option<f64>) -> PyResult<PipelineRun> {
+        let (source, name) = match source {
+            Some(s) => read_source(s)?,
+            None => (Source::Path(self.plan.source.node.uri.clone().into()), self.plan.source.node.uri.clone()),
+        };
+        let fps = match fps {
+            Some(f) => Some(f),
+            None => self.plan.source.node.fps,
+        };
+        let fps = crate::decoder::parse_fps(fps)?;
+        let plan = self.plan.clone();
+        let started = Instant::now();
+        let (runner, input) = py
+            .detach(move || -> Result<_, (Kind, String)> {
+                let node = &plan.infer;
+                let backend = open_backend(&node.node)
+                    .map_err(|e| (Kind::Inference, format!("nodes[{}] (id {:?}).infer: {e}", node.index, node.id)))?;
+                let binding = plan.bind_model(backend.metadata()).map_err(|errors| {
+                    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    (Kind::Pipeline, lines.join("; "))
+                })?;
+                let labels = match &plan.postprocess.node.labels {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| (Kind::Pipeline, format!("cannot read labels {path}: {e}")))?;
+                        Some(parse_labels(&text).map_err(|e| (Kind::Pipeline, format!("labels {path}: {e}")))?)
+                    }
+                    None => None,
+                };
+                let runner = Runner::new(&plan, binding, backend, labels, Vec::new(), Box::new(InstantClock(started)))
+                    .map_err(|e| (Kind::Preprocess, e.to_string()))?;
+                let input = open_input(source, &name, fps).map_err(|e| (Kind::Source, e))?;
+                let options = DecoderOptions::from_config(input.config.clone()).with_backend(plan.decode_backend);
+                Ok((runner, (input, options)))
+            })
+            .map_err(|(kind, message)| error(kind, message))?;
+        let (input, options) = input;
+        let index = DisplayIndex::new(&input);
+        let opened = Arc::new(Opened { input: Arc::new(input), index: Arc::new(index), options });
+        let sequential = Sequential::new(opened.input.clone(), opened.options.clone()).or_raise(Kind::Decode)?;
+        Ok(PipelineRun {
+            opened,
+            state: Mutex::new(RunState { runner, sequential, decoded: 0, finished: false }),
+            clock: InstantClock(started),
+        })
+    }
+}
+
+impl PyPipeline {
+    fn from_document(doc: PipelineDocument) -> PyResult<Self> {
+        let plan = RunPlan::from_document(&doc).map_err(|e| list_errors(&e))?;
+        if plan.source.node.kind != SourceKind::File {
+            return Err(error(
+                Kind::Unsupported,
+                format!(
+                    "nodes[{}] (id {:?}).source.kind: live sources are not supported from Python yet; run over a recording",
+                    plan.source.index, plan.source.id
+                ),
+            ));
+        }
+        Ok(Self { plan })
+    }
+}
+
+struct RunState {
+    runner: Runner,
+    sequential: Sequential,
+    decoded: usize,
+    finished: bool,
+}
+
+/// The results of a running pipeline, in frame order (Python: iterate ``Pipeline.run(...)``).
+#[pyclass(module = "ifc._ifc", name = "PipelineRun", frozen)]
+pub struct PipelineRun {
+    opened: Arc<Opened>,
+    state: Mutex<RunState>,
+    clock: InstantClock,
+}
+
+#[pymethods]
+impl PipelineRun {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PipelineResult>> {
+        let next = py.detach(|| -> Result<Option<_>, (Kind, String)> {
+            let mut state =
+                self.state.lock().map_err(|_| (Kind::Pipeline, "the run failed in another thread".into()))?;
+            loop {
+                if state.finished {
+                    return Ok(None);
+                }
+                let Some(frame) = state.sequential.next_frame() else {
+                    state.finished = true;
+                    let stats = state.runner.finish().map_err(|e| (Kind::Pipeline, e.to_string()))?;
+                    if stats.frames_inferred == 0 && stats.frames_sampled > 0 {
+                        let first = stats.errors.first().cloned().unwrap_or_default();
+                        return Err((Kind::Inference, format!("no frame was inferred: {first}")));
+                    }
+                    return Ok(None);
+                };
+                let n = state.decoded;
+                state.decoded += 1;
+                let decoded_at = self.clock.now_ns();
+                match state.runner.push_frame(&frame, decoded_at).map_err(|e| (Kind::Pipeline, e.to_string()))? {
+                    FrameOutcome::Inferred(record) => {
+                        let line = record.to_json_line().map_err(|e| (Kind::Pipeline, e.to_string()))?;
+                        return Ok(Some((frame, n, line)));
+                    }
+                    FrameOutcome::Skipped | FrameOutcome::NotInferred { .. } => {}
+                }
+            }
+        });
+        let Some((frame, n, line)) = next.map_err(|(kind, message)| error(kind, message))? else {
+            return Ok(None);
+        };
+        let record = py.import("json")?.call_method1("loads", (line,))?.unbind();
+        let frame = Py::new(py, self.opened.wrap(frame, n))?;
+        Ok(Some(PipelineResult { record, frame }))
+    }
+
+    /// Counts so far, as ``ifc run``'s summary gives them.
+    #[getter]
+    fn stats(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let state = self.state.lock().map_err(|_| error(Kind::Pipeline, "the run failed in another thread"))?;
+        let s = state.runner.stats();
+        let dict = pyo3::types::PyDict::new(py);
+        dict.set_item("frames_decoded", s.frames_decoded)?;
+        dict.set_item("frames_sampled", s.frames_sampled)?;
+        dict.set_item("frames_inferred", s.frames_inferred)?;
+        dict.set_item("frames_not_inferred", s.frames_not_inferred)?;
+        dict.set_item("ok_frames", s.ok_frames)?;
+        dict.set_item("ng_frames", s.ng_frames)?;
+        Ok(dict.into_any().unbind())
+    }
+}
+
+/// One inferred frame: detections, verdict and the frame itself (Python: ``ifc.PipelineResult``).
+#[pyclass(module = "ifc._ifc", name = "PipelineResult", frozen)]
+pub struct PipelineResult {
+    record: Py<PyAny>,
+    frame: Py<PyFrame>,
+}
+
+impl PipelineResult {
+    fn field(&self, py: Python<'_>, name: &str) -> PyResult<Py<PyAny>> {
+        Ok(self.record.bind(py).get_item(name)?.unbind())
+    }
+}
+
+#[pymethods]
+impl PipelineResult {
+    /// The result as ``ifc run`` writes it to ``results.jsonl`` (a fresh dict).
+    fn to_dict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(py.import("copy")?.call_method1("deepcopy", (self.record.bind(py),))?.unbind())
+    }
+
+    /// Position among decoded frames (display order, from 0).
+    #[getter]
+    fn frame_index(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.field(py, "frame_index")
+    }
+
+    #[getter]
+    fn pts_seconds(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.field(py, "pts_s")
+    }
+
+    /// Detections, best first, boxes in frame pixels (dicts as in ``results.jsonl``).
+    #[getter]
+    fn detections(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.field(py, "detections")
+    }
+
+    /// The frame's verdict: ``{"status": "ok" | "ng", "fired": [...]}``.
+    #[getter]
+    fn verdict(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.field(py, "verdict")
+    }
+
+    /// ``"ok"`` or ``"ng"``.
+    #[getter]
+    fn status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.record.bind(py).get_item("verdict")?.get_item("status")?.unbind())
+    }
+
+    /// The decoded frame the result is about.
+    #[getter]
+    fn frame(&self, py: Python<'_>) -> Py<PyFrame> {
+        self.frame.clone_ref(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let r = self.record.bind(py);
+        Ok(format!(
+            "PipelineResult(frame_index={}, status={}, detections={})",
+            r.get_item("frame_index")?,
+            r.get_item("verdict")?.get_item("status")?,
+            r.get_item("detections")?.len()?
+        ))
+    }
+}
