@@ -6,10 +6,9 @@
 
 #![allow(unsafe_code)]
 
-use std::process::Command;
-
 use super::params::{KernelPlan, PlaneAddresses, PreprocessParams, TapAddresses, BLOCK_DIM};
 use crate::codec::ColourDescription;
+use crate::preprocess::fixture_tests::view;
 use crate::preprocess::reference::{decode_output as decode, max_level_difference as worst_levels, preprocess_f64};
 use crate::preprocess::{
     output_len_bytes, ChannelOrder, ColourMatrix, DType, Fit, FrameView, Layout, PixelFormat, Plane, PreprocessSpec,
@@ -21,42 +20,9 @@ extern "C" {
     fn ifc_host_preprocess_params_layout(out: *mut usize, capacity: usize) -> usize;
 }
 
-fn fixture(name: &str) -> String {
-    format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The first frame of a fixture decoded by ffmpeg to raw `format` samples, with its size.
 fn decode_first_frame(name: &str, format: PixelFormat) -> (u32, u32, Vec<u8>) {
-    let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0"])
-        .arg(fixture(name))
-        .output()
-        .expect("ffprobe runs (scripts/setup.sh installs ffmpeg)");
-    let text = String::from_utf8_lossy(&probe.stdout);
-    let size: Vec<u32> = text.trim().split(',').map(|n| n.parse().expect("ffprobe prints a number")).collect();
-    let decoded = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(fixture(name))
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", format.ffmpeg_name(), "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(decoded.status.success(), "ffmpeg: {}", String::from_utf8_lossy(&decoded.stderr));
-    (size[0], size[1], decoded.stdout)
-}
-
-/// Tightly packed raw 4:2:0 data as a frame.
-fn view(format: PixelFormat, width: u32, height: u32, raw: &[u8], colour: ColourDescription) -> FrameView<'_> {
-    let sample = if format.bit_depth() > 8 { 2 } else { 1 };
-    let (w, h) = (width as usize * sample, height as usize);
-    assert_eq!(raw.len(), w * h * 3 / 2, "raw frame size");
-    let (y, chroma) = raw.split_at(w * h);
-    let planes = if format.interleaved_chroma() {
-        [Plane::new(y, w), Plane::new(chroma, w), Plane::default()]
-    } else {
-        let (u, v) = chroma.split_at(w / 2 * h / 2);
-        [Plane::new(y, w), Plane::new(u, w / 2), Plane::new(v, w / 2)]
-    };
-    FrameView::new(format, width, height, planes, colour)
+    crate::preprocess::fixture_tests::decode_first_frame(name, format.ffmpeg_name())
 }
 
 /// Runs the host build of the kernel: image `batch_index` of a batch of `batch` images.

@@ -42,7 +42,6 @@ fn round_up(significand: u32, half_bit: u32) -> u16 {
 }
 
 /// binary16 → f32, exactly (every binary16 value is a binary32 value).
-#[cfg(test)]
 pub(crate) fn f16_bits_to_f32(half: u16) -> f32 {
     let sign = if half & 0x8000 != 0 { -1.0 } else { 1.0 };
     let exponent = i32::from((half >> 10) & 0x1f);

@@ -13,8 +13,9 @@ fn fixture(name: &str) -> String {
     format!("{}/../testdata/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The first frame of a fixture as raw `pix_fmt` bytes, with its size.
-fn decode_first_frame(name: &str, pix_fmt: &str) -> (u32, u32, Vec<u8>) {
+/// The first frame of a fixture as raw `pix_fmt` bytes, with its size (also used by the CUDA
+/// kernel's host test).
+pub(crate) fn decode_first_frame(name: &str, pix_fmt: &str) -> (u32, u32, Vec<u8>) {
     let probe = Command::new("ffprobe")
         .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0"])
         .arg(fixture(name))
@@ -34,9 +35,16 @@ fn decode_first_frame(name: &str, pix_fmt: &str) -> (u32, u32, Vec<u8>) {
 }
 
 /// Splits tightly packed raw 4:2:0 data into planes.
-fn view(format: PixelFormat, width: u32, height: u32, raw: &[u8], colour: ColourDescription) -> FrameView<'_> {
+pub(crate) fn view(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    raw: &[u8],
+    colour: ColourDescription,
+) -> FrameView<'_> {
     let sample = if format.bit_depth() > 8 { 2 } else { 1 };
     let (w, h) = (width as usize * sample, height as usize);
+    assert_eq!(raw.len(), w * h * 3 / 2, "raw frame size");
     let (y, chroma) = raw.split_at(w * h);
     let planes = if format.interleaved_chroma() {
         [Plane::new(y, w), Plane::new(chroma, w), Plane::default()]
@@ -44,7 +52,6 @@ fn view(format: PixelFormat, width: u32, height: u32, raw: &[u8], colour: Colour
         let (u, v) = chroma.split_at(w / 2 * h / 2);
         [Plane::new(y, w), Plane::new(u, w / 2), Plane::new(v, w / 2)]
     };
-    assert_eq!(raw.len(), w * h * 3 / 2, "raw frame size");
     FrameView::new(format, width, height, planes, colour)
 }
 

@@ -89,7 +89,7 @@ mod taps;
 #[cfg(test)]
 mod equivalence_tests;
 #[cfg(test)]
-mod fixture_tests;
+pub(crate) mod fixture_tests;
 
 // What the CUDA kernel's parameters are derived from: the same code as the CPU path.
 #[cfg(feature = "cuda")]

@@ -125,20 +125,10 @@ fn samples(frame: &FrameView<'_>, x: usize, y: usize) -> (f64, f64, f64) {
 pub fn decode_output(dtype: DType, bytes: &[u8]) -> Vec<f32> {
     match dtype {
         DType::F32 => bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect(),
-        DType::F16 => bytes.chunks_exact(2).map(|b| f16_to_f32(u16::from_ne_bytes([b[0], b[1]]))).collect(),
+        DType::F16 => {
+            bytes.chunks_exact(2).map(|b| super::f16::f16_bits_to_f32(u16::from_ne_bytes([b[0], b[1]]))).collect()
+        }
         DType::U8 => bytes.iter().map(|&b| f32::from(b)).collect(),
-    }
-}
-
-fn f16_to_f32(half: u16) -> f32 {
-    let sign = if half & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exponent = i32::from((half >> 10) & 0x1f);
-    let mantissa = f32::from(half & 0x3ff);
-    match exponent {
-        0 => sign * mantissa * (-24f32).exp2(),
-        0x1f if mantissa == 0.0 => sign * f32::INFINITY,
-        0x1f => f32::NAN,
-        _ => sign * (1.0 + mantissa / 1024.0) * ((exponent - 15) as f32).exp2(),
     }
 }
 
