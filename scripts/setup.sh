@@ -4,7 +4,10 @@
 set -euo pipefail
 packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev
   libavdevice-dev clang libclang-dev pkg-config python3 python3-venv protobuf-compiler
-  libffmpeg-nvenc-dev)
+  libffmpeg-nvenc-dev
+  # The RTSP tests' server: gst-rtsp-server (a small C program built by the tests) packetizing
+  # ffmpeg's H.264/H.265 with rtph264pay/rtph265pay (plugins-good) after h26xparse (plugins-bad).
+  gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

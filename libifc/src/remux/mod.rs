@@ -6,13 +6,19 @@
 //!                                       ├─ SourceItem ─▶ Remuxer ─▶ Segmenter ─▶ Fmp4Muxer ─▶ RemuxOutput
 //! mp4_source (MP4 → samples)   ────────┘                    └─▶ MediaPlaylist (index.m3u8)
 //! ```
+//!
+//! `LiveSource` turns a live stream's access units (RTP) into decoder configurations and
+//! packets, waiting for a random-access point at the start and after every loss.
 
+mod live_source;
 mod mp4_source;
+mod parameter_sets;
 mod raw_source;
 pub mod raw_timing;
 mod remuxer;
 mod video_input;
 
+pub use live_source::{LiveItem, LiveSource, LiveSourceStats};
 pub use mp4_source::{mp4_source, Mp4Source};
 pub use raw_source::{RawSource, RawSourceStats, RawTiming};
 pub use remuxer::{RemuxError, RemuxOutput, RemuxStats, Remuxer};

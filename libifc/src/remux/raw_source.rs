@@ -11,11 +11,11 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::parameter_sets::ParameterSetMemory;
 use super::raw_timing::RawTimestamper;
 use super::SourceItem;
 use crate::codec::nal::push_length_prefixed;
-use crate::codec::parameter_set_id::{parameter_set_key, NalKindKey};
-use crate::codec::{AccessUnit, AccessUnitAssembler, Codec, DecoderConfig, FrameRate, StreamState};
+use crate::codec::{AccessUnit, AccessUnitAssembler, Codec, FrameRate, StreamState};
 use crate::error::{ParseError, Result};
 use crate::mp4::Sample;
 
@@ -59,16 +59,12 @@ impl RawTiming {
 
 /// See the module docs.
 pub struct RawSource {
-    codec: Codec,
     frame_rate: Option<FrameRate>,
     assembler: AccessUnitAssembler,
     state: StreamState,
     timing: Option<RawTiming>,
     timestamper: Option<RawTimestamper<Prepared>>,
-    /// The latest parameter set of each (type, id), in order of first arrival.
-    parameter_sets: Vec<((NalKindKey, u32), Bytes)>,
-    /// The parameter sets of the configuration declared last.
-    config_sets: Vec<Bytes>,
+    parameter_sets: ParameterSetMemory,
     started: bool,
     out: VecDeque<Result<SourceItem>>,
     stats: RawSourceStats,
@@ -78,14 +74,12 @@ impl RawSource {
     /// `frame_rate`: overrides the VUI timing; required when the stream carries none.
     pub fn new(codec: Codec, frame_rate: Option<FrameRate>) -> Self {
         Self {
-            codec,
             frame_rate,
             assembler: AccessUnitAssembler::new(codec),
             state: StreamState::new(codec),
             timing: None,
             timestamper: None,
-            parameter_sets: Vec::new(),
-            config_sets: Vec::new(),
+            parameter_sets: ParameterSetMemory::new(codec),
             started: false,
             out: VecDeque::new(),
             stats: RawSourceStats::default(),
@@ -155,7 +149,7 @@ impl RawSource {
         for nal in &au.nals {
             match self.state.push_nal(nal) {
                 Ok(Some(p)) if picture.is_none() => picture = Some(p),
-                Ok(_) => self.remember_parameter_set(nal),
+                Ok(_) => self.parameter_sets.remember(nal),
                 Err(_) => self.stats.nal_errors += 1,
             }
         }
@@ -167,7 +161,7 @@ impl RawSource {
             self.stats.dropped_before_random_access += 1;
             return;
         }
-        if au.random_access && !self.parameter_sets.iter().map(|(_, b)| b).eq(self.config_sets.iter()) {
+        if au.random_access && self.parameter_sets.changed() {
             if let Err(e) = self.declare_config() {
                 self.out.push_back(Err(e));
                 self.stats.dropped_undecodable += 1;
@@ -194,9 +188,7 @@ impl RawSource {
     }
 
     fn declare_config(&mut self) -> Result<()> {
-        let sets: Vec<&[u8]> = self.parameter_sets.iter().map(|(_, b)| &b[..]).collect();
-        let config = DecoderConfig::from_parameter_sets(self.codec, &sets)?;
-        self.config_sets = self.parameter_sets.iter().map(|(_, b)| b.clone()).collect();
+        let config = self.parameter_sets.declare()?;
         if self.frame_rate.is_none() {
             self.frame_rate = config.params.frame_rate;
         }
@@ -208,15 +200,6 @@ impl RawSource {
         self.drain_timestamper();
         self.out.push_back(Ok(SourceItem::Config(config)));
         Ok(())
-    }
-
-    /// Keeps the latest parameter set per (type, id); ignores other NAL units.
-    fn remember_parameter_set(&mut self, nal: &Bytes) {
-        let Ok(Some(key)) = parameter_set_key(self.codec, nal) else { return };
-        match self.parameter_sets.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, set)) => *set = nal.clone(),
-            None => self.parameter_sets.push((key, nal.clone())),
-        }
     }
 
     fn start_timing(&mut self) -> Result<RawTimestamper<Prepared>> {
