@@ -15,6 +15,7 @@
 //! - [`mp4`]: the MP4 demuxer (progressive and fragmented) and the fMP4/CMAF muxer.
 //! - [`hls`]: the HLS media playlist writer.
 //! - [`remux`]: raw Annex B or MP4 in, fMP4 segments and an HLS playlist out (the Recorder).
+//! - [`rtp`]: RTP packets of one H.264/H.265 stream into access units (RFC 3550, 6184, 7798).
 //! - [`probe`]: stream analysis (frame count, GOP structure) for `ifc probe`.
 //! - [`decode`]: the `Decoder` trait and its backends (libavcodec on the CPU), frame sampling
 //!   and QoS.
@@ -50,6 +51,7 @@ pub mod postprocess;
 pub mod preprocess;
 pub mod probe;
 pub mod remux;
+pub mod rtp;
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod store;
