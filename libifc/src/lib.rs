@@ -29,6 +29,8 @@
 //!   back to source pixels.
 //! - [`verdict`]: declarative OK/NG rules per frame and their aggregate per time window.
 //! - [`pipeline`]: the versioned pipeline document (nodes and typed edges) and its JSON Schema.
+//! - [`rtsp`]: an RTSP 1.0 client pulling one H.264/H.265 stream from a camera (sans-IO
+//!   parsers, one blocking adapter over `std::net::TcpStream`); RTP packets out.
 //!
 //! Unsafe code is denied crate-wide; the parsers and muxers forbid it outright, and the few
 //! modules that need it (SIMD kernels, FFI) allow it locally with a `// SAFETY:` line per block.
@@ -45,6 +47,7 @@ pub mod gpu;
 pub mod gpu_path;
 pub mod hls;
 pub mod infer;
+pub mod live;
 pub mod mp4;
 pub mod pipeline;
 pub mod postprocess;
@@ -52,6 +55,7 @@ pub mod preprocess;
 pub mod probe;
 pub mod remux;
 pub mod rtp;
+pub mod rtsp;
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod store;
