@@ -1,8 +1,9 @@
 //! `libifc`: the media core of ImageFlowCanvas.
 //!
 //! Everything in this crate that reads bitstreams or containers is *sans-IO*: bytes and
-//! timestamps go in, items come out; nothing here opens a socket, reads a clock or touches
-//! a GPU. The I/O lives in the binaries (`bins/ifc`) and, later, in adapters behind small traits.
+//! timestamps go in, items come out; nothing there opens a socket, reads a clock or touches
+//! a GPU. The I/O lives in the binaries (`bins/ifc`) and in a few adapters at the edges: the
+//! RTSP session (`rtsp::Session`, one blocking TCP connection), the Triton client, the GPU.
 //!
 //! # Time model
 //! Media time is counted in integer ticks of a stated timescale. Streams that ifc times itself
@@ -31,6 +32,8 @@
 //! - [`pipeline`]: the versioned pipeline document (nodes and typed edges) and its JSON Schema.
 //! - [`rtsp`]: an RTSP 1.0 client pulling one H.264/H.265 stream from a camera (sans-IO
 //!   parsers, one blocking adapter over `std::net::TcpStream`); RTP packets out.
+//! - [`live`]: a camera's RTSP stream as decoder configurations and packets (session →
+//!   depacketizer → `remux::LiveSource`).
 //!
 //! Unsafe code is denied crate-wide; the parsers and muxers forbid it outright, and the few
 //! modules that need it (SIMD kernels, FFI) allow it locally with a `// SAFETY:` line per block.

@@ -3,10 +3,8 @@
 //! TCP listeners for the broken servers. A server that cannot start fails the test (needs gcc
 //! and libgstrtspserver-1.0-dev; see the script).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,63 +13,12 @@ use ifc::codec::nal::AnnexBNals;
 use ifc::codec::{AccessUnitAssembler, Codec};
 use ifc::rtsp::{RtspError, RtspOptions, Session};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "support/rtsp_server.rs"]
+mod rtsp_server;
+use rtsp_server::{repo_root, RtspServer};
 
 const H264: &str = "h264_main_320x240_25.h264";
 const H265: &str = "hevc_main_320x240_25.h265";
-
-/// gst-rtsp-server serving one testdata file at /test; killed on drop.
-struct RtspServer {
-    child: Child,
-    port: u16,
-}
-
-impl RtspServer {
-    fn start(file: &str, auth: Option<&str>) -> Self {
-        Self::start_with(file, auth, &[])
-    }
-
-    fn start_with(file: &str, auth: Option<&str>, env: &[(&str, &str)]) -> Self {
-        let path = repo_root().join("testdata").join(file);
-        let (parse, pay) =
-            if file.ends_with(".h264") { ("h264parse", "rtph264pay") } else { ("h265parse", "rtph265pay") };
-        let launch =
-            format!("( filesrc location={} ! {parse} ! {pay} name=pay0 pt=96 config-interval=-1 )", path.display());
-        let mut child = Command::new("bash")
-            .arg(repo_root().join("scripts/rtsp-test-server.sh"))
-            .args(["0", "/test", &launch])
-            .args(auth)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("run scripts/rtsp-test-server.sh");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read the ready line");
-        let port = line.strip_prefix("ready ").and_then(|p| p.trim().parse().ok());
-        let Some(port) = port else {
-            let _ = child.kill();
-            panic!("rtsp-test-server did not start (printed {line:?}); see its stderr above");
-        };
-        Self { child, port }
-    }
-
-    fn url(&self, userinfo: &str) -> String {
-        format!("rtsp://{userinfo}127.0.0.1:{}/test", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for RtspServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 fn options() -> RtspOptions {
     RtspOptions::default().read_timeout(Duration::from_secs(5))

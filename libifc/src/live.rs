@@ -1,0 +1,118 @@
+//! [`LiveVideo`]: one camera's video over RTSP, as decoder configurations and packets.
+//!
+//! ```text
+//! rtsp::Session<Playing> ─RTP packet (Bytes)─▶ rtp::RtpPacket ─▶ rtp::Depacketizer ─access unit─▶
+//!   remux::LiveSource ─▶ LiveItem::{Config, Packet} ─▶ decode::Decoder
+//! ```
+//!
+//! The RTSP session is the only I/O; the depacketizer and the live source are sans-IO. Bad
+//! packets and unusable parameter sets are counted and logged, and the stream goes on: only a
+//! failed session (refused, unauthorized, timed out, closed mid-message) ends it with an error.
+
+use crate::remux::{LiveItem, LiveSource, LiveSourceStats};
+use crate::rtp::{Depacketizer, DepacketizerStats, RtpPacket};
+use crate::rtsp::{Described, Playing, RtspError, RtspOptions, Session, VideoMedia};
+
+/// Counts of what a live stream lost or skipped, from the packets up.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// RTP packets that could not be parsed or depacketized.
+    pub malformed_packets: u64,
+    /// RTP packets of another payload type than the video's (ignored).
+    pub foreign_packets: u64,
+    /// Unusable parameter sets (the unit carrying them was dropped).
+    pub config_errors: u64,
+    pub depacketizer: DepacketizerStats,
+    pub source: LiveSourceStats,
+}
+
+/// See the module docs.
+pub struct LiveVideo {
+    session: Session<Playing>,
+    media: VideoMedia,
+    depacketizer: Depacketizer,
+    source: LiveSource,
+    malformed_packets: u64,
+    foreign_packets: u64,
+    config_errors: u64,
+    ended: bool,
+}
+
+impl LiveVideo {
+    /// Connects, describes, sets up and plays the first H.264/H.265 video of `url`.
+    pub fn open(url: &str, options: RtspOptions) -> Result<Self, RtspError> {
+        let described = Session::<Described>::describe(url, options)?;
+        let media = described.video().clone();
+        let session = described.play()?;
+        Ok(Self {
+            depacketizer: Depacketizer::new(media.codec),
+            source: LiveSource::new(media.codec, media.clock_rate, &media.parameter_sets),
+            session,
+            media,
+            malformed_packets: 0,
+            foreign_packets: 0,
+            config_errors: 0,
+            ended: false,
+        })
+    }
+
+    /// What the session description says about the video.
+    pub fn media(&self) -> &VideoMedia {
+        &self.media
+    }
+
+    /// The next configuration or packet; `None` when the server ended the stream.
+    pub fn next_item(&mut self) -> Result<Option<LiveItem>, RtspError> {
+        loop {
+            if let Some(item) = self.source.pull() {
+                match item {
+                    Ok(item) => return Ok(Some(item)),
+                    Err(e) => {
+                        self.config_errors += 1;
+                        tracing::warn!(error = %e, "live stream: unusable parameter sets; waiting for the next ones");
+                        continue;
+                    }
+                }
+            }
+            if let Some(unit) = self.depacketizer.pull() {
+                // A unit the depacketizer dropped whole (a picture missing its first slice) breaks
+                // references as surely as a lost packet.
+                let lost = if unit.follows_loss() { unit.loss_before.max(1) } else { 0 };
+                self.source.push(unit.nals, unit.timestamp, lost);
+                continue;
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            let Some(data) = self.session.next_packet()? else {
+                // The server ended the stream: a last unit without a marker bit still counts.
+                self.ended = true;
+                self.depacketizer.flush();
+                continue;
+            };
+            match RtpPacket::parse(data) {
+                Ok(packet) if packet.payload_type != self.media.payload_type => self.foreign_packets += 1,
+                Ok(packet) => {
+                    if let Err(e) = self.depacketizer.push(packet) {
+                        self.malformed_packets += 1;
+                        tracing::debug!(error = %e, "live stream: packet dropped");
+                    }
+                }
+                Err(e) => {
+                    self.malformed_packets += 1;
+                    tracing::debug!(error = %e, "live stream: packet dropped");
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> LiveStats {
+        LiveStats {
+            malformed_packets: self.malformed_packets,
+            foreign_packets: self.foreign_packets,
+            config_errors: self.config_errors,
+            depacketizer: self.depacketizer.stats().clone(),
+            source: self.source.stats().clone(),
+        }
+    }
+}
