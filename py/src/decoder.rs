@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use ifc::codec::FrameRate;
@@ -13,6 +14,7 @@ use pyo3::types::{PyByteArray, PyBytes, PySlice};
 use crate::errors::{error, IntoPyErr, Kind};
 use crate::frame::{FrameTiming, PyFrame};
 use crate::index::DisplayIndex;
+use crate::live::{open_live, LiveFrameIterator, SharedLive};
 use crate::metadata::VideoMetadata;
 use crate::seek::{Seeker, Sequential};
 
@@ -20,6 +22,8 @@ use crate::seek::{Seeker, Sequential};
 pub enum Source {
     Path(PathBuf),
     Bytes(Bytes),
+    /// An `rtsp://` URL: a camera, read as it plays.
+    Live(String),
 }
 
 /// Reads `source` (a path, bytes, or a URL) into memory and works out what it is.
@@ -32,16 +36,15 @@ pub fn read_source(source: &Bound<'_, PyAny>) -> PyResult<(Source, String)> {
     }
     if let Ok(text) = source.extract::<String>() {
         let lower = text.to_ascii_lowercase();
-        if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
-            return Err(error(
-                Kind::Unsupported,
-                format!("{text}: RTSP sources are not supported yet: libifc has no RTSP client (record to MP4 first)"),
-            ));
+        if lower.starts_with("rtsp") && lower.contains("://") {
+            // The URL may hold a password: it stays out of the name shown in messages.
+            let name = ifc::rtsp::RtspUrl::parse(&text).map_or_else(|_| "<rtsp url>".to_owned(), |u| u.to_string());
+            return Ok((Source::Live(text), name));
         }
-        if lower.contains("://") {
+        if let Some((scheme, _)) = lower.split_once("://") {
             return Err(error(
                 Kind::Unsupported,
-                format!("{text}: only files, bytes and (later) rtsp:// URLs are read"),
+                format!("{scheme}:// sources: ifc reads files, bytes and rtsp:// URLs"),
             ));
         }
     }
@@ -62,6 +65,7 @@ pub fn open_input(source: Source, name: &str, fps: Option<FrameRate>) -> Result<
             (Some(ext.unwrap_or_default()), Bytes::from(data))
         }
         Source::Bytes(data) => (None, data),
+        Source::Live(_) => return Err(format!("{name}: a live stream cannot be read whole")),
     };
     if data.is_empty() {
         return Err(format!("{name}: empty input"));
@@ -128,21 +132,37 @@ impl Opened {
     }
 }
 
+/// What a decoder reads: a recording (random access) or a live stream (iteration only).
+enum Opening {
+    File { opened: Arc<Opened>, seeker: Mutex<Seeker> },
+    Live { live: SharedLive, frame_seconds: f64 },
+}
+
 /// A video opened for decoding (Python: ``ifc.VideoDecoder``).
 #[pyclass(module = "ifc._ifc", name = "VideoDecoder", frozen)]
 pub struct PyVideoDecoder {
-    opened: Arc<Opened>,
-    seeker: Mutex<Seeker>,
+    opening: Opening,
     metadata: Py<VideoMetadata>,
 }
 
 impl PyVideoDecoder {
+    /// The recording, or the error random access on a live stream gets.
+    fn file(&self) -> PyResult<(&Arc<Opened>, &Mutex<Seeker>)> {
+        match &self.opening {
+            Opening::File { opened, seeker } => Ok((opened, seeker)),
+            Opening::Live { .. } => Err(error(
+                Kind::Unsupported,
+                "a live stream has no frame indices: iterate over it (`for frame in decoder`), or record it to read it at random",
+            )),
+        }
+    }
+
     fn frames(&self, py: Python<'_>, indices: &[usize]) -> PyResult<Vec<PyFrame>> {
+        let (opened, seeker) = self.file()?;
         let mut order: Vec<usize> = (0..indices.len()).collect();
         order.sort_by_key(|&i| indices[i]);
-        let opened = self.opened.clone();
         let decoded: Result<Vec<(usize, Frame)>, String> = py.detach(|| {
-            let mut seeker = self.seeker.lock().map_err(|_| "the decoder failed in another thread".to_owned())?;
+            let mut seeker = seeker.lock().map_err(|_| "the decoder failed in another thread".to_owned())?;
             let mut out = Vec::with_capacity(indices.len());
             for &i in &order {
                 out.push((i, seeker.frame(indices[i])?));
@@ -155,7 +175,7 @@ impl PyVideoDecoder {
     }
 
     fn check_index(&self, i: i64) -> PyResult<usize> {
-        let n = self.opened.index.len() as i64;
+        let n = self.file()?.0.index.len() as i64;
         let j = if i < 0 { i + n } else { i };
         if (0..n).contains(&j) {
             Ok(j as usize)
@@ -163,32 +183,68 @@ impl PyVideoDecoder {
             Err(error(Kind::Index, format!("frame index {i} is out of range for a video of {n} frames")))
         }
     }
+
+    fn open_file(
+        py: Python<'_>,
+        source: Source,
+        name: &str,
+        fps: Option<FrameRate>,
+        threads: usize,
+        backend: BackendPreference,
+    ) -> PyResult<Self> {
+        let input = py.detach(|| open_input(source, name, fps)).or_raise(Kind::Source)?;
+        let index = DisplayIndex::new(&input);
+        let metadata = VideoMetadata::new(&input, &index);
+        let options = DecoderOptions::from_config(input.config.clone()).with_threads(threads).with_backend(backend);
+        let opened = Opened { input: Arc::new(input), index: Arc::new(index), options };
+        let seeker = Seeker::new(opened.input.clone(), opened.index.clone(), opened.options.clone());
+        Ok(Self {
+            opening: Opening::File { opened: Arc::new(opened), seeker: Mutex::new(seeker) },
+            metadata: Py::new(py, metadata)?,
+        })
+    }
+
+    fn open_live(
+        py: Python<'_>,
+        url: &str,
+        timeout: Duration,
+        threads: usize,
+        backend: BackendPreference,
+    ) -> PyResult<Self> {
+        let (state, config, framerate) = py.detach(|| open_live(url, timeout, threads, backend))?;
+        let metadata = VideoMetadata::live(&config, framerate);
+        let frame_seconds = if metadata.fps > 0.0 { 1.0 / metadata.fps } else { f64::NAN };
+        Ok(Self {
+            opening: Opening::Live { live: Arc::new(Mutex::new(Some(state))), frame_seconds },
+            metadata: Py::new(py, metadata)?,
+        })
+    }
 }
 
 #[pymethods]
 impl PyVideoDecoder {
     #[new]
-    #[pyo3(signature = (source, *, device="auto", threads=1, fps=None))]
+    #[pyo3(signature = (source, *, device="auto", threads=1, fps=None, timeout=10.0))]
     fn new(
         py: Python<'_>,
         source: &Bound<'_, PyAny>,
         device: &str,
         threads: usize,
         fps: Option<f64>,
+        timeout: f64,
     ) -> PyResult<Self> {
         let backend = parse_device(device)?;
         if !(1..=64).contains(&threads) {
             return Err(error(Kind::Argument, format!("threads={threads}: expected 1 to 64")));
         }
         let fps = parse_fps(fps)?;
-        let (source, name) = read_source(source)?;
-        let input = py.detach(|| open_input(source, &name, fps)).or_raise(Kind::Source)?;
-        let index = DisplayIndex::new(&input);
-        let metadata = VideoMetadata::new(&input, &index);
-        let options = DecoderOptions::from_config(input.config.clone()).with_threads(threads).with_backend(backend);
-        let opened = Opened { input: Arc::new(input), index: Arc::new(index), options };
-        let seeker = Seeker::new(opened.input.clone(), opened.index.clone(), opened.options.clone());
-        Ok(Self { opened: Arc::new(opened), seeker: Mutex::new(seeker), metadata: Py::new(py, metadata)? })
+        if !(timeout.is_finite() && timeout > 0.0 && timeout <= 3600.0) {
+            return Err(error(Kind::Argument, format!("timeout={timeout}: expected seconds in (0, 3600]")));
+        }
+        match read_source(source)? {
+            (Source::Live(url), _) => Self::open_live(py, &url, Duration::from_secs_f64(timeout), threads, backend),
+            (source, name) => Self::open_file(py, source, &name, fps, threads, backend),
+        }
     }
 
     /// Codec, size, frame rate, duration and colour description.
@@ -197,13 +253,18 @@ impl PyVideoDecoder {
         self.metadata.clone_ref(py)
     }
 
-    fn __len__(&self) -> usize {
-        self.opened.index.len()
+    fn __len__(&self) -> PyResult<usize> {
+        match &self.opening {
+            Opening::File { opened, .. } => Ok(opened.index.len()),
+            Opening::Live { .. } => Err(pyo3::exceptions::PyTypeError::new_err(
+                "a live stream has no length: iterate over it (`for frame in decoder`)",
+            )),
+        }
     }
 
     fn __getitem__(&self, py: Python<'_>, key: &Bound<'_, PyAny>) -> PyResult<Py<PyAny>> {
+        let n = self.file()?.0.index.len() as isize;
         if let Ok(slice) = key.cast::<PySlice>() {
-            let n = self.opened.index.len() as isize;
             let s = slice.indices(n)?;
             let indices: Vec<usize> = (0..s.slicelength).map(|k| (s.start + k as isize * s.step) as usize).collect();
             let frames = self.frames(py, &indices)?;
@@ -226,7 +287,7 @@ impl PyVideoDecoder {
 
     /// The frames shown at these times (seconds), as an ``ifc.FrameBatch``.
     fn get_frames_played_at(&self, py: Python<'_>, seconds: Vec<f64>) -> PyResult<Py<PyAny>> {
-        let index = &self.opened.index;
+        let index = &self.file()?.0.index;
         let indices = seconds
             .iter()
             .map(|&t| {
@@ -243,14 +304,49 @@ impl PyVideoDecoder {
         batch(py, frames)
     }
 
-    fn __iter__(&self) -> PyResult<FrameIterator> {
-        let sequential =
-            Sequential::new(self.opened.input.clone(), self.opened.options.clone()).or_raise(Kind::Decode)?;
-        Ok(FrameIterator { opened: self.opened.clone(), state: Mutex::new((sequential, 0)) })
+    fn __iter__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        match &self.opening {
+            Opening::File { opened, .. } => {
+                let sequential =
+                    Sequential::new(opened.input.clone(), opened.options.clone()).or_raise(Kind::Decode)?;
+                let it = FrameIterator { opened: opened.clone(), state: Mutex::new((sequential, 0)) };
+                Ok(Py::new(py, it)?.into_any())
+            }
+            // One stream: every iterator continues where the last one stopped.
+            Opening::Live { live, frame_seconds } => {
+                let it = LiveFrameIterator { live: live.clone(), frame_seconds: *frame_seconds };
+                Ok(Py::new(py, it)?.into_any())
+            }
+        }
+    }
+
+    /// Ends a live stream's session (RTSP TEARDOWN); a recording has nothing to release.
+    /// Also called on leaving a ``with`` block.
+    fn close(&self, py: Python<'_>) {
+        if let Opening::Live { live, .. } = &self.opening {
+            py.detach(|| {
+                if let Ok(mut state) = live.lock() {
+                    state.take();
+                }
+            });
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> bool {
+        self.close(py);
+        false
     }
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let m = self.metadata.borrow(py);
+        if m.is_live {
+            return format!("VideoDecoder(live {} {}x{}, {:.3} fps)", m.codec, m.width, m.height, m.fps);
+        }
         format!("VideoDecoder({} {}x{}, {} frames, {:.3} fps)", m.codec, m.width, m.height, m.num_frames, m.fps)
     }
 }

@@ -8,6 +8,7 @@ mod errors;
 mod frame;
 mod index;
 mod infer;
+mod live;
 mod metadata;
 mod pipeline;
 mod preprocess;
@@ -25,6 +26,7 @@ pub(crate) fn numpy_from(py: Python<'_>, tensor: dlpack::HostTensor) -> PyResult
 fn _ifc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<decoder::PyVideoDecoder>()?;
     m.add_class::<decoder::FrameIterator>()?;
+    m.add_class::<live::LiveFrameIterator>()?;
     m.add_class::<frame::PyFrame>()?;
     m.add_class::<metadata::VideoMetadata>()?;
     m.add_class::<dlpack::PyTensor>()?;

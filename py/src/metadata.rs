@@ -1,5 +1,6 @@
 //! `ifc.VideoMetadata`: what a recording is, from its parameter sets and sample table.
 
+use ifc::codec::DecoderConfig;
 use ifc::remux::VideoInput;
 use pyo3::prelude::*;
 
@@ -31,17 +32,30 @@ pub struct VideoMetadata {
     pub color_space: Option<String>,
     /// ``"pc"`` (full) or ``"tv"`` (limited), as FFmpeg names the range.
     pub color_range: String,
+    /// A live stream (RTSP): no frame count (0), duration NaN, iteration only.
+    pub is_live: bool,
 }
 
 impl VideoMetadata {
     pub fn new(input: &VideoInput, index: &DisplayIndex) -> Self {
-        let p = &input.config.params;
         let (begin_seconds, duration_seconds) = index.span_seconds();
         let fps = if duration_seconds > 0.0 {
             index.len() as f64 / duration_seconds
         } else {
-            p.frame_rate.map_or(0.0, |r| r.as_f64())
+            input.config.params.frame_rate.map_or(0.0, |r| r.as_f64())
         };
+        Self { num_frames: index.len(), fps, duration_seconds, begin_seconds, ..Self::from_config(&input.config) }
+    }
+
+    /// A live stream's: `framerate` from its session description, else the stream's VUI.
+    pub fn live(config: &DecoderConfig, framerate: Option<f64>) -> Self {
+        let vui = config.params.frame_rate.map(|r| r.as_f64());
+        let fps = framerate.filter(|f| f.is_finite() && *f > 0.0).or(vui).unwrap_or(0.0);
+        Self { fps, is_live: true, ..Self::from_config(config) }
+    }
+
+    fn from_config(config: &DecoderConfig) -> Self {
+        let p = &config.params;
         Self {
             codec: p.codec.ffmpeg_name().to_owned(),
             codec_string: p.codec_string.clone(),
@@ -49,14 +63,15 @@ impl VideoMetadata {
             width: p.width,
             height: p.height,
             bit_depth: p.bit_depth_luma,
-            num_frames: index.len(),
-            fps,
-            duration_seconds,
-            begin_seconds,
+            num_frames: 0,
+            fps: 0.0,
+            duration_seconds: f64::NAN,
+            begin_seconds: 0.0,
             color_primaries: p.colour.primaries_name().map(str::to_owned),
             color_transfer: p.colour.transfer_name().map(str::to_owned),
             color_space: p.colour.matrix_name().map(str::to_owned),
             color_range: if p.colour.full_range { "pc" } else { "tv" }.to_owned(),
+            is_live: false,
         }
     }
 }

@@ -67,8 +67,12 @@ def test_bad_arguments():
         ifc.VideoDecoder(CLIP, threads=0)
     with pytest.raises(ifc.ArgumentError, match="source must be"):
         ifc.VideoDecoder(42)
-    with pytest.raises(ifc.UnsupportedError, match="RTSP"):
-        ifc.VideoDecoder("rtsp://127.0.0.1:8554/line1")
+    with pytest.raises(ifc.UnsupportedError, match="no TLS"):
+        ifc.VideoDecoder("rtsps://127.0.0.1:8554/line1")
+    with pytest.raises(ifc.UnsupportedError, match="http://"):
+        ifc.VideoDecoder("http://127.0.0.1/clip.mp4")
+    with pytest.raises(ifc.ArgumentError, match="timeout"):
+        ifc.VideoDecoder("rtsp://127.0.0.1:8554/line1", timeout=0)
     frame = ifc.VideoDecoder(CLIP)[0]
     with pytest.raises(ifc.ArgumentError, match="format"):
         frame.to_numpy(format="bgr")

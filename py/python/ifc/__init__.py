@@ -35,6 +35,7 @@ from ._errors import (
 from ._ifc import (
     Frame,
     FrameIterator,
+    LiveFrameIterator,
     Geometry,
     Model,
     Pipeline,
@@ -140,6 +141,7 @@ __all__ = [
     "FrameBatch",
     "FrameIndexError",
     "FrameIterator",
+    "LiveFrameIterator",
     "Geometry",
     "IfcError",
     "InferenceError",

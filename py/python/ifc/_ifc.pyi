@@ -13,6 +13,7 @@ _Source = Union[str, "os.PathLike[str]", bytes, bytearray]
 __all__ = [
     "Frame",
     "FrameIterator",
+    "LiveFrameIterator",
     "Geometry",
     "Model",
     "Pipeline",
@@ -112,6 +113,8 @@ class VideoMetadata:
     def color_space(self) -> Optional[str]: ...
     @property
     def color_range(self) -> str: ...
+    @property
+    def is_live(self) -> bool: ...
 
 @final
 class FrameIterator:
@@ -119,16 +122,32 @@ class FrameIterator:
     def __next__(self) -> Frame: ...
 
 @final
+class LiveFrameIterator:
+    def __iter__(self) -> LiveFrameIterator: ...
+    def __next__(self) -> Frame: ...
+
+@final
 class VideoDecoder:
-    """A recording opened for exact, random-access decoding (display order).
+    """A recording opened for exact, random-access decoding (display order), or a live
+    ``rtsp://`` stream opened for iteration (frames as they arrive; ``timeout`` seconds for
+    connecting and each read; credentials in the URL; ``close()`` or ``with`` ends the session).
 
     >>> decoder = ifc.VideoDecoder("clip.mp4")
     >>> frame = decoder[10]
     >>> batch = decoder[0:100:10]
+    >>> with ifc.VideoDecoder("rtsp://user:pass@camera/stream1") as camera:
+    ...     for frame in camera:
+    ...         image = frame.to_numpy()
     """
 
     def __new__(
-        cls, source: _Source, *, device: str = "auto", threads: int = 1, fps: Optional[float] = None
+        cls,
+        source: _Source,
+        *,
+        device: str = "auto",
+        threads: int = 1,
+        fps: Optional[float] = None,
+        timeout: float = 10.0,
     ) -> VideoDecoder: ...
     @property
     def metadata(self) -> VideoMetadata: ...
@@ -136,7 +155,10 @@ class VideoDecoder:
     def __getitem__(self, key: Union[int, slice], /) -> Any: ...
     def get_frames_at(self, indices: Sequence[int]) -> Any: ...
     def get_frames_played_at(self, seconds: Sequence[float]) -> Any: ...
-    def __iter__(self) -> FrameIterator: ...
+    def __iter__(self) -> Iterator[Frame]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> VideoDecoder: ...
+    def __exit__(self, *_exc: object) -> bool: ...
 
 @final
 class Geometry:

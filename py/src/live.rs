@@ -1,0 +1,123 @@
+//! A live RTSP stream behind ``ifc.VideoDecoder``: frames in arrival order, for iteration
+//! only (a camera cannot seek). Reading the network and decoding happen in `__next__`
+//! without the GIL; TCP flow control holds the camera back while Python is busy.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ifc::codec::DecoderConfig;
+use ifc::decode::{open_decoder, BackendPreference, Decoder, DecoderOptions, Frame};
+use ifc::live::LiveVideo;
+use ifc::remux::LiveItem;
+use ifc::rtsp::{RtspError, RtspOptions, UrlError};
+use pyo3::prelude::*;
+
+use crate::errors::{error, Kind};
+use crate::frame::{FrameTiming, PyFrame};
+
+/// A playing session and its decoder.
+pub struct LiveState {
+    video: LiveVideo,
+    decoder: Box<dyn Decoder>,
+    ended: bool,
+    flushed: bool,
+    frames: usize,
+}
+
+/// Shared by a live decoder and its iterators; `None` once closed.
+pub type SharedLive = Arc<Mutex<Option<LiveState>>>;
+
+/// Which exception an RTSP failure becomes: a URL this build cannot read is unsupported,
+/// everything else (refused, unauthorized, not found, timed out) is about the source.
+pub fn rtsp_error(e: RtspError) -> PyErr {
+    let kind = match &e {
+        RtspError::Url(UrlError::Unsupported { .. }) | RtspError::Unsupported { .. } => Kind::Unsupported,
+        _ => Kind::Source,
+    };
+    error(kind, e.to_string())
+}
+
+/// Plays `url` until its first decodable picture's configuration (without the GIL).
+/// `timeout`: for connecting and for each read.
+pub fn open_live(
+    url: &str,
+    timeout: Duration,
+    threads: usize,
+    backend: BackendPreference,
+) -> Result<(LiveState, DecoderConfig, Option<f64>), PyErr> {
+    let rtsp = RtspOptions::default().connect_timeout(timeout).read_timeout(timeout);
+    let mut video = LiveVideo::open(url, rtsp).map_err(rtsp_error)?;
+    let framerate = video.media().framerate;
+    let config = loop {
+        match video.next_item().map_err(rtsp_error)? {
+            Some(LiveItem::Config(config)) => break config,
+            // A packet always follows its configuration.
+            Some(LiveItem::Packet(_)) => continue,
+            None => {
+                return Err(error(
+                    Kind::Source,
+                    format!("the stream ended before a decodable picture ({:?})", video.stats().source),
+                ))
+            }
+        }
+    };
+    let options = DecoderOptions::from_config(config.clone()).with_threads(threads).with_backend(backend);
+    let decoder = open_decoder(options).map_err(|e| error(Kind::Decode, e.to_string()))?;
+    Ok((LiveState { video, decoder, ended: false, flushed: false, frames: 0 }, config, framerate))
+}
+
+impl LiveState {
+    /// The next picture in display order, `None` when the server ended the stream.
+    fn next_frame(&mut self) -> Result<Option<(Frame, usize)>, RtspError> {
+        loop {
+            // A damaged picture is counted by the decoder; the next pull goes on.
+            if let Ok(Some(frame)) = self.decoder.pull() {
+                self.frames += 1;
+                return Ok(Some((frame, self.frames - 1)));
+            }
+            if self.ended {
+                if self.flushed {
+                    return Ok(None);
+                }
+                self.flushed = true;
+                let _ = self.decoder.flush();
+                continue;
+            }
+            match self.video.next_item()? {
+                // Later configurations travel in-band in their packets too.
+                Some(LiveItem::Config(_)) => {}
+                Some(LiveItem::Packet(packet)) => {
+                    let _ = self.decoder.push(packet);
+                }
+                None => self.ended = true,
+            }
+        }
+    }
+}
+
+/// Frames of a live stream as they arrive (Python: the iterator of a live ``VideoDecoder``).
+#[pyclass(module = "ifc._ifc", name = "LiveFrameIterator", frozen)]
+pub struct LiveFrameIterator {
+    pub live: SharedLive,
+    /// Seconds per frame from the stream's rate, NaN when unknown.
+    pub frame_seconds: f64,
+}
+
+#[pymethods]
+impl LiveFrameIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyFrame>> {
+        let next = py.detach(|| -> PyResult<Option<(Frame, usize)>> {
+            let mut guard = self.live.lock().map_err(|_| error(Kind::Source, "the stream failed in another thread"))?;
+            let state = guard.as_mut().ok_or_else(|| error(Kind::Source, "the live stream was closed"))?;
+            state.next_frame().map_err(rtsp_error)
+        })?;
+        Ok(next.map(|(frame, index)| {
+            let pts_seconds = frame.pts_90k.map_or(f64::NAN, |p| p as f64 / 90_000.0);
+            PyFrame::new(frame, FrameTiming { index, pts_seconds, duration_seconds: self.frame_seconds })
+        }))
+    }
+}
