@@ -115,8 +115,14 @@ pub struct Opened {
 
 impl Opened {
     pub fn wrap(&self, frame: Frame, fallback_index: usize) -> PyFrame {
+        let timing = self.timing(&frame, fallback_index);
+        PyFrame::new(frame, timing)
+    }
+
+    /// Where `frame` sits in the recording (by its pts; `fallback_index` when not indexed).
+    pub fn timing(&self, frame: &Frame, fallback_index: usize) -> FrameTiming {
         let display = frame.pts_90k.and_then(|p| self.index.by_pts_90k(p));
-        let timing = match display.and_then(|d| self.index.entries.get(d).map(|e| (d, e))) {
+        match display.and_then(|d| self.index.entries.get(d).map(|e| (d, e))) {
             Some((d, e)) => FrameTiming {
                 index: d,
                 pts_seconds: self.index.seconds(e.pts_ticks),
@@ -127,8 +133,7 @@ impl Opened {
                 pts_seconds: frame.pts_90k.map_or(f64::NAN, |p| p as f64 / 90_000.0),
                 duration_seconds: f64::NAN,
             },
-        };
-        PyFrame::new(frame, timing)
+        }
     }
 }
 
@@ -211,7 +216,8 @@ impl PyVideoDecoder {
         threads: usize,
         backend: BackendPreference,
     ) -> PyResult<Self> {
-        let (state, config, framerate) = py.detach(|| open_live(url, timeout, threads, backend))?;
+        let (state, config, framerate) =
+            py.detach(|| open_live(url, timeout, threads, backend)).map_err(|(kind, message)| error(kind, message))?;
         let metadata = VideoMetadata::live(&config, framerate);
         let frame_seconds = if metadata.fps > 0.0 { 1.0 / metadata.fps } else { f64::NAN };
         Ok(Self {

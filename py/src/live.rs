@@ -29,12 +29,12 @@ pub type SharedLive = Arc<Mutex<Option<LiveState>>>;
 
 /// Which exception an RTSP failure becomes: a URL this build cannot read is unsupported,
 /// everything else (refused, unauthorized, not found, timed out) is about the source.
-pub fn rtsp_error(e: RtspError) -> PyErr {
+pub fn rtsp_failure(e: RtspError) -> (Kind, String) {
     let kind = match &e {
         RtspError::Url(UrlError::Unsupported { .. }) | RtspError::Unsupported { .. } => Kind::Unsupported,
         _ => Kind::Source,
     };
-    error(kind, e.to_string())
+    (kind, e.to_string())
 }
 
 /// Plays `url` until its first decodable picture's configuration (without the GIL).
@@ -44,17 +44,17 @@ pub fn open_live(
     timeout: Duration,
     threads: usize,
     backend: BackendPreference,
-) -> Result<(LiveState, DecoderConfig, Option<f64>), PyErr> {
+) -> Result<(LiveState, DecoderConfig, Option<f64>), (Kind, String)> {
     let rtsp = RtspOptions::default().connect_timeout(timeout).read_timeout(timeout);
-    let mut video = LiveVideo::open(url, rtsp).map_err(rtsp_error)?;
+    let mut video = LiveVideo::open(url, rtsp).map_err(rtsp_failure)?;
     let framerate = video.media().framerate;
     let config = loop {
-        match video.next_item().map_err(rtsp_error)? {
+        match video.next_item().map_err(rtsp_failure)? {
             Some(LiveItem::Config(config)) => break config,
             // A packet always follows its configuration.
             Some(LiveItem::Packet(_)) => continue,
             None => {
-                return Err(error(
+                return Err((
                     Kind::Source,
                     format!("the stream ended before a decodable picture ({:?})", video.stats().source),
                 ))
@@ -62,13 +62,13 @@ pub fn open_live(
         }
     };
     let options = DecoderOptions::from_config(config.clone()).with_threads(threads).with_backend(backend);
-    let decoder = open_decoder(options).map_err(|e| error(Kind::Decode, e.to_string()))?;
+    let decoder = open_decoder(options).map_err(|e| (Kind::Decode, e.to_string()))?;
     Ok((LiveState { video, decoder, ended: false, flushed: false, frames: 0 }, config, framerate))
 }
 
 impl LiveState {
     /// The next picture in display order, `None` when the server ended the stream.
-    fn next_frame(&mut self) -> Result<Option<(Frame, usize)>, RtspError> {
+    pub fn next_frame(&mut self) -> Result<Option<(Frame, usize)>, RtspError> {
         loop {
             // A damaged picture is counted by the decoder; the next pull goes on.
             if let Ok(Some(frame)) = self.decoder.pull() {
@@ -113,11 +113,20 @@ impl LiveFrameIterator {
         let next = py.detach(|| -> PyResult<Option<(Frame, usize)>> {
             let mut guard = self.live.lock().map_err(|_| error(Kind::Source, "the stream failed in another thread"))?;
             let state = guard.as_mut().ok_or_else(|| error(Kind::Source, "the live stream was closed"))?;
-            state.next_frame().map_err(rtsp_error)
+            state.next_frame().map_err(|e| {
+                let (kind, message) = rtsp_failure(e);
+                error(kind, message)
+            })
         })?;
         Ok(next.map(|(frame, index)| {
-            let pts_seconds = frame.pts_90k.map_or(f64::NAN, |p| p as f64 / 90_000.0);
-            PyFrame::new(frame, FrameTiming { index, pts_seconds, duration_seconds: self.frame_seconds })
+            let timing = live_timing(&frame, index, self.frame_seconds);
+            PyFrame::new(frame, timing)
         }))
     }
+}
+
+/// A live frame's place: arrival order, camera time from the first picture.
+pub fn live_timing(frame: &Frame, index: usize, frame_seconds: f64) -> FrameTiming {
+    let pts_seconds = frame.pts_90k.map_or(f64::NAN, |p| p as f64 / 90_000.0);
+    FrameTiming { index, pts_seconds, duration_seconds: frame_seconds }
 }

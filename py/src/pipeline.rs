@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use ifc::decode::DecoderOptions;
+use ifc::decode::{DecoderOptions, Frame};
 use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
 use ifc::runner::{open_backend, Clock, FrameOutcome, RunPlan, Runner};
@@ -12,8 +12,9 @@ use pyo3::prelude::*;
 
 use crate::decoder::{open_input, read_source, Opened, Source};
 use crate::errors::{error, IntoPyErr, Kind};
-use crate::frame::PyFrame;
+use crate::frame::{FrameTiming, PyFrame};
 use crate::index::DisplayIndex;
+use crate::live::{live_timing, open_live, LiveState};
 use crate::seek::Sequential;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -73,9 +74,10 @@ impl PyPipeline {
         self.plan.source.node.uri.clone()
     }
 
-    /// Runs the pipeline over ``source`` (a path or bytes; default: the document's source) and
-    /// iterates the results of the inferred frames. The document's sinks are not written
-    /// (``ifc run`` writes them); each result carries what its JSONL line holds.
+    /// Runs the pipeline over ``source`` (a path, bytes or an ``rtsp://`` URL; default: the
+    /// document's source) and iterates the results of the inferred frames. The document's
+    /// sinks are not written (``ifc run`` writes them); each result carries what its JSONL
+    /// line holds.
     ///
     /// >>> for result in pipeline.run("clip.mp4"):
     /// ...     print(result.frame_index, result.status, len(result.detections))
@@ -83,6 +85,9 @@ impl PyPipeline {
     fn run(&self, py: Python<'_>, source: Option<&Bound<'_, PyAny>>, fps: Option<f64>) -> PyResult<PipelineRun> {
         let (source, name) = match source {
             Some(s) => read_source(s)?,
+            None if self.plan.source.node.kind == SourceKind::Rtsp => {
+                (Source::Live(self.plan.source.node.uri.clone()), "<rtsp source>".to_owned())
+            }
             None => (Source::Path(self.plan.source.node.uri.clone().into()), self.plan.source.node.uri.clone()),
         };
         let fps = match fps {
@@ -92,7 +97,7 @@ impl PyPipeline {
         let fps = crate::decoder::parse_fps(fps)?;
         let plan = self.plan.clone();
         let started = Instant::now();
-        let (runner, input) = py
+        let (runner, frames) = py
             .detach(move || -> Result<_, (Kind, String)> {
                 let node = &plan.infer;
                 let backend = open_backend(&node.node)
@@ -111,18 +116,29 @@ impl PyPipeline {
                 };
                 let runner = Runner::new(&plan, binding, backend, labels, Vec::new(), Box::new(InstantClock(started)))
                     .map_err(|e| (Kind::Preprocess, e.to_string()))?;
-                let input = open_input(source, &name, fps).map_err(|e| (Kind::Source, e))?;
-                let options = DecoderOptions::from_config(input.config.clone()).with_backend(plan.decode_backend);
-                Ok((runner, (input, options)))
+                let frames = match source {
+                    Source::Live(url) => {
+                        let timeout = std::time::Duration::from_secs(10);
+                        let (live, config, framerate) = open_live(&url, timeout, 1, plan.decode_backend)?;
+                        let fps = framerate.or(config.params.frame_rate.map(|r| r.as_f64())).unwrap_or(0.0);
+                        Frames::Live { live, frame_seconds: if fps > 0.0 { 1.0 / fps } else { f64::NAN } }
+                    }
+                    source => {
+                        let input = open_input(source, &name, fps).map_err(|e| (Kind::Source, e))?;
+                        let options =
+                            DecoderOptions::from_config(input.config.clone()).with_backend(plan.decode_backend);
+                        let index = DisplayIndex::new(&input);
+                        let opened = Arc::new(Opened { input: Arc::new(input), index: Arc::new(index), options });
+                        let sequential = Sequential::new(opened.input.clone(), opened.options.clone())
+                            .map_err(|e| (Kind::Decode, e))?;
+                        Frames::File { opened, sequential }
+                    }
+                };
+                Ok((runner, frames))
             })
             .map_err(|(kind, message)| error(kind, message))?;
-        let (input, options) = input;
-        let index = DisplayIndex::new(&input);
-        let opened = Arc::new(Opened { input: Arc::new(input), index: Arc::new(index), options });
-        let sequential = Sequential::new(opened.input.clone(), opened.options.clone()).or_raise(Kind::Decode)?;
         Ok(PipelineRun {
-            opened,
-            state: Mutex::new(RunState { runner, sequential, decoded: 0, finished: false }),
+            state: Mutex::new(RunState { runner, frames, decoded: 0, finished: false }),
             clock: InstantClock(started),
         })
     }
@@ -131,11 +147,11 @@ impl PyPipeline {
 impl PyPipeline {
     fn from_document(doc: PipelineDocument) -> PyResult<Self> {
         let plan = RunPlan::from_document(&doc).map_err(|e| list_errors(&e))?;
-        if plan.source.node.kind != SourceKind::File {
+        if plan.source.node.kind == SourceKind::Whip {
             return Err(error(
                 Kind::Unsupported,
                 format!(
-                    "nodes[{}] (id {:?}).source.kind: live sources are not supported from Python yet; run over a recording",
+                    "nodes[{}] (id {:?}).source.kind: WHIP streams are received by ifc serve; from Python, run over a recording or an rtsp:// camera",
                     plan.source.index, plan.source.id
                 ),
             ));
@@ -144,9 +160,34 @@ impl PyPipeline {
     }
 }
 
+/// Where a run's frames come from.
+enum Frames {
+    File { opened: Arc<Opened>, sequential: Sequential },
+    Live { live: LiveState, frame_seconds: f64 },
+}
+
+impl Frames {
+    /// The next decoded frame and its place; `n`: frames decoded so far.
+    fn next(&mut self, n: usize) -> Result<Option<(Frame, FrameTiming)>, (Kind, String)> {
+        match self {
+            Frames::File { opened, sequential } => Ok(sequential.next_frame().map(|f| {
+                let timing = opened.timing(&f, n);
+                (f, timing)
+            })),
+            Frames::Live { live, frame_seconds } => match live.next_frame() {
+                Ok(next) => Ok(next.map(|(f, i)| {
+                    let timing = live_timing(&f, i, *frame_seconds);
+                    (f, timing)
+                })),
+                Err(e) => Err((Kind::Source, e.to_string())),
+            },
+        }
+    }
+}
+
 struct RunState {
     runner: Runner,
-    sequential: Sequential,
+    frames: Frames,
     decoded: usize,
     finished: bool,
 }
@@ -154,7 +195,6 @@ struct RunState {
 /// The results of a running pipeline, in frame order (Python: iterate ``Pipeline.run(...)``).
 #[pyclass(module = "ifc._ifc", name = "PipelineRun", frozen)]
 pub struct PipelineRun {
-    opened: Arc<Opened>,
     state: Mutex<RunState>,
     clock: InstantClock,
 }
@@ -173,7 +213,8 @@ impl PipelineRun {
                 if state.finished {
                     return Ok(None);
                 }
-                let Some(frame) = state.sequential.next_frame() else {
+                let n = state.decoded;
+                let Some((frame, timing)) = state.frames.next(n)? else {
                     state.finished = true;
                     let stats = state.runner.finish().map_err(|e| (Kind::Pipeline, e.to_string()))?;
                     if stats.frames_inferred == 0 && stats.frames_sampled > 0 {
@@ -182,23 +223,22 @@ impl PipelineRun {
                     }
                     return Ok(None);
                 };
-                let n = state.decoded;
                 state.decoded += 1;
                 let decoded_at = self.clock.now_ns();
                 match state.runner.push_frame(&frame, decoded_at).map_err(|e| (Kind::Pipeline, e.to_string()))? {
                     FrameOutcome::Inferred(record) => {
                         let line = record.to_json_line().map_err(|e| (Kind::Pipeline, e.to_string()))?;
-                        return Ok(Some((frame, n, line)));
+                        return Ok(Some((frame, timing, line)));
                     }
                     FrameOutcome::Skipped | FrameOutcome::NotInferred { .. } => {}
                 }
             }
         });
-        let Some((frame, n, line)) = next.map_err(|(kind, message)| error(kind, message))? else {
+        let Some((frame, timing, line)) = next.map_err(|(kind, message)| error(kind, message))? else {
             return Ok(None);
         };
         let record = py.import("json")?.call_method1("loads", (line,))?.unbind();
-        let frame = Py::new(py, self.opened.wrap(frame, n))?;
+        let frame = Py::new(py, PyFrame::new(frame, timing))?;
         Ok(Some(PipelineResult { record, frame }))
     }
 

@@ -1,6 +1,7 @@
 """Shared paths for the Python tests: the repository's fixtures and the `ifc` CLI binary."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,3 +42,43 @@ def fixture_path():
 
 def python() -> str:
     return sys.executable
+
+
+class RtspServer:
+    """gst-rtsp-server (scripts/rtsp-test-server.sh) serving one H.264 file (H.265 when its
+    name starts with "hevc") at /test: raw streams as fast as possible, MP4 files in real time
+    with their timestamps, as a camera sends."""
+
+    def __init__(self, path: Path, auth: str = ""):
+        name = path.name
+        parse, pay = ("h265parse", "rtph265pay") if name.startswith("hevc") else ("h264parse", "rtph264pay")
+        demux = "qtdemux ! " if name.endswith(".mp4") else ""
+        launch = f"( filesrc location={path} ! {demux}{parse} ! {pay} name=pay0 pt=96 config-interval=-1 )"
+        args = ["bash", str(REPO / "scripts/rtsp-test-server.sh"), "0", "/test", launch] + ([auth] if auth else [])
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready "):
+            self.proc.kill()
+            raise RuntimeError(f"rtsp-test-server did not start (printed {line!r})")
+        self.port = int(line.split()[1])
+
+    def url(self, userinfo: str = "") -> str:
+        return f"rtsp://{userinfo}127.0.0.1:{self.port}/test"
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def rtsp_server():
+    """Starts servers (a testdata name or a path), killed after the test."""
+    started = []
+
+    def start(name, auth: str = "") -> RtspServer:
+        started.append(RtspServer(name if isinstance(name, Path) else TESTDATA / name, auth))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.close()

@@ -4,7 +4,6 @@ must equal the frame decoded from the file itself (TCP interleaved transport los
 
 import math
 import socket
-import subprocess
 import threading
 import time
 
@@ -12,44 +11,7 @@ import numpy as np
 import pytest
 
 import ifc
-from conftest import REPO, TESTDATA
-
-
-class RtspServer:
-    """gst-rtsp-server serving one testdata file at /test (raw streams as fast as possible,
-    MP4 files in real time with their timestamps)."""
-
-    def __init__(self, name: str, auth: str = ""):
-        parse, pay = ("h264parse", "rtph264pay") if name.startswith("h264") else ("h265parse", "rtph265pay")
-        demux = "qtdemux ! " if name.endswith(".mp4") else ""
-        launch = f"( filesrc location={TESTDATA / name} ! {demux}{parse} ! {pay} name=pay0 pt=96 config-interval=-1 )"
-        args = ["bash", str(REPO / "scripts/rtsp-test-server.sh"), "0", "/test", launch] + ([auth] if auth else [])
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if not line.startswith("ready "):
-            self.proc.kill()
-            raise RuntimeError(f"rtsp-test-server did not start (printed {line!r})")
-        self.port = int(line.split()[1])
-
-    def url(self, userinfo: str = "") -> str:
-        return f"rtsp://{userinfo}127.0.0.1:{self.port}/test"
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-
-
-@pytest.fixture
-def server():
-    started = []
-
-    def start(name: str, auth: str = "") -> RtspServer:
-        started.append(RtspServer(name, auth))
-        return started[-1]
-
-    yield start
-    for s in started:
-        s.close()
+from conftest import TESTDATA
 
 
 def planes(frame) -> list:
@@ -57,9 +19,9 @@ def planes(frame) -> list:
 
 
 @pytest.mark.parametrize("name", ["h264_main_320x240_25.h264", "hevc_main_320x240_25.h265", "hevc_main10_320x240_25.h265"])
-def test_live_frames_equal_the_files_frames(server, name):
+def test_live_frames_equal_the_files_frames(rtsp_server, name):
     expected = list(ifc.VideoDecoder(str(TESTDATA / name)))
-    with ifc.VideoDecoder(server(name).url()) as live:
+    with ifc.VideoDecoder(rtsp_server(name).url()) as live:
         frames = list(live)
     assert len(frames) == len(expected)
     for i, (got, want) in enumerate(zip(frames, expected)):
@@ -69,8 +31,8 @@ def test_live_frames_equal_the_files_frames(server, name):
     assert np.array_equal(frames[10].to_numpy(), expected[10].to_numpy())
 
 
-def test_live_metadata_says_what_the_stream_is(server):
-    decoder = ifc.VideoDecoder(server("hevc_main10_320x240_25.h265").url())
+def test_live_metadata_says_what_the_stream_is(rtsp_server):
+    decoder = ifc.VideoDecoder(rtsp_server("hevc_main10_320x240_25.h265").url())
     m = decoder.metadata
     assert m.is_live and not ifc.VideoDecoder(str(TESTDATA / "hevc_main10_320x240_25.mp4")).metadata.is_live
     assert (m.codec, m.width, m.height, m.bit_depth, m.fps, m.num_frames) == ("hevc", 320, 240, 10, 25.0, 0)
@@ -79,9 +41,9 @@ def test_live_metadata_says_what_the_stream_is(server):
     decoder.close()
 
 
-def test_live_times_follow_the_camera_clock_from_zero(server):
+def test_live_times_follow_the_camera_clock_from_zero(rtsp_server):
     # Real time, B-frames: the RTP timestamps are the MP4's presentation times.
-    with ifc.VideoDecoder(server("h264_high_bpyramid_320x240_25.mp4").url()) as live:
+    with ifc.VideoDecoder(rtsp_server("h264_high_bpyramid_320x240_25.mp4").url()) as live:
         frames = list(live)
     assert len(frames) == len(ifc.VideoDecoder(str(TESTDATA / "h264_high_bpyramid_320x240_25.mp4")))
     pts = [f.pts_seconds for f in frames]
@@ -90,8 +52,8 @@ def test_live_times_follow_the_camera_clock_from_zero(server):
     assert all(f.duration_seconds == pytest.approx(0.04) for f in frames)
 
 
-def test_a_live_stream_is_iterated_not_indexed(server):
-    decoder = ifc.VideoDecoder(server("h264_main_320x240_25.h264").url())
+def test_a_live_stream_is_iterated_not_indexed(rtsp_server):
+    decoder = ifc.VideoDecoder(rtsp_server("h264_main_320x240_25.h264").url())
     with pytest.raises(TypeError, match="no length"):
         len(decoder)
     for attempt in (lambda: decoder[0], lambda: decoder[0:2], lambda: decoder.get_frames_at([0]),
@@ -107,8 +69,8 @@ def test_a_live_stream_is_iterated_not_indexed(server):
 
 
 @pytest.mark.parametrize("method", ["basic", "digest"])
-def test_credentials_in_the_url_authenticate_and_never_leak(server, method):
-    s = server("h264_main_320x240_25.h264", f"{method}:inspector:s3cret-pw")
+def test_credentials_in_the_url_authenticate_and_never_leak(rtsp_server, method):
+    s = rtsp_server("h264_main_320x240_25.h264", f"{method}:inspector:s3cret-pw")
     with ifc.VideoDecoder(s.url("inspector:s3cret-pw@")) as live:
         assert next(iter(live)).index == 0
     with pytest.raises(ifc.SourceError) as wrong:
@@ -116,7 +78,7 @@ def test_credentials_in_the_url_authenticate_and_never_leak(server, method):
     assert "nauthorized" in str(wrong.value) and "wrong-pw" not in str(wrong.value)
 
 
-def test_unreachable_cameras_fail_fast_with_a_clear_error(server):
+def test_unreachable_cameras_fail_fast_with_a_clear_error(rtsp_server):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -126,7 +88,7 @@ def test_unreachable_cameras_fail_fast_with_a_clear_error(server):
     assert time.monotonic() - started < 5
     assert f"127.0.0.1:{port}" in str(refused.value) and "hunter2" not in str(refused.value)
     with pytest.raises(ifc.SourceError, match="(?i)not found"):
-        ifc.VideoDecoder(server("h264_main_320x240_25.h264").url().replace("/test", "/nope"))
+        ifc.VideoDecoder(rtsp_server("h264_main_320x240_25.h264").url().replace("/test", "/nope"))
 
 
 def test_a_silent_camera_times_out_instead_of_hanging():
@@ -144,8 +106,8 @@ def test_a_silent_camera_times_out_instead_of_hanging():
         listener.close()
 
 
-def test_a_camera_that_dies_mid_stream_ends_iteration_without_hanging(server):
-    s = server("h264_main_320x240_25.mp4")  # real time: 2 s of video
+def test_a_camera_that_dies_mid_stream_ends_iteration_without_hanging(rtsp_server):
+    s = rtsp_server("h264_main_320x240_25.mp4")  # real time: 2 s of video
     live = ifc.VideoDecoder(s.url(), timeout=3.0)
     it = iter(live)
     got = [next(it) for _ in range(5)]

@@ -55,6 +55,18 @@ def test_results_equal_ifc_runs_jsonl(cli, conveyor_clip, tmp_path):
     assert again == cli_lines
 
 
+def test_results_from_a_camera_equal_those_from_its_recording(cli, conveyor_clip, tmp_path, rtsp_server):
+    """The clip served over RTSP in real time: the same frames, times, detections and verdicts."""
+    args = ["--input", str(conveyor_clip), "--model", str(MODEL), "--out", str(tmp_path / "out")]
+    document = subprocess.run([str(cli), "run", *args, "--print-pipeline"], check=True, capture_output=True, text=True).stdout
+    (tmp_path / "pipeline.yaml").write_text(document)
+    pipeline = ifc.Pipeline.from_file(str(tmp_path / "pipeline.yaml"))
+    recorded = [r.to_dict() for r in pipeline.run()]
+    live = [r.to_dict() for r in pipeline.run(rtsp_server(conveyor_clip).url())]
+    assert live == recorded
+    assert any(r["verdict"]["status"] == "ng" for r in live)
+
+
 def test_model_infer_matches_onnxruntime():
     import onnxruntime
 
