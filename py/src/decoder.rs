@@ -139,7 +139,7 @@ impl Opened {
 
 /// What a decoder reads: a recording (random access) or a live stream (iteration only).
 enum Opening {
-    File { opened: Arc<Opened>, seeker: Mutex<Seeker> },
+    File { opened: Arc<Opened>, seeker: Box<Mutex<Seeker>> },
     Live { live: SharedLive, frame_seconds: f64 },
 }
 
@@ -204,7 +204,7 @@ impl PyVideoDecoder {
         let opened = Opened { input: Arc::new(input), index: Arc::new(index), options };
         let seeker = Seeker::new(opened.input.clone(), opened.index.clone(), opened.options.clone());
         Ok(Self {
-            opening: Opening::File { opened: Arc::new(opened), seeker: Mutex::new(seeker) },
+            opening: Opening::File { opened: Arc::new(opened), seeker: Box::new(Mutex::new(seeker)) },
             metadata: Py::new(py, metadata)?,
         })
     }

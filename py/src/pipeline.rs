@@ -121,7 +121,10 @@ impl PyPipeline {
                         let timeout = std::time::Duration::from_secs(10);
                         let (live, config, framerate) = open_live(&url, timeout, 1, plan.decode_backend)?;
                         let fps = framerate.or(config.params.frame_rate.map(|r| r.as_f64())).unwrap_or(0.0);
-                        Frames::Live { live, frame_seconds: if fps > 0.0 { 1.0 / fps } else { f64::NAN } }
+                        Frames::Live {
+                            live: Box::new(live),
+                            frame_seconds: if fps > 0.0 { 1.0 / fps } else { f64::NAN },
+                        }
                     }
                     source => {
                         let input = open_input(source, &name, fps).map_err(|e| (Kind::Source, e))?;
@@ -163,7 +166,7 @@ impl PyPipeline {
 /// Where a run's frames come from.
 enum Frames {
     File { opened: Arc<Opened>, sequential: Sequential },
-    Live { live: LiveState, frame_seconds: f64 },
+    Live { live: Box<LiveState>, frame_seconds: f64 },
 }
 
 impl Frames {

@@ -99,6 +99,8 @@ impl ReadySlot {
     }
 
     /// The request pointing at this slot is being sent.
+    // Called by the CUDA shared-memory region (feature `cuda`) and the tests.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
     pub(crate) fn send(self) -> InFlightSlot {
         InFlightSlot(self.0)
     }
