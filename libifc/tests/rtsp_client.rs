@@ -234,7 +234,8 @@ fn connection_refused_is_a_quick_connect_error() {
     let started = Instant::now();
     let err = Session::describe(&format!("rtsp://127.0.0.1:{port}/x"), options()).expect_err("refused");
     assert!(matches!(err, RtspError::Connect { .. }), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Generous upper bounds throughout: CI machines are loaded; the lower bounds are the point.
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 #[test]
@@ -247,7 +248,7 @@ fn server_that_accepts_but_never_answers_times_out_within_the_read_timeout() {
     let err = Session::describe(&format!("rtsp://127.0.0.1:{port}/x"), options).expect_err("timeout");
     let elapsed = started.elapsed();
     assert!(matches!(err, RtspError::Timeout { .. }), "{err}");
-    assert!(elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(6), "{elapsed:?}");
     drop(holder.join());
 }
 
@@ -281,11 +282,11 @@ fn killing_the_server_mid_stream_ends_with_an_error_or_none_and_no_hang() {
     let started = Instant::now();
     let end = loop {
         match playing.next_packet() {
-            Ok(Some(_)) => assert!(started.elapsed() < Duration::from_secs(5), "packets keep coming"),
+            Ok(Some(_)) => assert!(started.elapsed() < Duration::from_secs(10), "packets keep coming"),
             other => break other,
         }
     };
-    assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(matches!(end, Ok(None) | Err(RtspError::Io { .. } | RtspError::ConnectionClosed { .. })), "{end:?}");
 }
 
@@ -383,7 +384,7 @@ fn scripted_server_quirks_are_handled() {
     assert!(matches!(err, RtspError::Timeout { .. }), "{err}");
     // Silent from the keep-alive answer at ~1 s: the 2.5 s read timeout ends it at ~3.5 s.
     let elapsed = started.elapsed();
-    assert!(elapsed > Duration::from_secs(3) && elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert!(elapsed > Duration::from_secs(3) && elapsed < Duration::from_secs(8), "{elapsed:?}");
     drop(playing);
 
     let seen = server.join().expect("server thread");
