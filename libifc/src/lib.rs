@@ -62,6 +62,8 @@ pub mod rtsp;
 pub mod runner;
 #[cfg(feature = "sqlite")]
 pub mod store;
+#[cfg(test)]
+mod test_rng;
 pub mod verdict;
 
 pub use error::{ParseError, ParseErrorKind};

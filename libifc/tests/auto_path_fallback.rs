@@ -2,36 +2,15 @@
 //! it is logged exactly once per process however many decoders open, and on a machine with
 //! no CUDA driver (CI) it is the CPU path with the reason "no CUDA driver".
 
-use std::io::Write;
 use std::process::Command;
-use std::sync::{Arc, Mutex};
 
 use ifc::codec::Codec;
 use ifc::decode::{open_decoder, DecoderOptions};
 use ifc::gpu_path::{choose_path, probe, GpuPath};
 
-/// A log sink the test reads back.
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
-    type Writer = CapturedLog;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+#[path = "support/captured_log.rs"]
+mod captured_log;
+use captured_log::CapturedLog;
 
 fn loader_knows(library: &str) -> bool {
     let out = Command::new("/sbin/ldconfig").arg("-p").output().expect("ldconfig -p runs");
@@ -56,7 +35,7 @@ fn auto_takes_the_probed_path_and_logs_it_once() {
         assert_eq!(decoder.backend_name(), backend, "Auto follows the probe: {expected:?}");
     }
 
-    let text = String::from_utf8(log.0.lock().expect("log").clone()).expect("utf-8 log");
+    let text = log.text();
     let lines: Vec<&str> = text.lines().filter(|l| l.contains("processing path chosen")).collect();
     assert_eq!(lines.len(), 1, "logged once for three decoders:\n{text}");
     assert!(

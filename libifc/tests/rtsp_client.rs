@@ -5,7 +5,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,6 +15,9 @@ use ifc::rtsp::{RtspError, RtspOptions, Session};
 #[path = "support/rtsp_server.rs"]
 mod rtsp_server;
 use rtsp_server::{repo_root, RtspServer};
+#[path = "support/captured_log.rs"]
+mod captured_log;
+use captured_log::CapturedLog;
 
 const H264: &str = "h264_main_320x240_25.h264";
 const H265: &str = "hevc_main_320x240_25.h265";
@@ -148,35 +150,6 @@ fn digest_auth_right_password_plays_and_wrong_password_is_unauthorized() {
     let stats = play_to_end(&server.url(&format!("viewer:{PASSWORD}@")), Codec::H265);
     assert!(stats.ended_cleanly && stats.packets > 0);
     assert_unauthorized_without_leaking(&server);
-}
-
-/// A log sink the test reads back.
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
-    type Writer = CapturedLog;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl CapturedLog {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("log").clone()).expect("utf-8")
-    }
 }
 
 fn traced<T>(f: impl FnOnce() -> T) -> (T, String) {

@@ -6,26 +6,7 @@ use bytes::Bytes;
 use super::test_support::{read_testdata, rfc4571_frames, ALL};
 use super::{Depacketizer, DepacketizerStats, RtpPacket};
 use crate::codec::Codec;
-
-/// xorshift64* (Vigna 2016): deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn percent(&mut self, p: usize) -> bool {
-        self.below(100) < p
-    }
-}
+use crate::test_rng::XorShift as Rng;
 
 /// One packet damaged in one of several ways, most of them aimed at a length or a flag.
 fn mutate(rng: &mut Rng, packet: &Bytes) -> Bytes {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::error::ParseErrorKind;
+use crate::test_rng::XorShift as Rng;
 
 /// Responses as gst-rtsp-server 1.22 sent them (captured), then a request from the server
 /// and interleaved RTP/RTCP frames.
@@ -230,22 +231,6 @@ fn truncated_stream_leaves_bytes_buffered() {
     let mut reader = MessageReader::new();
     reader.push(&describe.as_bytes()[..describe.len() - 1]);
     assert_eq!(reader.pull(), Ok(None));
-}
-
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// Mutated real sessions, pushed in random splits: the reader never panics, every payload it

@@ -6,22 +6,7 @@ use bytes::Bytes;
 use super::test_support::*;
 use crate::codec::{AccessUnit, NalKind};
 use crate::decode::{DecodeError, DecoderOptions, EncodedPacket, ErrorPolicy, Frame};
-
-/// Deterministic noise for damage (xorshift64*), so failures can be replayed.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::test_rng::XorShift as Noise;
 
 fn decode_packets(name: &str, threads: usize, policy: ErrorPolicy, packets: Vec<EncodedPacket>) -> Decoded {
     decode(DecoderOptions::new(codec_of(name)).with_threads(threads).with_error_policy(policy), packets)
