@@ -25,11 +25,6 @@ use crate::codec::{Codec, DecoderConfig, NalKind};
 use crate::decode::EncodedPacket;
 use crate::error::{ParseError, Result};
 
-/// NAL units without a picture (parameter sets, SEI sent in their own RTP unit) kept for the
-/// next picture; more than this many in a row are dropped, so a stream without pictures cannot
-/// grow memory.
-const MAX_PENDING_NALS: usize = 64;
-
 /// What a live source yields, in order: a configuration before the packets that need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveItem {
@@ -50,8 +45,10 @@ pub struct LiveSourceStats {
     pub dropped_after_loss: u64,
     /// Units dropped because no usable parameter sets came before them.
     pub dropped_undecodable: u64,
-    /// NAL units without a picture dropped beyond [`MAX_PENDING_NALS`].
-    pub dropped_nals: u64,
+    /// Units without a picture: their parameter sets are remembered, the rest dropped.
+    /// (`rtp::Depacketizer` already puts parameter sets sent under their own timestamp in
+    /// front of the next picture, so these are rare.)
+    pub units_without_picture: u64,
 }
 
 /// See the module docs.
@@ -63,7 +60,6 @@ pub struct LiveSource {
     started: bool,
     waiting_after_loss: bool,
     first_timestamp: Option<i64>,
-    pending: Vec<Bytes>,
     out: VecDeque<Result<LiveItem>>,
     stats: LiveSourceStats,
 }
@@ -84,7 +80,6 @@ impl LiveSource {
             started: false,
             waiting_after_loss: false,
             first_timestamp: None,
-            pending: Vec::new(),
             out: VecDeque::new(),
             stats: LiveSourceStats::default(),
         }
@@ -100,7 +95,6 @@ impl LiveSource {
         self.stats.units += 1;
         if loss_before > 0 {
             self.stats.packets_lost += loss_before;
-            self.pending.clear();
             if self.started {
                 self.waiting_after_loss = true;
             }
@@ -118,10 +112,9 @@ impl LiveSource {
             }
         }
         if !has_picture {
-            self.keep_pending(nals);
+            self.stats.units_without_picture += 1;
             return;
         }
-        let nals: Vec<Bytes> = std::mem::take(&mut self.pending).into_iter().chain(nals).collect();
         if !random_access && (!self.started || self.waiting_after_loss) {
             if self.started {
                 self.stats.dropped_after_loss += 1;
@@ -164,16 +157,6 @@ impl LiveSource {
     /// sets; the unit that carried them was dropped).
     pub fn pull(&mut self) -> Option<Result<LiveItem>> {
         self.out.pop_front()
-    }
-
-    fn keep_pending(&mut self, nals: Vec<Bytes>) {
-        for nal in nals {
-            if self.pending.len() < MAX_PENDING_NALS {
-                self.pending.push(nal);
-            } else {
-                self.stats.dropped_nals += 1;
-            }
-        }
     }
 
     fn packet(&mut self, nals: &[Bytes], timestamp: i64, random_access: bool) -> Result<EncodedPacket> {
