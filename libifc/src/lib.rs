@@ -34,6 +34,9 @@
 //!   parsers, one blocking adapter over `std::net::TcpStream`); RTP packets out.
 //! - [`live`]: a camera's RTSP stream as decoder configurations and packets (session →
 //!   depacketizer → `remux::LiveSource`).
+//! - [`inspect`]: a recording or a camera inspected as an endless stream: decoding and
+//!   inference on their own threads behind a bounded queue, drops before inference counted,
+//!   cameras reconnected with backoff (`StreamInspection`, used by `ifc run` and `ifc serve`).
 //!
 //! Unsafe code is denied crate-wide; the parsers and muxers forbid it outright, and the few
 //! modules that need it (SIMD kernels, FFI) allow it locally with a `// SAFETY:` line per block.
@@ -50,6 +53,7 @@ pub mod gpu;
 pub mod gpu_path;
 pub mod hls;
 pub mod infer;
+pub mod inspect;
 pub mod live;
 pub mod mp4;
 pub mod pipeline;

@@ -221,7 +221,7 @@ impl PipelineRun {
                     state.finished = true;
                     let stats = state.runner.finish().map_err(|e| (Kind::Pipeline, e.to_string()))?;
                     if stats.frames_inferred == 0 && stats.frames_sampled > 0 {
-                        let first = stats.errors.first().cloned().unwrap_or_default();
+                        let first = stats.errors.first().map(ToString::to_string).unwrap_or_default();
                         return Err((Kind::Inference, format!("no frame was inferred: {first}")));
                     }
                     return Ok(None);

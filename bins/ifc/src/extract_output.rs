@@ -150,9 +150,10 @@ fn write_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<()> {
 }
 
 fn write_jpeg(path: &Path, rgb: &[u8], width: u32, height: u32) -> Result<()> {
-    let (w, h) = (u16::try_from(width)?, u16::try_from(height)?);
-    let encoder = jpeg_encoder::Encoder::new(create(path)?, 90);
-    encoder.encode(rgb, w, h, jpeg_encoder::ColorType::Rgb)?;
+    let jpeg = ifc::runner::encode_jpeg(rgb, width, height, 90)?;
+    let mut file = create(path)?;
+    file.write_all(&jpeg)?;
+    file.flush()?;
     Ok(())
 }
 

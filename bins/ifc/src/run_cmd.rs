@@ -1,26 +1,29 @@
-//! `ifc run`: a pipeline over a recorded file. Decodes once, samples, preprocesses into the
-//! model's input buffer, infers, judges each frame and writes JSONL, SQLite and NG snapshots.
+//! `ifc run`: a pipeline over a recording or an `rtsp://` camera, through libifc's
+//! [`StreamInspection`]: decodes once on its own thread, samples, preprocesses into the model's
+//! input buffer, infers on another, judges each frame and writes JSONL, SQLite and NG
+//! snapshots. Ctrl-C stops a camera run cleanly.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args};
 use ifc::codec::FrameRate;
-use ifc::decode::{open_decoder, DecoderOptions, Frame};
+use ifc::inspect::{InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamInspection, StreamSource};
 use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
-use ifc::remux::{sample_packet, SourceItem};
+use ifc::rtsp::RtspOptions;
 use ifc::runner::{
     open_backend, shorthand_document, Clock, FrameOutcome, RunPlan, RunStats, Runner, ShorthandBackend,
     ShorthandOptions,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::input::{parse_fps, read_input};
+use crate::input::parse_fps;
 use crate::run_output::open_sinks;
-use crate::source::{decode_all, nothing_decodable, run_source};
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("what").required(true).args(["pipeline", "input"])))]
@@ -29,7 +32,8 @@ pub struct RunArgs {
     /// current directory.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "labels", "triton", "model_name", "shared_memory", "ng_class", "out"])]
     pub pipeline: Option<PathBuf>,
-    /// Shorthand: the recording to inspect (MP4 or raw .h264/.h265).
+    /// Shorthand: the recording to inspect (MP4 or raw .h264/.h265), or a camera
+    /// (`rtsp://[user:pass@]host[:port]/path`; Ctrl-C ends the run).
     #[arg(long, value_name = "CLIP", requires = "model_or_triton")]
     pub input: Option<PathBuf>,
     /// Shorthand: the ONNX model, run in process.
@@ -149,13 +153,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         return Ok(());
     }
     let plan = RunPlan::from_document(&doc).map_err(|e| list_errors(&e))?;
-    if plan.source.node.kind != SourceKind::File {
-        bail!(
-            "nodes[{}] (id {:?}).source.kind: ifc run reads files; live sources are for ifc serve",
-            plan.source.index,
-            plan.source.id
-        );
-    }
+    let source = stream_source(&plan, args)?;
+    let live = matches!(source, StreamSource::Rtsp { .. });
     let backend = open_backend(&plan.infer.node)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("nodes[{}] (id {:?}).infer", plan.infer.index, plan.infer.id))?;
@@ -171,73 +170,109 @@ pub fn run(args: &RunArgs) -> Result<()> {
     };
     let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_millis()).ok());
     let (sinks, written) = open_sinks(&plan, &doc, backend.backend_name(), unix_ms)?;
-    let clock = InstantClock(started);
-    let clock_for_decode = InstantClock(started);
-    let mut runner = Runner::new(&plan, binding, backend, labels, sinks, Box::new(clock))?;
+    let runner = Runner::new(&plan, binding, backend, labels, sinks, Box::new(InstantClock(started)))?;
 
-    // Read the source: configuration and samples (Bytes slices of the file).
-    let input = PathBuf::from(&plan.source.node.uri);
-    let (kind, data) = read_input(&input)?;
-    let fps = args.input_fps.or_else(|| plan.source.node.fps.and_then(|f| parse_fps(&f.to_string()).ok()));
-    let mut config = None;
-    let mut packets = Vec::new();
-    let source = run_source(kind, data, fps, true, |item, timescale| {
-        match item {
-            SourceItem::Config(c) => {
-                config.get_or_insert(c);
+    // A file is inspected as fast as it decodes, every frame (back-pressure, results equal a
+    // sequential run's); a camera never waits for inference (frames dropped, counted).
+    let mut options = InspectionOptions::default();
+    options.backend = plan.decode_backend;
+    options.overload = if live { OverloadPolicy::DropBeforeInference } else { OverloadPolicy::Block };
+    let stop_requested = stop_on_signals()?;
+    let bar = progress_bar(args.quiet);
+    let status_bar = bar.clone();
+    let quiet = args.quiet;
+    let on_status = Box::new(move |status: SourceStatus| {
+        if live && !quiet {
+            status_bar.suspend(|| eprintln!("ifc run: camera {status}"));
+        }
+    });
+    let outcome_bar = bar.clone();
+    let mut failures = 0u64;
+    let on_outcome = Box::new(move |outcome: &FrameOutcome| {
+        if let FrameOutcome::NotInferred(error) = outcome {
+            // The first few failures are worth a line each; the rest are in the summary's count.
+            failures += 1;
+            if failures <= 3 {
+                outcome_bar.suspend(|| eprintln!("ifc run: not inferred: {error}"));
             }
-            SourceItem::Sample(s) => packets.push(sample_packet(&s, timescale)),
         }
-        Ok(())
-    })?;
-    let Some(config) = config else { return Err(nothing_decodable(&input, &source)) };
-    let options = DecoderOptions::from_config(config).with_backend(plan.decode_backend);
-    let mut decoder = open_decoder(options)?;
-
-    let bar = progress_bar(packets.len() as u64, args.quiet);
-    decode_all(decoder.as_mut(), packets, |frame: Frame| {
-        let decoded_at = clock_for_decode.now_ns();
-        if let FrameOutcome::NotInferred { reason, .. } = runner.push_frame(&frame, decoded_at)? {
-            bar.suspend(|| tracing_free_warn(&reason, runner.stats()));
+    });
+    let inspection = StreamInspection::start_with_observer(source, runner, options, on_status, on_outcome)?;
+    let counters = inspection.counters();
+    let mut stopping = false;
+    while !inspection.is_finished() {
+        if !stopping && stop_requested.load(Ordering::Relaxed) {
+            stopping = true;
+            bar.suspend(|| eprintln!("ifc run: stopping (finishing the frames in flight)"));
+            inspection.stop();
         }
-        bar.inc(1);
-        let s = runner.stats();
-        bar.set_message(format!("OK {} NG {} not inferred {}", s.ok_frames, s.ng_frames, s.frames_not_inferred));
-        Ok(())
-    })?;
+        std::thread::sleep(Duration::from_millis(50));
+        let c = counters.snapshot();
+        bar.set_position(c.frames_decoded);
+        bar.set_message(format!(
+            "OK {} NG {} not inferred {} dropped {}",
+            c.ok_frames, c.ng_frames, c.frames_not_inferred, c.frames_dropped
+        ));
+    }
     bar.finish_and_clear();
-    let stats = runner.finish()?.clone();
+    let stats = inspection.join()?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
-        let sent = runner.request_bytes_sent();
-        eprintln!("{}", summary(&stats, decoder.stats().decode_errors, secs, sent, &written));
+        eprintln!("{}", summary(&stats, counters.snapshot().decode_errors, secs, &written));
     }
     if stats.frames_inferred == 0 && stats.frames_sampled > 0 {
-        bail!("no frame was inferred: {}", stats.errors.first().map_or("", String::as_str));
+        bail!("no frame was inferred: {}", stats.errors.first().map(ToString::to_string).unwrap_or_default());
     }
     Ok(())
 }
 
-/// The first few failures are worth a line each; the rest are in the summary's count.
-fn tracing_free_warn(reason: &str, stats: &RunStats) {
-    if stats.frames_not_inferred <= 3 {
-        eprintln!("ifc run: not inferred: {reason}");
+/// Where the document's source node reads from.
+fn stream_source(plan: &RunPlan, args: &RunArgs) -> Result<StreamSource> {
+    let node = &plan.source.node;
+    match node.kind {
+        SourceKind::File => {
+            let fps = args.input_fps.or_else(|| node.fps.and_then(|f| parse_fps(&f.to_string()).ok()));
+            Ok(StreamSource::File { path: PathBuf::from(&node.uri), fps, realtime: false, looped: false })
+        }
+        SourceKind::Rtsp => Ok(StreamSource::Rtsp {
+            url: node.uri.clone(),
+            options: RtspOptions::default(),
+            reconnect: ReconnectPolicy::default(),
+        }),
+        SourceKind::Whip => bail!(
+            "nodes[{}] (id {:?}).source.kind: ifc run reads files and rtsp:// cameras; WHIP publishing is for ifc serve",
+            plan.source.index,
+            plan.source.id
+        ),
     }
 }
 
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+/// Ctrl-C or SIGTERM: the first asks the run to stop cleanly (the summary and the sinks are
+/// still written); a second Ctrl-C ends the process at once.
+fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&flag))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&flag)))
+            .context("cannot install the Ctrl-C handler")?;
+    }
+    Ok(flag)
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let template = "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames ({per_sec}) {msg}";
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let template = "{spinner} [{elapsed_precise}] {pos} frames ({per_sec}) {msg}";
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar
 }
 
-fn summary(stats: &RunStats, decode_errors: u64, secs: f64, request_bytes: u64, written: &[PathBuf]) -> String {
+fn summary(stats: &RunStats, decode_errors: u64, secs: f64, written: &[PathBuf]) -> String {
     let ms =
         |p: f64| stats.latency_percentile_ns(p).map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns as f64 / 1e6));
     let mut s = format!(
@@ -255,8 +290,11 @@ fn summary(stats: &RunStats, decode_errors: u64, secs: f64, request_bytes: u64, 
         secs,
     );
     let requests = stats.frames_inferred + stats.frames_not_inferred;
-    if request_bytes > 0 && requests > 0 {
-        s.push_str(&format!("; {} request bytes/frame", request_bytes / requests));
+    if stats.request_bytes_sent > 0 && requests > 0 {
+        s.push_str(&format!("; {} request bytes/frame", stats.request_bytes_sent / requests));
+    }
+    if stats.frames_dropped > 0 {
+        s.push_str(&format!("; dropped before inference {}", stats.frames_dropped));
     }
     if let Some(first) = stats.errors.first() {
         s.push_str(&format!("\n  first failure: {first}"));

@@ -1,15 +1,15 @@
 //! The files `ifc run` writes: the sinks a document's sink nodes name, opened on disk.
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ifc::pipeline::{PipelineDocument, SinkNode};
-use ifc::runner::{JsonlSink, ResultSink, RunPlan, SinkError, SnapshotSink, SnapshotWriter};
+use ifc::runner::{encode_jpeg, JsonlSink, ResultSink, RunPlan, SinkError, SnapshotSink, SnapshotWriter};
 use ifc::store::{ResultStore, RunInfo, SqliteSink};
 
-/// Writes each snapshot as `DIR/<stem>.jpg` (quality 90).
+/// Writes each snapshot as `DIR/<stem>.jpg` (quality 90), encoded by libifc's [`encode_jpeg`].
 pub struct JpegDir {
     dir: PathBuf,
 }
@@ -18,9 +18,8 @@ impl SnapshotWriter for JpegDir {
     fn write_snapshot(&mut self, stem: &str, rgb: &[u8], width: u32, height: u32) -> Result<(), SinkError> {
         let path = self.dir.join(format!("{stem}.jpg"));
         let err = |e: &dyn std::fmt::Display| SinkError::new(format!("snapshots {}", path.display()), e.to_string());
-        let (w, h) = (u16::try_from(width).map_err(|e| err(&e))?, u16::try_from(height).map_err(|e| err(&e))?);
-        let file = BufWriter::new(File::create(&path).map_err(|e| err(&e))?);
-        jpeg_encoder::Encoder::new(file, 90).encode(rgb, w, h, jpeg_encoder::ColorType::Rgb).map_err(|e| err(&e))
+        let jpeg = encode_jpeg(rgb, width, height, 90).map_err(|e| err(&e))?;
+        File::create(&path).and_then(|mut f| f.write_all(&jpeg)).map_err(|e| err(&e))
     }
 }
 
@@ -31,6 +30,19 @@ fn create_parent(path: &Path) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// The source's URI and the document as the database keeps them: a camera URL's credentials
+/// never reach a file (`rtsp://***@host/…`, as every log line and error writes it).
+fn without_credentials(plan: &RunPlan, doc: &PipelineDocument) -> (String, PipelineDocument) {
+    let uri = &plan.source.node.uri;
+    let Ok(url) = ifc::rtsp::RtspUrl::parse(uri) else { return (uri.clone(), doc.clone()) };
+    let redacted = url.to_string();
+    let mut doc = doc.clone();
+    if let Some(ifc::pipeline::NodeKind::Source(node)) = doc.nodes.get_mut(plan.source.index).map(|n| &mut n.kind) {
+        node.uri.clone_from(&redacted);
+    }
+    (redacted, doc)
 }
 
 /// The sinks of a run, and the paths they write (for the summary).
@@ -60,11 +72,12 @@ pub fn open_sinks(
                 ifc::pipeline::InferNode::Embedded { model, .. } => model.clone(),
                 ifc::pipeline::InferNode::Triton { url, model_name, .. } => format!("{url}/{model_name}"),
             };
+            let (source, stored_doc) = without_credentials(plan, doc);
             let info = RunInfo {
                 started_at_unix_ms,
                 pipeline_name: doc.name.clone(),
-                pipeline_json: doc.to_json_string()?,
-                source: plan.source.node.uri.clone(),
+                pipeline_json: stored_doc.to_json_string()?,
+                source,
                 backend: backend.to_owned(),
                 model,
             };

@@ -16,7 +16,7 @@ pub enum QueuePolicy {
     Block,
 }
 
-pub(super) struct BoundedQueue<T> {
+pub(crate) struct BoundedQueue<T> {
     capacity: usize,
     policy: QueuePolicy,
     state: Mutex<QueueState<T>>,
@@ -33,7 +33,7 @@ struct QueueState<T> {
 
 /// What became of a pushed item.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Pushed<T> {
+pub(crate) enum Pushed<T> {
     Queued,
     /// Queued after evicting this, the oldest item.
     QueuedDroppingOldest(T),
@@ -43,7 +43,7 @@ pub(super) enum Pushed<T> {
 
 impl<T> BoundedQueue<T> {
     /// `capacity` must be at least 1.
-    pub(super) fn new(capacity: usize, policy: QueuePolicy) -> Self {
+    pub(crate) fn new(capacity: usize, policy: QueuePolicy) -> Self {
         Self {
             capacity,
             policy,
@@ -64,7 +64,7 @@ impl<T> BoundedQueue<T> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(super) fn push(&self, item: T) -> Pushed<T> {
+    pub(crate) fn push(&self, item: T) -> Pushed<T> {
         let mut state = self.lock();
         loop {
             if state.consumer_gone {
@@ -92,7 +92,7 @@ impl<T> BoundedQueue<T> {
     }
 
     /// Waits for an item; `None` once the producer is done and the queue is empty.
-    pub(super) fn pop(&self) -> Option<T> {
+    pub(crate) fn pop(&self) -> Option<T> {
         let mut state = self.lock();
         loop {
             if let Some(item) = state.items.pop_front() {
@@ -107,7 +107,7 @@ impl<T> BoundedQueue<T> {
     }
 
     /// Like [`Self::pop`], giving up after `timeout`.
-    pub(super) fn pop_timeout(&self, timeout: Duration) -> Option<T> {
+    pub(crate) fn pop_timeout(&self, timeout: Duration) -> Option<T> {
         let state = self.lock();
         let (mut state, _) = self
             .not_empty
@@ -120,7 +120,7 @@ impl<T> BoundedQueue<T> {
         item
     }
 
-    pub(super) fn try_pop(&self) -> Option<T> {
+    pub(crate) fn try_pop(&self) -> Option<T> {
         let item = self.lock().items.pop_front();
         if item.is_some() {
             self.not_full.notify_one();
@@ -128,13 +128,13 @@ impl<T> BoundedQueue<T> {
         item
     }
 
-    pub(super) fn close_producer(&self) {
+    pub(crate) fn close_producer(&self) {
         self.lock().producer_done = true;
         self.not_empty.notify_all();
     }
 
     /// Drops what is queued and refuses more; a blocked producer wakes up.
-    pub(super) fn close_consumer(&self) {
+    pub(crate) fn close_consumer(&self) {
         let items = {
             let mut state = self.lock();
             state.consumer_gone = true;
@@ -144,24 +144,24 @@ impl<T> BoundedQueue<T> {
         drop(items);
     }
 
-    pub(super) fn is_consumer_gone(&self) -> bool {
+    pub(crate) fn is_consumer_gone(&self) -> bool {
         self.lock().consumer_gone
     }
 
-    pub(super) fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         let state = self.lock();
         state.producer_done && state.items.is_empty()
     }
 
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().items.len()
     }
 
-    pub(super) fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
-    pub(super) fn dropped(&self) -> u64 {
+    pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 }

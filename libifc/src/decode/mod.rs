@@ -24,7 +24,7 @@
 
 mod error;
 mod frame;
-mod frame_queue;
+pub(crate) mod frame_queue;
 #[cfg_attr(not(any(feature = "ffmpeg", feature = "cuda")), allow(dead_code))]
 mod keyframe;
 #[cfg(feature = "ffmpeg")]

@@ -1,8 +1,11 @@
-//! [`DecodeWorker`]: a blocking [`Decoder`] on its own thread. Packets go in through an
-//! unbounded channel, so the caller (the ingest path that also feeds the recorder) never
-//! waits; frames come out through a bounded queue with a [`QueuePolicy`].
+//! [`DecodeWorker`]: a blocking [`Decoder`] on its own thread. Packets go in through a
+//! channel the caller (the ingest path that also feeds the recorder) never waits on: unbounded
+//! for files, or bounded for live input ([`DecodeWorker::spawn_decoder_bounded`]), where a full
+//! channel drops the packet and every packet after it up to the next key packet (counted), so
+//! a decoder that cannot keep up costs frames, never memory, and never decodes across a hole.
+//! Frames come out through a bounded queue with a [`QueuePolicy`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -28,6 +31,9 @@ pub struct WorkerStats {
     pub packets_sent: u64,
     /// Packets handed to the decoder so far; `packets_sent - packets_decoded` is the backlog.
     pub packets_decoded: u64,
+    /// Packets refused by a full bounded channel, and those after them up to the next key
+    /// packet (not counted in `packets_sent`).
+    pub packets_dropped: u64,
     /// Frames out of the decoder.
     pub decoded: u64,
     /// Frames the sampler kept (and offered to the queue).
@@ -45,6 +51,9 @@ struct Shared {
     queue: BoundedQueue<Frame>,
     packets_sent: AtomicU64,
     packets_decoded: AtomicU64,
+    packets_dropped: AtomicU64,
+    /// A bounded channel was full: drop packets until the next key packet.
+    skipping_to_key: AtomicBool,
     decoded: AtomicU64,
     sampled: AtomicU64,
     decode: Mutex<DecodeStats>,
@@ -56,6 +65,7 @@ impl Shared {
         WorkerStats {
             packets_sent: self.packets_sent.load(Ordering::Relaxed),
             packets_decoded: self.packets_decoded.load(Ordering::Relaxed),
+            packets_dropped: self.packets_dropped.load(Ordering::Relaxed),
             decoded: self.decoded.load(Ordering::Relaxed),
             sampled: self.sampled.load(Ordering::Relaxed),
             dropped: self.queue.dropped(),
@@ -87,13 +97,39 @@ impl DecodeWorker {
         Self::spawn_decoder(open_decoder(options)?, stream_id, sampler, queue_capacity, policy)
     }
 
-    /// Runs an already opened decoder (any backend, or a test double).
+    /// Runs an already opened decoder (any backend, or a test double); the packet channel is
+    /// unbounded (files, where the whole input is at hand anyway).
     pub fn spawn_decoder(
         decoder: Box<dyn Decoder>,
         stream_id: u64,
         sampler: Sampler,
         queue_capacity: usize,
         policy: QueuePolicy,
+    ) -> Result<(PacketSender, FrameReceiver), DecodeError> {
+        Self::spawn_with(decoder, stream_id, sampler, queue_capacity, policy, None)
+    }
+
+    /// Like [`Self::spawn_decoder`] with at most `max_queued_packets` (at least 1) waiting
+    /// for the decoder: live input, whose backlog would otherwise grow without bound while
+    /// the decoder falls behind. [`PacketSender::send`] still never waits: see the module docs.
+    pub fn spawn_decoder_bounded(
+        decoder: Box<dyn Decoder>,
+        stream_id: u64,
+        sampler: Sampler,
+        queue_capacity: usize,
+        policy: QueuePolicy,
+        max_queued_packets: usize,
+    ) -> Result<(PacketSender, FrameReceiver), DecodeError> {
+        Self::spawn_with(decoder, stream_id, sampler, queue_capacity, policy, Some(max_queued_packets.max(1)))
+    }
+
+    fn spawn_with(
+        decoder: Box<dyn Decoder>,
+        stream_id: u64,
+        sampler: Sampler,
+        queue_capacity: usize,
+        policy: QueuePolicy,
+        max_queued_packets: Option<usize>,
     ) -> Result<(PacketSender, FrameReceiver), DecodeError> {
         if queue_capacity == 0 {
             return Err(DecodeError::InvalidOptions { stream_id, reason: "frame queue capacity 0".into() });
@@ -103,12 +139,23 @@ impl DecodeWorker {
             queue: BoundedQueue::new(queue_capacity, policy),
             packets_sent: AtomicU64::new(0),
             packets_decoded: AtomicU64::new(0),
+            packets_dropped: AtomicU64::new(0),
+            skipping_to_key: AtomicBool::new(false),
             decoded: AtomicU64::new(0),
             sampled: AtomicU64::new(0),
             decode: Mutex::new(DecodeStats::default()),
             last_error: Mutex::new(None),
         });
-        let (commands, inbox) = mpsc::channel();
+        let (commands, inbox) = match max_queued_packets {
+            None => {
+                let (tx, rx) = mpsc::channel();
+                (Commands::Unbounded(tx), rx)
+            }
+            Some(n) => {
+                let (tx, rx) = mpsc::sync_channel(n);
+                (Commands::Bounded(tx), rx)
+            }
+        };
         let thread_shared = Arc::clone(&shared);
         std::thread::Builder::new()
             .name(format!("ifc-decode-{stream_id}"))
@@ -175,31 +222,58 @@ fn deliver(decoder: &mut dyn Decoder, sampler: &mut Sampler, shared: &Shared) ->
 /// flushes the decoder, delivers the remaining frames and closes the queue.
 #[derive(Clone)]
 pub struct PacketSender {
-    commands: mpsc::Sender<Command>,
+    commands: Commands,
     shared: Arc<Shared>,
+}
+
+#[derive(Clone)]
+enum Commands {
+    Unbounded(mpsc::Sender<Command>),
+    Bounded(mpsc::SyncSender<Command>),
 }
 
 impl PacketSender {
     /// Queues a packet for decoding. Fails only when the worker has stopped (its receiver was
     /// dropped).
+    /// A bounded channel that is full drops the packet (see the module docs); that is not an
+    /// error, it shows in [`WorkerStats::packets_dropped`].
     pub fn send(&self, packet: EncodedPacket) -> Result<(), DecodeError> {
-        self.command(Command::Packet(packet))?;
-        self.shared.packets_sent.fetch_add(1, Ordering::Relaxed);
+        let skipping = &self.shared.skipping_to_key;
+        if matches!(self.commands, Commands::Bounded(_)) && skipping.load(Ordering::Relaxed) && !packet.is_key {
+            self.shared.packets_dropped.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        if self.command(Command::Packet(packet))? {
+            skipping.store(false, Ordering::Relaxed);
+            self.shared.packets_sent.fetch_add(1, Ordering::Relaxed);
+        } else {
+            skipping.store(true, Ordering::Relaxed);
+            self.shared.packets_dropped.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(())
     }
 
     /// Asks the decoder to deliver every frame it holds (end of a segment); decoding goes on
-    /// with the next key packet.
+    /// with the next key packet. A full bounded channel skips the flush (the stream's end
+    /// flushes anyway).
     pub fn flush(&self) -> Result<(), DecodeError> {
-        self.command(Command::Flush)
+        self.command(Command::Flush).map(|_| ())
     }
 
-    fn command(&self, command: Command) -> Result<(), DecodeError> {
+    /// `Ok(false)`: a bounded channel was full and the command was dropped.
+    fn command(&self, command: Command) -> Result<bool, DecodeError> {
         let stopped = DecodeError::WorkerStopped { stream_id: self.shared.stream_id };
         if self.shared.queue.is_consumer_gone() {
             return Err(stopped);
         }
-        self.commands.send(command).map_err(|_| stopped)
+        match &self.commands {
+            Commands::Unbounded(tx) => tx.send(command).map(|()| true).map_err(|_| stopped),
+            Commands::Bounded(tx) => match tx.try_send(command) {
+                Ok(()) => Ok(true),
+                Err(mpsc::TrySendError::Full(_)) => Ok(false),
+                Err(mpsc::TrySendError::Disconnected(_)) => Err(stopped),
+            },
+        }
     }
 
     pub fn stats(&self) -> WorkerStats {

@@ -88,7 +88,8 @@ impl Output {
 }
 
 /// Why inference failed. Each message names the model and, where it applies, the tensor.
-#[derive(Debug, thiserror::Error)]
+/// Clone and comparable: a run keeps the first ones in its stats and hands them to services.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InferError {
     #[error("model {model}: cannot load: {reason}")]

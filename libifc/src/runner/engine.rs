@@ -5,6 +5,7 @@
 //! and the embedded runtime and Triton both keep a busy CPU/GPU at batch 1 for the input
 //! sizes these models take.
 
+use super::frame_error::{FrameError, StageError};
 use super::plan::{ModelBinding, RunPlan};
 use super::sinks::{ResultSink, SinkError};
 use super::stats::RunStats;
@@ -23,9 +24,9 @@ pub enum FrameOutcome {
     Skipped,
     /// Inferred, judged and written to the sinks.
     Inferred(FrameRecord),
-    /// Sampled, but preprocessing, inference or postprocessing failed; the reason names the
-    /// stage. Counted in [`RunStats::frames_not_inferred`].
-    NotInferred { frame_index: u64, reason: String },
+    /// Sampled, but preprocessing, inference or postprocessing failed; the error names the
+    /// frame and the stage. Counted in [`RunStats::frames_not_inferred`].
+    NotInferred(FrameError),
 }
 
 /// Runs a bound plan over decoded frames.
@@ -91,13 +92,50 @@ impl Runner {
         if !self.sampler.accept_frame(frame) {
             return Ok(FrameOutcome::Skipped);
         }
+        self.infer_sampled(frame, frame_index, decoded_at_ns)
+    }
+
+    /// For a caller that samples on its own decode thread ([`Self::new_sampler`]) and hands
+    /// over only the frames it kept: `frame_index` is the frame's position among all decoded
+    /// frames, so records keep the numbering [`Self::push_frame`] gives.
+    pub fn push_sampled_frame(
+        &mut self,
+        frame: &Frame,
+        frame_index: u64,
+        decoded_at_ns: u64,
+    ) -> Result<FrameOutcome, SinkError> {
+        self.stats.frames_decoded = self.stats.frames_decoded.max(frame_index.saturating_add(1));
+        self.infer_sampled(frame, frame_index, decoded_at_ns)
+    }
+
+    /// A sampler for the plan's sample node, for a caller that samples before handing frames
+    /// to [`Self::push_sampled_frame`] (so that a queue in between holds only wanted frames).
+    pub fn new_sampler(&self) -> Sampler {
+        // The plan checked the rule when it read the document; a bad one samples every frame.
+        Sampler::new(self.sampler.rule()).unwrap_or_else(|_| Sampler::all())
+    }
+
+    /// Totals only the caller of [`Self::push_sampled_frame`] knows: every frame decoded, and
+    /// the sampled frames it dropped before inference. Call before [`Self::finish`].
+    pub fn count_stream(&mut self, frames_decoded: u64, frames_dropped: u64) {
+        self.stats.frames_decoded = self.stats.frames_decoded.max(frames_decoded);
+        self.stats.frames_sampled += frames_dropped.saturating_sub(self.stats.frames_dropped);
+        self.stats.frames_dropped = self.stats.frames_dropped.max(frames_dropped);
+    }
+
+    /// Now on the runner's [`Clock`].
+    pub fn now_ns(&self) -> u64 {
+        self.clock.now_ns()
+    }
+
+    fn infer_sampled(&mut self, frame: &Frame, frame_index: u64, decoded_at_ns: u64) -> Result<FrameOutcome, SinkError> {
         self.stats.frames_sampled += 1;
         let detections = match self.infer(frame) {
             Ok(d) => d,
-            Err(reason) => {
-                let reason = format!("frame {frame_index}: {reason}");
-                self.stats.count_not_inferred(reason.clone());
-                return Ok(FrameOutcome::NotInferred { frame_index, reason });
+            Err(error) => {
+                let error = FrameError { frame_index, error };
+                self.stats.count_not_inferred(error.clone());
+                return Ok(FrameOutcome::NotInferred(error));
             }
         };
         let verdict = self.rules.evaluate(&detections);
@@ -128,22 +166,23 @@ impl Runner {
 
     /// Lets every sink finish (flush files, close the run row).
     pub fn finish(&mut self) -> Result<&RunStats, SinkError> {
+        self.stats.request_bytes_sent = self.backend.request_bytes_sent();
         for sink in &mut self.sinks {
             sink.finish(&self.stats)?;
         }
         Ok(&self.stats)
     }
 
-    fn infer(&mut self, frame: &Frame) -> Result<Vec<Detection>, String> {
-        let view = frame.view().map_err(|e| format!("preprocess: {e}"))?;
-        let buffer = self.backend.input_buffer(self.binding.input_index, 1).map_err(|e| format!("infer: {e}"))?;
-        let geometry = self.preprocessor.run(&view, buffer, 0).map_err(|e| format!("preprocess: {e}"))?;
-        let outputs = self.backend.run(1).map_err(|e| format!("infer: {e}"))?;
+    fn infer(&mut self, frame: &Frame) -> Result<Vec<Detection>, StageError> {
+        let view = frame.view().map_err(StageError::Preprocess)?;
+        let buffer = self.backend.input_buffer(self.binding.input_index, 1).map_err(StageError::Infer)?;
+        let geometry = self.preprocessor.run(&view, buffer, 0).map_err(StageError::Preprocess)?;
+        let outputs = self.backend.run(1).map_err(StageError::Infer)?;
         let name = &self.binding.output_name;
         let output = outputs
             .iter()
             .find(|o| &o.name == name)
-            .ok_or_else(|| format!("infer: the model returned no output {name:?}"))?;
+            .ok_or_else(|| StageError::MissingOutput { output: name.clone() })?;
         let tensor = output.as_tensor();
         let labels = self.labels.as_ref();
         let result = if self.postprocess.kind == PostprocessKind::Classification {
@@ -152,6 +191,6 @@ impl Runner {
         } else {
             decode_detections(&tensor, labels, &self.postprocess.detection_params(), &geometry)
         };
-        result.map_err(|e| format!("postprocess: {e}"))
+        result.map_err(StageError::Postprocess)
     }
 }

@@ -27,6 +27,9 @@
 
 mod backend;
 mod engine;
+mod frame_error;
+mod jpeg;
+mod latency;
 mod plan;
 mod shorthand;
 mod sinks;
@@ -37,6 +40,9 @@ mod tests;
 
 pub use backend::{endpoint_url, open_backend};
 pub use engine::{FrameOutcome, Runner};
+pub use frame_error::{FrameError, Stage, StageError};
+pub use jpeg::{encode_jpeg, JpegError};
+pub use latency::{AtomicLatencyHistogram, LatencyHistogram};
 pub use plan::{ModelBinding, Placed, RunPlan};
 pub use shorthand::{shorthand_document, ShorthandBackend, ShorthandOptions};
 pub use sinks::{snapshot_stem, JsonlSink, ResultSink, SinkError, SnapshotSink, SnapshotWriter};

@@ -41,6 +41,16 @@ pub struct ShorthandOptions {
     pub out_dir: String,
 }
 
+/// `rtsp://` and `rtsps://` inputs are cameras; anything else is a file.
+fn source_kind(input: &str) -> SourceKind {
+    let lower = input.get(..8).unwrap_or(input).to_ascii_lowercase();
+    if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
+        SourceKind::Rtsp
+    } else {
+        SourceKind::File
+    }
+}
+
 /// The document the shorthand stands for.
 pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
     let infer = match &o.backend {
@@ -75,7 +85,7 @@ pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
         Node::new(
             "input",
             &[],
-            NodeKind::Source(SourceNode { kind: SourceKind::File, uri: o.input.clone(), fps: None }),
+            NodeKind::Source(SourceNode { kind: source_kind(&o.input), uri: o.input.clone(), fps: None }),
         ),
         Node::new("decode", &["input"], NodeKind::Decode(DecodeNode::default())),
         Node::new(

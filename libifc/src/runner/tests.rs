@@ -178,7 +178,9 @@ fn shorthand_runs_every_frame_and_maps_boxes_to_source_pixels() {
     assert_eq!(stats.frames_decoded, frames.len() as u64);
     assert_eq!(stats.frames_sampled, frames.len() as u64, "the shorthand samples every frame");
     assert_eq!(stats.frames_not_inferred, 1);
-    assert!(stats.errors[0].starts_with("frame 3: infer: triton:8001: unavailable"), "{:?}", stats.errors);
+    assert!(stats.errors[0].to_string().starts_with("frame 3: infer: triton:8001: unavailable"), "{:?}", stats.errors);
+    assert_eq!(stats.errors[0].error.stage(), super::Stage::Infer);
+    assert!(stats.errors[0].error.is_transient(), "a server that is down is worth retrying");
     assert_eq!(stats.frames_inferred + 1, frames.len() as u64);
     assert_eq!(stats.latency_percentile_ns(50.0), Some(600));
     // Letterbox padding is grey 114 → 114/255 ≈ 0.447 in f32; a zeroed buffer would read 0.

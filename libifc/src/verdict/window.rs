@@ -4,7 +4,11 @@
 //!
 //! Sans-IO: the caller passes each frame's presentation time (`pts_90k`, or milliseconds);
 //! nothing here reads a clock. The window at time t holds the frames with times in
-//! (t − W, t]. Memory is one entry per frame in the window.
+//! (t − W, t]. Memory is one entry per frame in the window, and at most
+//! [`WindowAggregator::DEFAULT_MAX_FRAMES`] entries (or the cap given to
+//! [`WindowAggregator::with_max_frames`]): when media time stops advancing (a camera that
+//! repeats one timestamp) or the rate is absurd, the oldest frames leave by count, so a run
+//! that never ends keeps bounded memory.
 
 use super::Status;
 use serde::{Deserialize, Serialize};
@@ -53,13 +57,23 @@ pub struct WindowAggregator {
     frames: VecDeque<(i64, bool)>,
     ng_in_window: u64,
     last_pts_90k: Option<i64>,
+    max_frames: usize,
 }
 
 impl WindowAggregator {
+    /// The most frames a window holds unless told otherwise: 18 minutes at 60 fps, 1 MiB.
+    pub const DEFAULT_MAX_FRAMES: usize = 65_536;
+
     pub fn new(config: WindowConfig) -> Self {
+        Self::with_max_frames(config, Self::DEFAULT_MAX_FRAMES)
+    }
+
+    /// A window that also forgets its oldest frames beyond `max_frames` (at least 1).
+    pub fn with_max_frames(config: WindowConfig, max_frames: usize) -> Self {
         // At least one tick, so that the frame just pushed is always in its own window.
         let duration_90k = i64::try_from(config.duration_ms.saturating_mul(90)).unwrap_or(i64::MAX).max(1);
-        Self { config, duration_90k, frames: VecDeque::new(), ng_in_window: 0, last_pts_90k: None }
+        let max_frames = max_frames.max(1);
+        Self { config, duration_90k, frames: VecDeque::new(), ng_in_window: 0, last_pts_90k: None, max_frames }
     }
 
     pub fn config(&self) -> &WindowConfig {
@@ -117,7 +131,7 @@ impl WindowAggregator {
         // its own window.
         let start_exclusive = i128::from(now_90k) - i128::from(self.duration_90k);
         while let Some(&(t, ng)) = self.frames.front() {
-            if i128::from(t) > start_exclusive {
+            if i128::from(t) > start_exclusive && self.frames.len() <= self.max_frames {
                 break;
             }
             self.frames.pop_front();
@@ -169,6 +183,23 @@ mod tests {
         w.reset();
         let s = w.push_pts_90k(0, Status::Ok).unwrap();
         assert_eq!((s.ok_frames, s.ng_frames), (1, 0));
+    }
+
+    #[test]
+    fn a_stuck_clock_does_not_grow_the_window_without_bound() {
+        // A camera repeating one timestamp: no frame ever leaves by time.
+        let mut w = window(1000, 1);
+        for i in 0..(WindowAggregator::DEFAULT_MAX_FRAMES as u64 + 10_000) {
+            let s = w.push_pts_90k(42, if i % 2 == 0 { Status::Ng } else { Status::Ok }).unwrap();
+            assert!(s.ok_frames + s.ng_frames <= WindowAggregator::DEFAULT_MAX_FRAMES as u64, "frame {i}");
+        }
+        assert_eq!(w.frames.len(), WindowAggregator::DEFAULT_MAX_FRAMES);
+        let mut small = WindowAggregator::with_max_frames(WindowConfig { duration_ms: 1000, ng_frames: 2 }, 3);
+        for status in [Status::Ng, Status::Ng, Status::Ok, Status::Ok] {
+            small.push_pts_90k(0, status).unwrap();
+        }
+        let s = small.summary();
+        assert_eq!((s.ok_frames, s.ng_frames, s.status), (2, 1, Status::Ok), "the oldest NG left by count");
     }
 
     #[test]

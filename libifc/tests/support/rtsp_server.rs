@@ -22,6 +22,11 @@ impl RtspServer {
     }
 
     pub fn start_with(file: &str, auth: Option<&str>, env: &[(&str, &str)]) -> Self {
+        Self::start_on(0, file, auth, env)
+    }
+
+    /// On a given port (0: a free one), e.g. to bring a killed camera back where it was.
+    pub fn start_on(port: u16, file: &str, auth: Option<&str>, env: &[(&str, &str)]) -> Self {
         let path = repo_root().join("testdata").join(file);
         let (parse, pay) =
             if file.starts_with("h264") { ("h264parse", "rtph264pay") } else { ("h265parse", "rtph265pay") };
@@ -34,7 +39,7 @@ impl RtspServer {
         );
         let mut child = Command::new("bash")
             .arg(repo_root().join("scripts/rtsp-test-server.sh"))
-            .args(["0", "/test", &launch])
+            .args([port.to_string().as_str(), "/test", &launch])
             .args(auth)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())

@@ -146,3 +146,71 @@ fn a_zero_capacity_queue_is_refused() {
     let spawned = DecodeWorker::spawn_decoder(Box::<FakeDecoder>::default(), 7, Sampler::all(), 0, QueuePolicy::Block);
     assert!(matches!(spawned, Err(DecodeError::InvalidOptions { .. })));
 }
+
+/// A decoder stuck until the test lets it go: a live camera whose decoder fell behind.
+struct GatedDecoder {
+    inner: FakeDecoder,
+    gate: std::sync::mpsc::Receiver<()>,
+}
+
+impl Decoder for GatedDecoder {
+    fn push(&mut self, packet: EncodedPacket) -> Result<(), DecodeError> {
+        let _ = self.gate.recv();
+        self.inner.push(packet)
+    }
+
+    fn pull(&mut self) -> Result<Option<Frame>, DecodeError> {
+        self.inner.pull()
+    }
+
+    fn flush(&mut self) -> Result<(), DecodeError> {
+        self.inner.flush()
+    }
+
+    fn stats(&self) -> DecodeStats {
+        self.inner.stats()
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "gated"
+    }
+}
+
+#[test]
+fn a_stalled_decoder_keeps_a_bounded_packet_backlog_and_resumes_at_a_key_packet() {
+    let (open, gate) = std::sync::mpsc::channel();
+    let decoder = Box::new(GatedDecoder { inner: FakeDecoder::default(), gate });
+    let (sender, receiver) =
+        DecodeWorker::spawn_decoder_bounded(decoder, 7, Sampler::all(), 1000, QueuePolicy::Block, 4).unwrap();
+    // Before the bound, the backlog was the whole input: 10,000 packets held in memory.
+    for i in 0..10_000 {
+        let mut p = packet(i);
+        p.is_key = i % 25 == 0;
+        sender.send(p).unwrap();
+        let s = sender.stats();
+        assert!(s.packets_sent - s.packets_decoded <= 5, "backlog {} at packet {i}", s.packets_sent - s.packets_decoded);
+    }
+    let stalled = sender.stats();
+    assert!(stalled.packets_dropped >= 9_990, "{stalled:?}");
+    assert_eq!(stalled.packets_sent + stalled.packets_dropped, 10_000);
+    // The decoder recovers: the next packets start at a key packet and all get through.
+    for _ in 0..20_000 {
+        let _ = open.send(());
+    }
+    while sender.stats().packets_decoded < sender.stats().packets_sent {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let before = sender.stats().packets_sent;
+    for i in 10_000..10_050 {
+        let mut p = packet(i);
+        p.is_key = i % 25 == 0;
+        sender.send(p).unwrap();
+        while sender.stats().packets_decoded < sender.stats().packets_sent {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    assert_eq!(sender.stats().packets_sent - before, 50, "nothing dropped once the decoder keeps up");
+    drop(sender);
+    let frames = receiver.count() as u64;
+    assert_eq!(frames, before + 50);
+}
