@@ -134,7 +134,9 @@ fn drain(rx: &mpsc::Receiver<SourceStatus>, seen: &mut Vec<SourceStatus>) {
 }
 
 fn camera(url: String) -> StreamSource {
-    let reconnect = ReconnectPolicy { initial_delay_ms: 100, max_delay_ms: 400, ..ReconnectPolicy::default() };
+    let mut reconnect = ReconnectPolicy::default();
+    reconnect.initial_delay_ms = 100;
+    reconnect.max_delay_ms = 400;
     StreamSource::Rtsp { url, options: RtspOptions::default().read_timeout(Duration::from_secs(3)), reconnect }
 }
 
@@ -216,6 +218,21 @@ fn a_looped_file_keeps_time_increasing_until_stopped() {
 }
 
 #[test]
+fn a_realtime_file_is_paced_by_its_timestamps() {
+    // 50 frames at 25 fps: the last is due 1.96 s after the first.
+    let path = repo_root().join("testdata/h264_main_320x240_25.mp4");
+    let lines = Lines::default();
+    let source = StreamSource::File { path, fps: None, realtime: true, looped: false };
+    let started = Instant::now();
+    let inspection = StreamInspection::start(source, runner(None, &lines), live_options(), Box::new(|_| {})).unwrap();
+    let stats = inspection.join().unwrap();
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(1900), "paced, not as fast as possible: {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+    assert_eq!(stats.frames_decoded, 50);
+}
+
+#[test]
 fn a_missing_file_is_a_typed_error_at_start() {
     let source = StreamSource::File { path: "no/such.mp4".into(), fps: None, realtime: false, looped: false };
     let lines = Lines::default();
@@ -267,6 +284,7 @@ fn a_camera_killed_and_restarted_goes_live_again_and_inference_resumes() {
     assert_eq!(stats.frames_inferred, c.frames_inferred);
     assert_eq!(stats.frames_sampled, c.frames_inferred + c.frames_dropped + c.frames_not_inferred);
     assert_eq!(lines.text().lines().count() as u64, stats.frames_inferred, "every inferred frame was written");
+    drain(&rx, &mut seen);
     let last = seen.last().expect("statuses");
     assert_eq!(*last, SourceStatus::Ended, "{seen:?}");
 }
