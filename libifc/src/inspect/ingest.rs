@@ -155,6 +155,10 @@ impl Ingest {
                 }
                 Err(error) => error,
             };
+            if self.shared.stop.is_stopped() {
+                // Whatever ended the session, the inspection is over: no backoff to report.
+                break;
+            }
             if self.next_frame_index > frames_before {
                 // The camera worked for a while: the next failure starts the backoff afresh.
                 failures = 0;
@@ -164,7 +168,9 @@ impl Ingest {
                 return Err(InspectError::Rtsp { attempts: failures, source: error });
             }
             let retry_in_ms = policy.delay_ms(failures, rng.next_unit());
-            tracing::warn!(stream_id = self.options.stream_id, retry_in_ms, %error, "camera session ended; retrying");
+            // The status callback is the record of this (the service makes it an event); the log
+            // line is for whoever reads the logs of a process without one.
+            tracing::info!(stream_id = self.options.stream_id, retry_in_ms, %error, "camera session ended; retrying");
             self.status(SourceStatus::Backoff { retry_in_ms, reason: error.to_string() });
             if self.shared.stop.wait(Duration::from_millis(retry_in_ms)) {
                 break;
