@@ -23,6 +23,8 @@ pub(super) struct FileReader {
     kind: Kind,
 }
 
+// One per stream, alive for the whole run: the size of the larger variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Kind {
     Mp4 { file: File, base: Bytes, config: Option<DecoderConfig>, samples: std::vec::IntoIter<Sample>, timescale: u32 },
     Raw { file: File, raw: RawSource, eof: bool, saw_config: bool },
