@@ -84,7 +84,7 @@ fn ffmpeg_packets(path: &Path) -> (Option<String>, Vec<Packet>) {
 
 fn video_track(demuxer: &Mp4Demuxer) -> (&TrackInfo, Vec<Sample>) {
     let track = demuxer.video_track().expect("a video track");
-    (track, demuxer.samples(track.track_id).expect("samples of a listed track"))
+    (track, demuxer.samples(track.track_id).expect("samples of a listed track").to_vec())
 }
 
 #[test]
