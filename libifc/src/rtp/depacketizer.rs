@@ -27,7 +27,7 @@ use bytes::Bytes;
 
 use super::payload::Payload;
 use super::sequence::{SequenceStep, SequenceTracker, TimestampUnwrapper};
-use super::unit::{UnitInProgress, MAX_UNIT_BYTES, MAX_UNIT_NALS};
+use super::unit::{UnitInProgress, MAX_UNIT_BYTES};
 use super::{RtpError, RtpPacket};
 use crate::codec::access_unit::slice_starts_picture;
 use crate::codec::{Codec, NalKind};
@@ -102,7 +102,7 @@ pub struct DepacketizerStats {
     /// Slice-less NAL units dropped because more than 64 (or [`MAX_UNIT_BYTES`]) were waiting
     /// for a unit.
     pub held_nals_dropped: u64,
-    /// Units dropped for growing past [`MAX_UNIT_BYTES`] or [`MAX_UNIT_NALS`] (also counted
+    /// Units dropped for growing past [`MAX_UNIT_BYTES`] or [`MAX_UNIT_NALS`](super::MAX_UNIT_NALS) (also counted
     /// in `units_dropped`).
     pub oversized_units: u64,
 }
@@ -282,6 +282,7 @@ impl Depacketizer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::unit::MAX_UNIT_NALS;
     use super::*;
 
     fn packet(seq: u16, marker: bool, payload: Bytes) -> RtpPacket {
