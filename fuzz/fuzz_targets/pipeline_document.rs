@@ -12,7 +12,11 @@ fuzz_target!(|input: &[u8]| {
     let Some((&first, data)) = input.split_first() else { return };
     let text = String::from_utf8_lossy(data);
     if first & 1 == 0 {
-        let parsed = if first & 2 == 0 { PipelineDocument::from_yaml_str(&text) } else { PipelineDocument::from_json_str(&text) };
+        let parsed = if first & 2 == 0 {
+            PipelineDocument::from_yaml_str(&text)
+        } else {
+            PipelineDocument::from_json_str(&text)
+        };
         let Ok(doc) = parsed else { return };
         let json = doc.to_json_string().expect("a document that read writes as JSON");
         let from_json = PipelineDocument::from_json_str(&json).expect("own JSON reads");

@@ -6,7 +6,7 @@
 //! itself (write → read round trip).
 #![no_main]
 
-use ifc::rtsp::{Challenge, Method, MessageReader, ReadItem, Request, MAX_BODY_BYTES};
+use ifc::rtsp::{Challenge, MessageReader, Method, ReadItem, Request, MAX_BODY_BYTES};
 use libfuzzer_sys::fuzz_target;
 
 fn read_all(data: &[u8], chunk: usize) -> (Vec<ReadItem>, bool) {
@@ -45,7 +45,9 @@ fuzz_target!(|input: &[u8]| {
     }
     // Round trip: the client's own request, with a URI taken from the input, reads back.
     let uri = String::from_utf8_lossy(data).into_owned();
-    if let Ok(bytes) = Request::new(Method::Describe, uri.clone()).header("Accept", "application/sdp").serialize(7, "fuzz") {
+    if let Ok(bytes) =
+        Request::new(Method::Describe, uri.clone()).header("Accept", "application/sdp").serialize(7, "fuzz")
+    {
         let (items, failed) = read_all(&bytes, bytes.len());
         assert!(!failed, "own request parses");
         match items.as_slice() {

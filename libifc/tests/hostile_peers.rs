@@ -43,11 +43,25 @@ fn describe(peer: &HostilePeer) -> Result<(), RtspError> {
 fn every_misbehaviour_is_a_typed_error_within_its_deadline_with_bounded_memory() {
     type Check = fn(&Result<(), RtspError>) -> bool;
     let handshake: [(Misbehaviour, Check); 6] = [
-        (Misbehaviour::SlowLoris, |r| matches!(r, Err(RtspError::Timeout { during, .. }) if during.contains("OPTIONS"))),
-        (Misbehaviour::EndlessEmptyFrames, |r| matches!(r, Err(RtspError::Unsupported { what, .. }) if what.contains("frames"))),
-        (Misbehaviour::EndlessInterleavedJunk, |r| matches!(r, Err(RtspError::Unsupported { .. } | RtspError::Timeout { .. }))),
-        (Misbehaviour::LyingContentLength, |r| matches!(r, Err(RtspError::Timeout { during, .. }) if during.contains("DESCRIBE"))),
-        (Misbehaviour::CseqMismatch, |r| matches!(r, Err(RtspError::Timeout { during, .. }) if during.contains("OPTIONS"))),
+        (
+            Misbehaviour::SlowLoris,
+            |r| matches!(r, Err(RtspError::Timeout { during, .. }) if during.contains("OPTIONS")),
+        ),
+        (
+            Misbehaviour::EndlessEmptyFrames,
+            |r| matches!(r, Err(RtspError::Unsupported { what, .. }) if what.contains("frames")),
+        ),
+        (Misbehaviour::EndlessInterleavedJunk, |r| {
+            matches!(r, Err(RtspError::Unsupported { .. } | RtspError::Timeout { .. }))
+        }),
+        (
+            Misbehaviour::LyingContentLength,
+            |r| matches!(r, Err(RtspError::Timeout { during, .. }) if during.contains("DESCRIBE")),
+        ),
+        (
+            Misbehaviour::CseqMismatch,
+            |r| matches!(r, Err(RtspError::Timeout { during, .. }) if during.contains("OPTIONS")),
+        ),
         (Misbehaviour::AbsurdSdpSize, |r| matches!(r, Err(RtspError::Protocol { .. }))),
     ];
     let mut report = Vec::new();
@@ -59,7 +73,11 @@ fn every_misbehaviour_is_a_typed_error_within_its_deadline_with_bounded_memory()
         assert!(expected(&result), "{misbehaviour:?}: {result:?}");
         assert!(elapsed < WITHIN, "{misbehaviour:?}: took {elapsed:?}");
         assert!(grew < MEMORY_BOUND_BYTES, "{misbehaviour:?}: resident set grew {grew} bytes");
-        report.push(format!("{misbehaviour:?}: {elapsed:?}, +{} KiB, peer sent {} bytes", grew >> 10, peer.sent.load(std::sync::atomic::Ordering::Relaxed)));
+        report.push(format!(
+            "{misbehaviour:?}: {elapsed:?}, +{} KiB, peer sent {} bytes",
+            grew >> 10,
+            peer.sent.load(std::sync::atomic::Ordering::Relaxed)
+        ));
     }
 
     // Plays, but no picture ever completes: the picture deadline, not the silence, ends it.

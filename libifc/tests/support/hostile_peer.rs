@@ -59,7 +59,8 @@ impl HostilePeer {
         let (sent2, stop2) = (sent.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
             let Ok((stream, _)) = listener.accept() else { return };
-            let mut peer = Script { stream, port, sent: sent2, stop: stop2, until: Instant::now() + Duration::from_secs(60) };
+            let mut peer =
+                Script { stream, port, sent: sent2, stop: stop2, until: Instant::now() + Duration::from_secs(60) };
             // Every misbehaviour ends when the client goes away; the error is the point.
             let _ = peer.run(misbehaviour);
         });
@@ -187,7 +188,10 @@ impl Script {
                 self.answer(&cseq, "Public: OPTIONS, DESCRIBE\r\n", "")?;
                 let cseq = self.request()?;
                 let sdp = self.sdp(REAL_SPROP);
-                self.send(format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Length: 4000\r\n\r\n{}", &sdp[..100]).as_bytes())?;
+                self.send(
+                    format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Length: 4000\r\n\r\n{}", &sdp[..100])
+                        .as_bytes(),
+                )?;
                 loop {
                     self.send(b" ")?;
                     std::thread::sleep(Duration::from_millis(50));
@@ -206,7 +210,9 @@ impl Script {
                 self.answer(&cseq, "Public: OPTIONS, DESCRIBE\r\n", "")?;
                 let cseq = self.request()?;
                 let body_len = 2 << 20;
-                self.send(format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Length: {body_len}\r\n\r\nv=0\r\n").as_bytes())?;
+                self.send(
+                    format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Length: {body_len}\r\n\r\nv=0\r\n").as_bytes(),
+                )?;
                 let filler = b"a=x-padding:0123456789abcdef0123456789abcdef0123456789abcdef\r\n".repeat(64);
                 loop {
                     self.send(&filler)?;
@@ -222,7 +228,9 @@ impl Script {
             }
             Misbehaviour::NeverAPicture => {
                 self.handshake(REAL_SPROP)?;
-                let rtcp = [0x80, 200, 0, 6, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+                let rtcp = [
+                    0x80, 200, 0, 6, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                ];
                 for seq in 0u16.. {
                     self.send(&frame(1, &rtcp))?;
                     // An FU-A start of an IDR slice whose end never comes; each new timestamp

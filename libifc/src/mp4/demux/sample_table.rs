@@ -295,7 +295,8 @@ impl Timing<'_> {
         if end.is_none() {
             // Only a composition offset can push the end past what stts's sum already fits.
             let table = self.composition_offsets.as_ref().map_or(&self.durations.table, |runs| &runs.table);
-            let msg = format!("sample {} ends past the largest time (dts {dts} + {cts_offset} + {duration})", index + 1);
+            let msg =
+                format!("sample {} ends past the largest time (dts {dts} + {cts_offset} + {duration})", index + 1);
             return Err(ParseError::invalid(table.path, msg).at_offset(table.start as u64));
         }
         self.next_dts = dts.checked_add(i64::from(duration)).ok_or_else(|| {
