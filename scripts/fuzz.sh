@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs each cargo-fuzz target for SECONDS (default 600) over its committed corpus
-# (fuzz/corpus/TARGET, minimised; seeded from testdata/ by fuzz/seed-corpora.sh). Exits non-zero
+# (fuzz/corpus/TARGET, minimised; seeded from testdata/ by fuzz/seed-corpora.py). Exits non-zero
 # when any target finds a crash, leak, timeout or out-of-memory (the reproducer is left in
 # fuzz/artifacts/TARGET/); every target still runs.
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -20,7 +20,8 @@ for t in "${targets[@]}"; do
   echo "fuzz: $t for ${secs}s" >&2
   # New inputs go to a scratch corpus, so the committed one stays minimised.
   scratch=$(mktemp -d)
-  if cargo fuzz run --fuzz-dir fuzz "$t" "$scratch" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=4096 \
+  # Optimised, with debug assertions (-a) and so overflow checks on.
+  if cargo fuzz run --fuzz-dir fuzz -a "$t" "$scratch" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=4096 \
       -timeout=10 -max_len=262144 -artifact_prefix="fuzz/artifacts/$t/" >"fuzz/$t.log" 2>&1; then
     grep -E "^#[0-9]+\s+DONE" "fuzz/$t.log" | tail -n 1 >&2 || true
   else
