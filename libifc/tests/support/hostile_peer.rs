@@ -92,7 +92,7 @@ struct Script {
 type Step = std::io::Result<()>;
 
 fn gone() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::Other, "stopped")
+    std::io::Error::other("stopped")
 }
 
 impl Script {
