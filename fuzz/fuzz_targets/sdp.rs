@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(video.payload_type < 128 && video.clock_rate > 0);
     assert!(video.parameter_sets.iter().all(|s| !s.is_empty()));
     for control in [&video.control, &description.aggregate_control] {
-        assert!(control.get(..7).is_some_and(|s| s.eq_ignore_ascii_case("rtsp://")), "{control}");
+        let scheme = control.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        assert!(matches!(scheme.as_deref(), Some("rtsp" | "rtsps")), "{control}");
     }
     assert!(video.framerate.is_none_or(|f| f.is_finite() && f > 0.0));
 });
