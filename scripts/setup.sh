@@ -40,3 +40,9 @@ if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) and run again" >&2
   exit 1
 fi
+# cargo-fuzz: the test command builds every fuzz target and runs each over its corpus
+# (scripts/fuzz-smoke.sh); scripts/fuzz.sh runs them for longer.
+if ! command -v cargo-fuzz >/dev/null; then
+  echo "setup: installing cargo-fuzz" >&2
+  cargo install -q cargo-fuzz --locked
+fi

@@ -16,9 +16,13 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 # The Triton test server (nvidia-pytriton from PyPI) lives in a venv outside the clone too.
 export IFC_TRITON_VENV=${IFC_TRITON_VENV:-$cache/triton-venv}
 cargo build --workspace --all-targets --locked
+# Warnings are errors, so the rules clippy.toml and [workspace.lints] state hold by check.
+cargo clippy --workspace --all-targets --locked -- -D warnings
 # --all-targets also runs each criterion benchmark once, as a test; doctests run separately.
 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# Every fuzz target built and run once over its committed, minimised corpus (a few minutes).
+scripts/fuzz-smoke.sh
 # The Python package (py/): built by maturin with the dev profile into the same target dir, so
 # it reuses the libraries built above; installed into python3, then its tests (which run the
 # ifc binary built above and compare with PyAV, onnxruntime and numpy).

@@ -68,6 +68,8 @@ pub mod runner;
 pub mod store;
 #[cfg(test)]
 mod test_rng;
+#[cfg(test)]
+mod test_tolerance;
 pub mod verdict;
 
 pub use error::{ParseError, ParseErrorKind};

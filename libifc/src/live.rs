@@ -9,9 +9,11 @@
 //! packets and unusable parameter sets are counted and logged, and the stream goes on: only a
 //! failed session (refused, unauthorized, timed out, closed mid-message) ends it with an error.
 
+use std::time::{Duration, Instant};
+
 use crate::remux::{LiveItem, LiveSource, LiveSourceStats};
 use crate::rtp::{Depacketizer, DepacketizerStats, RtpPacket};
-use crate::rtsp::{Described, Playing, RtspError, RtspOptions, Session, VideoMedia};
+use crate::rtsp::{Described, Playing, Polled, RtspError, RtspOptions, Session, VideoMedia};
 
 /// Counts of what a live stream lost or skipped, from the packets up.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,11 +38,15 @@ pub struct LiveVideo {
     foreign_packets: u64,
     config_errors: u64,
     ended: bool,
+    /// [`RtspOptions::picture_timeout`], and when the last picture (or PLAY) was.
+    picture_timeout: Duration,
+    last_picture: Instant,
 }
 
 impl LiveVideo {
     /// Connects, describes, sets up and plays the first H.264/H.265 video of `url`.
     pub fn open(url: &str, options: RtspOptions) -> Result<Self, RtspError> {
+        let picture_timeout = options.picture_timeout;
         let described = Session::<Described>::describe(url, options)?;
         let media = described.video().clone();
         let session = described.play()?;
@@ -53,6 +59,8 @@ impl LiveVideo {
             foreign_packets: 0,
             config_errors: 0,
             ended: false,
+            picture_timeout,
+            last_picture: Instant::now(),
         })
     }
 
@@ -61,12 +69,31 @@ impl LiveVideo {
         &self.media
     }
 
-    /// The next configuration or packet; `None` when the server ended the stream.
+    /// The next configuration or packet; `None` when the server ended the stream. A stream
+    /// that goes [`RtspOptions::picture_timeout`] without a picture (however many packets it
+    /// sends) is [`RtspError::Timeout`].
     pub fn next_item(&mut self) -> Result<Option<LiveItem>, RtspError> {
+        loop {
+            match self.poll_item(crate::rtsp::far_future())? {
+                Polled::Ready(item) => return Ok(Some(item)),
+                Polled::Ended => return Ok(None),
+                Polled::Pending => {}
+            }
+        }
+    }
+
+    /// [`LiveVideo::next_item`], returning [`Polled::Pending`] once `until` passes first, so
+    /// that a caller can check for signals between waits.
+    pub fn poll_item(&mut self, until: Instant) -> Result<Polled<LiveItem>, RtspError> {
         loop {
             if let Some(item) = self.source.pull() {
                 match item {
-                    Ok(item) => return Ok(Some(item)),
+                    Ok(item) => {
+                        if matches!(item, LiveItem::Packet(_)) {
+                            self.last_picture = Instant::now();
+                        }
+                        return Ok(Polled::Ready(item));
+                    }
                     Err(e) => {
                         self.config_errors += 1;
                         tracing::warn!(error = %e, "live stream: unusable parameter sets; waiting for the next ones");
@@ -82,13 +109,28 @@ impl LiveVideo {
                 continue;
             }
             if self.ended {
-                return Ok(None);
+                return Ok(Polled::Ended);
             }
-            let Some(data) = self.session.next_packet()? else {
-                // The server ended the stream: a last unit without a marker bit still counts.
-                self.ended = true;
-                self.depacketizer.flush();
-                continue;
+            if self.last_picture.elapsed() >= self.picture_timeout {
+                let during = format!("waiting for a picture ({:?})", self.stats().source);
+                let after_ms = self.picture_timeout.as_millis() as u64;
+                return Err(RtspError::Timeout { url: self.session.url().to_string(), during, after_ms });
+            }
+            let until = until.min(self.last_picture + self.picture_timeout);
+            let data = match self.session.poll_packet(until)? {
+                Polled::Ready(data) => data,
+                Polled::Pending => {
+                    if Instant::now() >= self.last_picture + self.picture_timeout {
+                        continue;
+                    }
+                    return Ok(Polled::Pending);
+                }
+                Polled::Ended => {
+                    // The server ended the stream: a last unit without a marker bit still counts.
+                    self.ended = true;
+                    self.depacketizer.flush();
+                    continue;
+                }
             };
             match RtpPacket::parse(data) {
                 Ok(packet) if packet.payload_type != self.media.payload_type => self.foreign_packets += 1,

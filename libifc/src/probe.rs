@@ -110,7 +110,8 @@ impl StreamAnalyzer {
         self.frames += 1;
         self.payload_bytes += sample.data.len() as u64;
         self.first_pts = Some(self.first_pts.map_or(sample.pts(), |p| p.min(sample.pts())));
-        self.end_ticks = self.end_ticks.max(sample.pts() + i64::from(sample.duration));
+        // The sources refuse times whose end overflows; a hand-built sample saturates.
+        self.end_ticks = self.end_ticks.max(sample.checked_end().unwrap_or(i64::MAX));
         if let Some((_, n)) = self.durations.iter_mut().find(|(d, _)| *d == sample.duration) {
             *n += 1;
         } else if self.durations.len() < 64 {
@@ -164,7 +165,7 @@ impl StreamAnalyzer {
         }
         let typical_duration = self.durations.iter().max_by_key(|(_, n)| *n).map(|(d, _)| *d);
         let frame_rate = typical_duration.and_then(|d| FrameRate::new(timescale, d));
-        let span = self.end_ticks - self.first_pts.unwrap_or(0).min(self.end_ticks);
+        let span = self.end_ticks.saturating_sub(self.first_pts.unwrap_or(0).min(self.end_ticks));
         let duration_s = (timescale > 0 && self.frames > 0).then(|| span as f64 / f64::from(timescale));
         let bit_rate_bps = duration_s.filter(|d| *d > 0.0).map(|d| (self.payload_bytes as f64 * 8.0 / d) as u64);
         let [idr, cra, bla, _other] = self.kinds;
@@ -197,5 +198,25 @@ impl StreamAnalyzer {
             parameter_changes: self.configs - 1,
             gop,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::remux::mp4_source;
+
+    #[test]
+    fn times_at_both_ends_of_the_i64_range_do_not_overflow_the_report() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/h264_main_320x240_25.mp4");
+        let source = mp4_source(bytes::Bytes::from(std::fs::read(path).expect("fixture"))).expect("fixture");
+        let mut analyzer = StreamAnalyzer::new(&source.config);
+        let late = Sample { dts: i64::MAX - 10, cts_offset: 100, duration: 512, ..source.samples[0].clone() };
+        let early = Sample { dts: i64::MIN + 10, cts_offset: -100, ..source.samples[1].clone() };
+        analyzer.push_sample(&late);
+        analyzer.push_sample(&early);
+        let report = analyzer.finish("mp4", source.config.params.clone(), 90_000);
+        let duration = report.duration_s.expect("a duration");
+        assert!(duration.is_finite() && duration > 1e13, "{duration}");
     }
 }

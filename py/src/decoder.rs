@@ -216,8 +216,7 @@ impl PyVideoDecoder {
         threads: usize,
         backend: BackendPreference,
     ) -> PyResult<Self> {
-        let (state, config, framerate) =
-            py.detach(|| open_live(url, timeout, threads, backend)).map_err(|(kind, message)| error(kind, message))?;
+        let (state, config, framerate) = py.detach(|| open_live(url, timeout, threads, backend))?;
         let metadata = VideoMetadata::live(&config, framerate);
         let frame_seconds = if metadata.fps > 0.0 { 1.0 / metadata.fps } else { f64::NAN };
         Ok(Self {

@@ -95,8 +95,13 @@ impl DisplayIndex {
     /// Start, duration and first pts of the whole video, in seconds.
     pub fn span_seconds(&self) -> (f64, f64) {
         let Some(first) = self.entries.first() else { return (0.0, 0.0) };
-        let end =
-            self.entries.iter().map(|e| e.pts_ticks + i64::from(e.duration_ticks)).max().unwrap_or(first.pts_ticks);
-        (self.seconds(first.pts_ticks), self.seconds(end - first.pts_ticks))
+        // The sources refuse a pts + duration past i64 (an error naming the box); saturate anyway.
+        let end = self
+            .entries
+            .iter()
+            .map(|e| e.pts_ticks.saturating_add(i64::from(e.duration_ticks)))
+            .max()
+            .unwrap_or(first.pts_ticks);
+        (self.seconds(first.pts_ticks), self.seconds(end.saturating_sub(first.pts_ticks)))
     }
 }

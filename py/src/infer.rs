@@ -170,7 +170,8 @@ impl PyTritonClient {
         let backend = py
             .detach(|| {
                 use ifc::infer::triton::{TritonBackend, TritonOptions};
-                let mut options = TritonOptions::new(ifc::runner::endpoint_url(&url), model_name);
+                let endpoint = ifc::runner::endpoint_url(&url).map_err(|e| e.to_string())?;
+                let mut options = TritonOptions::new(endpoint, model_name);
                 options.model_version = model_version.map(|v| v.to_string()).unwrap_or_default();
                 options.shared_memory = shared_memory;
                 if let Some(ms) = timeout_ms {

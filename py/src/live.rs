@@ -1,15 +1,17 @@
 //! A live RTSP stream behind ``ifc.VideoDecoder``: frames in arrival order, for iteration
 //! only (a camera cannot seek). Reading the network and decoding happen in `__next__`
-//! without the GIL; TCP flow control holds the camera back while Python is busy.
+//! without the GIL; TCP flow control holds the camera back while Python is busy. Waits run
+//! in steps of [`SIGNAL_CHECK_INTERVAL`], between which Python's signal handlers run (Ctrl-C
+//! is `KeyboardInterrupt`, not a hang until the camera's timeout).
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ifc::codec::DecoderConfig;
 use ifc::decode::{open_decoder, BackendPreference, Decoder, DecoderOptions, Frame};
 use ifc::live::LiveVideo;
 use ifc::remux::LiveItem;
-use ifc::rtsp::{RtspError, RtspOptions, UrlError};
+use ifc::rtsp::{Polled, RtspError, RtspOptions, UrlError};
 use pyo3::prelude::*;
 
 use crate::errors::{error, Kind};
@@ -37,41 +39,59 @@ pub fn rtsp_failure(e: RtspError) -> (Kind, String) {
     (kind, e.to_string())
 }
 
-/// Plays `url` until its first decodable picture's configuration (without the GIL).
-/// `timeout`: for connecting and for each read.
+/// The longest a wait for the camera runs before Python's signal handlers get to run.
+const SIGNAL_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Runs Python's signal handlers (takes the GIL for the moment): `Err` when one raised,
+/// e.g. `KeyboardInterrupt` after Ctrl-C.
+fn check_signals() -> PyResult<()> {
+    Python::attach(|py| py.check_signals())
+}
+
+fn rtsp_error(e: RtspError) -> PyErr {
+    let (kind, message) = rtsp_failure(e);
+    error(kind, message)
+}
+
+/// Plays `url` until its first decodable picture's configuration (call without the GIL).
+/// `timeout`: for connecting, each read, each request's response, and the first picture.
 pub fn open_live(
     url: &str,
     timeout: Duration,
     threads: usize,
     backend: BackendPreference,
-) -> Result<(LiveState, DecoderConfig, Option<f64>), (Kind, String)> {
-    let rtsp = RtspOptions::default().connect_timeout(timeout).read_timeout(timeout);
-    let mut video = LiveVideo::open(url, rtsp).map_err(rtsp_failure)?;
+) -> PyResult<(LiveState, DecoderConfig, Option<f64>)> {
+    let rtsp = RtspOptions::default()
+        .connect_timeout(timeout)
+        .read_timeout(timeout)
+        .response_timeout(timeout)
+        .picture_timeout(timeout);
+    let mut video = LiveVideo::open(url, rtsp).map_err(rtsp_error)?;
     let framerate = video.media().framerate;
     let config = loop {
-        match video.next_item().map_err(rtsp_failure)? {
-            Some(LiveItem::Config(config)) => break config,
+        match video.poll_item(Instant::now() + SIGNAL_CHECK_INTERVAL).map_err(rtsp_error)? {
+            Polled::Ready(LiveItem::Config(config)) => break config,
             // A packet always follows its configuration.
-            Some(LiveItem::Packet(_)) => continue,
-            None => {
-                return Err((
-                    Kind::Source,
-                    format!("the stream ended before a decodable picture ({:?})", video.stats().source),
-                ))
+            Polled::Ready(LiveItem::Packet(_)) => continue,
+            Polled::Pending => check_signals()?,
+            Polled::Ended => {
+                let message = format!("the stream ended before a decodable picture ({:?})", video.stats().source);
+                return Err(error(Kind::Source, message));
             }
         }
     };
     let options = DecoderOptions::from_config(config.clone()).with_threads(threads).with_backend(backend);
-    let decoder = open_decoder(options).map_err(|e| (Kind::Decode, e.to_string()))?;
+    let decoder = open_decoder(options).map_err(|e| error(Kind::Decode, e.to_string()))?;
     Ok((LiveState { video, decoder, ended: false, flushed: false, frames: 0 }, config, framerate))
 }
 
 impl LiveState {
-    /// The next picture in display order, `None` when the server ended the stream.
-    pub fn next_frame(&mut self) -> Result<Option<(Frame, usize)>, RtspError> {
+    /// The next picture in display order, `None` when the server ended the stream (call
+    /// without the GIL). A decoder error (damage in or around a packet) is raised as
+    /// `ifc.DecodeError`; the stream stays usable and the next call goes on after it.
+    pub fn next_frame(&mut self) -> PyResult<Option<(Frame, usize)>> {
         loop {
-            // A damaged picture is counted by the decoder; the next pull goes on.
-            if let Ok(Some(frame)) = self.decoder.pull() {
+            if let Some(frame) = self.decoder.pull().map_err(|e| error(Kind::Decode, e.to_string()))? {
                 self.frames += 1;
                 return Ok(Some((frame, self.frames - 1)));
             }
@@ -80,16 +100,17 @@ impl LiveState {
                     return Ok(None);
                 }
                 self.flushed = true;
-                let _ = self.decoder.flush();
+                self.decoder.flush().map_err(|e| error(Kind::Decode, e.to_string()))?;
                 continue;
             }
-            match self.video.next_item()? {
+            match self.video.poll_item(Instant::now() + SIGNAL_CHECK_INTERVAL).map_err(rtsp_error)? {
                 // Later configurations travel in-band in their packets too.
-                Some(LiveItem::Config(_)) => {}
-                Some(LiveItem::Packet(packet)) => {
-                    let _ = self.decoder.push(packet);
+                Polled::Ready(LiveItem::Config(_)) => {}
+                Polled::Ready(LiveItem::Packet(packet)) => {
+                    self.decoder.push(packet).map_err(|e| error(Kind::Decode, e.to_string()))?;
                 }
-                None => self.ended = true,
+                Polled::Pending => check_signals()?,
+                Polled::Ended => self.ended = true,
             }
         }
     }
@@ -113,10 +134,7 @@ impl LiveFrameIterator {
         let next = py.detach(|| -> PyResult<Option<(Frame, usize)>> {
             let mut guard = self.live.lock().map_err(|_| error(Kind::Source, "the stream failed in another thread"))?;
             let state = guard.as_mut().ok_or_else(|| error(Kind::Source, "the live stream was closed"))?;
-            state.next_frame().map_err(|e| {
-                let (kind, message) = rtsp_failure(e);
-                error(kind, message)
-            })
+            state.next_frame()
         })?;
         Ok(next.map(|(frame, index)| {
             let timing = live_timing(&frame, index, self.frame_seconds);

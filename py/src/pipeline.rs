@@ -119,7 +119,9 @@ impl PyPipeline {
                 let frames = match source {
                     Source::Live(url) => {
                         let timeout = std::time::Duration::from_secs(10);
-                        let (live, config, framerate) = open_live(&url, timeout, 1, plan.decode_backend)?;
+                        // TODO(issue 15): carry the PyErr itself, so Ctrl-C is KeyboardInterrupt here too.
+                        let (live, config, framerate) = open_live(&url, timeout, 1, plan.decode_backend)
+                            .map_err(|e| (Kind::Source, e.to_string()))?;
                         let fps = framerate.or(config.params.frame_rate.map(|r| r.as_f64())).unwrap_or(0.0);
                         Frames::Live {
                             live: Box::new(live),
@@ -182,6 +184,7 @@ impl Frames {
                     let timing = live_timing(&f, i, *frame_seconds);
                     (f, timing)
                 })),
+                // The PyErr's own class (DecodeError, SourceError, KeyboardInterrupt) is lost here.
                 Err(e) => Err((Kind::Source, e.to_string())),
             },
         }

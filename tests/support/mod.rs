@@ -13,16 +13,22 @@ pub fn testdata() -> PathBuf {
 }
 
 /// Every fixture (MP4 and raw), sorted, without the malformed ones. Set IFC_FIXTURES to a
-/// substring to run on the matching ones only (e.g. `IFC_FIXTURES=hevc`).
+/// substring to run on the matching ones only (e.g. `IFC_FIXTURES=hevc`); a filter that
+/// matches nothing fails the test instead of letting it pass on no input.
 pub fn fixtures() -> Vec<PathBuf> {
-    let filter = std::env::var("IFC_FIXTURES").unwrap_or_default();
+    fixtures_matching(&std::env::var("IFC_FIXTURES").unwrap_or_default())
+}
+
+/// The fixtures whose path contains `filter`; panics when there is none.
+pub fn fixtures_matching(filter: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(testdata())
         .expect("testdata/ exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("mp4" | "h264" | "h265")))
-        .filter(|p| p.to_string_lossy().contains(&filter))
+        .filter(|p| p.to_string_lossy().contains(filter))
         .collect();
     v.sort();
+    assert!(!v.is_empty(), "IFC_FIXTURES={filter:?} matches no fixture in {}", testdata().display());
     v
 }
 
@@ -111,4 +117,19 @@ pub fn frame_md5s(input: &Path, extra_input_args: &[&str]) -> Vec<String> {
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| l.rsplit(',').next().map(|h| h.trim().to_owned()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "matches no fixture")]
+    fn a_fixture_filter_that_matches_nothing_fails_instead_of_passing_on_no_input() {
+        super::fixtures_matching("no-fixture-has-this-in-its-name");
+    }
+
+    #[test]
+    fn a_fixture_filter_keeps_only_the_matching_fixtures() {
+        let hevc = super::fixtures_matching("hevc");
+        assert!(!hevc.is_empty() && hevc.iter().all(|p| p.to_string_lossy().contains("hevc")));
+    }
 }

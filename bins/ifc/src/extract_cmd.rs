@@ -95,6 +95,23 @@ struct Totals {
     decode: DecodeStats,
 }
 
+impl Totals {
+    /// Counts for the closing line. Packets skipped to the next key frame count as decode
+    /// errors: their pictures are lost, even where libavcodec reported no damage (a damaged
+    /// stream must never read "decode errors 0").
+    fn summary(&self) -> String {
+        let skipped = self.decode.skipped_until_keyframe;
+        format!(
+            "decoded {} frames, kept {}, dropped {}, decode errors {}{}",
+            self.decoded,
+            self.sampled,
+            self.dropped,
+            self.decode.decode_errors + skipped,
+            if skipped > 0 { format!(" ({skipped} packets skipped to the next key frame)") } else { String::new() },
+        )
+    }
+}
+
 pub fn run(args: &ExtractArgs) -> Result<()> {
     let started = Instant::now();
     let sampler = Sampler::new(sampling_rule(args)).context("sampling")?;
@@ -157,16 +174,8 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
-            "ifc extract: decoded {} frames, kept {}, dropped {}, decode errors {}{}, {:.1} fps ({:.2} s) -> {}",
-            totals.decoded,
-            totals.sampled,
-            totals.dropped,
-            totals.decode.decode_errors,
-            if totals.decode.skipped_until_keyframe > 0 {
-                format!(" ({} packets skipped to the next key frame)", totals.decode.skipped_until_keyframe)
-            } else {
-                String::new()
-            },
+            "ifc extract: {}, {:.1} fps ({:.2} s) -> {}",
+            totals.summary(),
             totals.decoded as f64 / secs,
             secs,
             args.out_dir.display()
@@ -252,5 +261,24 @@ impl FrameSink {
         self.rgb.resize(frame.width() as usize * frame.height() as usize * 3, 0);
         convert_to_rgb24(&view, &mut self.rgb)?;
         self.writer.image(n, &self.rgb, frame.width(), frame.height())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packets_skipped_to_the_next_key_frame_count_as_decode_errors() {
+        // The damaged 1366x768 B-pyramid stream of issue 15: libavcodec flagged nothing, the
+        // decoder skipped 88 packets to the next key frame.
+        let decode = DecodeStats { skipped_until_keyframe: 88, ..DecodeStats::default() };
+        let totals = Totals { decoded: 88, sampled: 88, dropped: 0, decode };
+        assert_eq!(
+            totals.summary(),
+            "decoded 88 frames, kept 88, dropped 0, decode errors 88 (88 packets skipped to the next key frame)"
+        );
+        let clean = Totals { decoded: 10, sampled: 10, dropped: 0, decode: DecodeStats::default() };
+        assert_eq!(clean.summary(), "decoded 10 frames, kept 10, dropped 0, decode errors 0");
     }
 }

@@ -19,6 +19,12 @@ pub enum DecodeError {
     /// Counted in [`DecodeStats::decode_errors`](super::DecodeStats::decode_errors).
     #[error("stream {stream_id}: packet {packet_index} (pts {pts_90k:?}): {reason}")]
     Bitstream { stream_id: u64, packet_index: u64, pts_90k: Option<i64>, reason: String },
+    /// A sequence parameter set (in the configuration or in band) declares a picture larger
+    /// than [`DecoderOptions::max_picture_pixels`](super::DecoderOptions::max_picture_pixels)
+    /// allows; nothing was allocated for it. In band, the packet carrying it is skipped and the
+    /// decoder waits for the next key packet.
+    #[error("stream {stream_id}: the stream declares {width}x{height} pictures, over the limit of {max_pixels} pixels ({max_side} per side)")]
+    PictureTooLarge { stream_id: u64, width: u32, height: u32, max_pixels: u64, max_side: u32 },
     /// A packet larger than the backend accepts.
     #[error("stream {stream_id}: packet {packet_index} of {len_bytes} bytes is too large")]
     PacketTooLarge { stream_id: u64, packet_index: u64, len_bytes: usize },

@@ -68,7 +68,7 @@ pub use worker::{DecodeWorker, FrameReceiver, PacketSender, WorkerStats};
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::codec::{Codec, DecoderConfig};
+use crate::codec::{Codec, DecoderConfig, VideoParams};
 
 /// Which kind of decoder [`open_decoder`] should use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,7 +110,18 @@ pub struct DecoderOptions {
     pub error_policy: ErrorPolicy,
     /// How the NVDEC backend sizes and paces its session (ignored by libavcodec).
     pub nvdec: NvdecOptions,
+    /// The largest picture (coded width × height) a stream may declare before anything is
+    /// allocated for it: checked on the configuration at open and on every in-band SPS.
+    /// Default [`DEFAULT_MAX_PICTURE_PIXELS`] (8192 × 4352, 8K); each side is also at most
+    /// [`MAX_PICTURE_SIDE`].
+    pub max_picture_pixels: u64,
 }
+
+/// 8192 × 4352: 8K (DCI 4K × 2 each way) with H.264's 16-line rounding.
+pub const DEFAULT_MAX_PICTURE_PIXELS: u64 = 8192 * 4352;
+/// The longest side a picture may have, whatever the pixel limit (H.264/H.265 level 6.2
+/// allows 8192 × 4320; twice that per side leaves room for odd shapes).
+pub const MAX_PICTURE_SIDE: u32 = 16_384;
 
 impl DecoderOptions {
     /// Annex B input, one thread, automatic backend, skip-until-keyframe recovery.
@@ -123,7 +134,19 @@ impl DecoderOptions {
             stream_id: 0,
             error_policy: ErrorPolicy::default(),
             nvdec: NvdecOptions::default(),
+            max_picture_pixels: DEFAULT_MAX_PICTURE_PIXELS,
         }
+    }
+
+    #[must_use]
+    pub fn with_max_picture_pixels(mut self, max_picture_pixels: u64) -> Self {
+        self.max_picture_pixels = max_picture_pixels;
+        self
+    }
+
+    /// [`DecodeError::PictureTooLarge`] when `params` declare more than the limits allow.
+    pub fn check_picture_size(&self, params: &VideoParams) -> Result<(), DecodeError> {
+        check_picture_size(self.stream_id, self.max_picture_pixels, params)
     }
 
     /// Length-prefixed input described by `config` (its codec is the decoder's).
@@ -178,9 +201,20 @@ impl DecoderOptions {
                 stream_id: self.stream_id,
                 reason: format!("NAL length size {} (must be 1, 2 or 4)", config.nal_length_size),
             }),
-            _ => Ok(()),
+            Some(config) => self.check_picture_size(&config.params),
+            None => Ok(()),
         }
     }
+}
+
+/// See [`DecoderOptions::check_picture_size`].
+pub(crate) fn check_picture_size(stream_id: u64, max_pixels: u64, params: &VideoParams) -> Result<(), DecodeError> {
+    let (width, height) = (params.coded_width.max(params.width), params.coded_height.max(params.height));
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels || width > MAX_PICTURE_SIDE || height > MAX_PICTURE_SIDE {
+        return Err(DecodeError::PictureTooLarge { stream_id, width, height, max_pixels, max_side: MAX_PICTURE_SIDE });
+    }
+    Ok(())
 }
 
 /// One encoded access unit.

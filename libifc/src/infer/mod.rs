@@ -107,6 +107,9 @@ pub enum InferError {
     ModelNotReady { endpoint: String, model: String },
     #[error("{endpoint}: {reason}")]
     Protocol { endpoint: String, reason: String },
+    /// The server address is not one the client can use (a scheme it does not speak).
+    #[error("{endpoint}: not a usable Triton address: {reason}")]
+    Endpoint { endpoint: String, reason: String },
 }
 
 /// A model that can run batches whose input buffers preprocessing filled in place.

@@ -30,7 +30,16 @@ pub struct Sample {
 }
 
 impl Sample {
+    /// Presentation time: `dts + cts_offset`. The demuxer and the remuxer's sources refuse
+    /// samples whose presentation end ([`Sample::checked_end`]) does not fit in an `i64`, with
+    /// an error naming the box; for a sample built by hand this saturates instead of wrapping.
     pub fn pts(&self) -> i64 {
-        self.dts + i64::from(self.cts_offset)
+        self.dts.saturating_add(i64::from(self.cts_offset))
+    }
+
+    /// `dts + cts_offset + duration`: where the sample stops being shown; `None` when that
+    /// does not fit in an `i64` (times read from a hostile file).
+    pub fn checked_end(&self) -> Option<i64> {
+        self.dts.checked_add(i64::from(self.cts_offset))?.checked_add(i64::from(self.duration))
     }
 }

@@ -258,9 +258,12 @@ fn check_node(i: usize, node: &Node, all: &[Node]) -> Vec<ValidationError> {
     let mut out = Vec::new();
     match &node.kind {
         NodeKind::Source(s) => match s.kind {
-            // Never echo the URI: camera URLs carry credentials.
-            SourceKind::Rtsp if !(s.uri.starts_with("rtsp://") || s.uri.starts_with("rtsps://")) => {
-                out.push(err("uri", "an rtsp source needs an rtsp:// or rtsps:// URL".to_owned()))
+            // The RTSP client's own parser decides, so validation and the client agree (rtsps://
+            // is refused by both: no TLS). Its errors never echo the URI's credentials.
+            SourceKind::Rtsp => {
+                if let Err(e) = crate::rtsp::RtspUrl::parse(&s.uri) {
+                    out.push(err("uri", format!("the RTSP client cannot open it: {e}")))
+                }
             }
             SourceKind::Whip if s.uri.contains(['/', '?', '#']) || s.uri.chars().any(char::is_whitespace) => {
                 out.push(err(

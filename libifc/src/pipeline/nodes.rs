@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct SourceNode {
     pub kind: SourceKind,
-    /// A file path (`file`), an `rtsp://`/`rtsps://` URL (`rtsp`), or the stream name devices
+    /// A file path (`file`), an `rtsp://` URL (`rtsp`; `rtsps://` is refused: no TLS), or the stream name devices
     /// publish to over WHIP (`whip`).
     pub uri: String,
     /// Frame rate to assume instead of the stream's own (raw Annex B files carry none).

@@ -89,7 +89,7 @@ fn definitions() -> Vec<(&'static str, Value)> {
                 "additionalProperties": false,
                 "properties": {
                     "kind": enumeration(&["file", "rtsp", "whip"], "Where the video comes from."),
-                    "uri": string("File path (file), rtsp:// or rtsps:// URL (rtsp), or the stream name devices publish to (whip)."),
+                    "uri": string("File path (file), rtsp:// URL (rtsp; rtsps:// is refused: no TLS), or the stream name devices publish to (whip)."),
                     "fps": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "Frame rate to assume instead of the stream's own."}
                 }
             }),

@@ -546,7 +546,11 @@ fn wiring_and_cross_field_errors() {
         (edit(v(), "/nodes/6/rule/rules/1/id", json!("scratch")), vec!["nodes[6] (id \"verdict\").rule.rules[1].id: \"scratch\" is already the id of rules[0]"]),
         (edit(v(), "/nodes/6/rule/rules/1/min", json!(1)), vec!["nodes[6] (id \"verdict\").rule.rules[1].equals: cannot be combined with `min`/`max`"]),
         (edit(v(), "/nodes/0/source", json!({"kind": "rtsp", "uri": "http://user:secret@cam/1"})), vec![
-            "nodes[0] (id \"camera\").source.uri: an rtsp source needs an rtsp:// or rtsps:// URL",
+            "nodes[0] (id \"camera\").source.uri: the RTSP client cannot open it: url: invalid: scheme http:// is not rtsp://",
+        ]),
+        // rtsps:// passed validation, then the client refused it: both refuse it now.
+        (edit(v(), "/nodes/0/source", json!({"kind": "rtsp", "uri": "rtsps://user:secret@cam/1"})), vec![
+            "nodes[0] (id \"camera\").source.uri: the RTSP client cannot open it: url: unsupported: rtsps:// (RTSP over TLS): this build has no TLS",
         ]),
         (edit(v(), "/nodes/7/sink", json!({})), vec!["nodes[7] (id \"results\").sink: needs at least one of jsonl, sqlite, snapshots"]),
     ];

@@ -160,7 +160,7 @@ fn check_against_reference(frame: &FrameView<'_>, spec: &PreprocessSpec, out: &[
             DType::F16 => (want, want.abs() * (-11f64).exp2() + (-24f64).exp2()),
             DType::U8 => (want.clamp(0.0, 255.0), 0.5),
         };
-        let error = ((got - want).abs() - slack).max(0.0) / unit;
+        let error = crate::test_tolerance::excess(got, want, slack) / unit;
         assert!(error <= 1.0, "{what}: element {index} (channel {k}) is {got}, reference {want}; spec {spec:?}");
         worst = worst.max(error);
     }

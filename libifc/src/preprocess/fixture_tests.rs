@@ -154,7 +154,7 @@ fn resize_matches_opencv_within_two_levels() {
         let args = [r.x, r.y, r.width, r.height, g.content_width, g.content_height, left, top, out_w, out_h, interp];
         let theirs = opencv_rgb(width, height, &yuv, args);
         assert_eq!(theirs.len(), ours.len(), "{what}");
-        let worst = ours.iter().zip(&theirs).map(|(&a, &b)| (a - f32::from(b)).abs()).fold(0.0, f32::max);
+        let worst = crate::test_tolerance::worst(ours.iter().zip(&theirs).map(|(&a, &b)| (a - f32::from(b)).abs()));
         eprintln!("{what}: max |ifc - OpenCV| = {worst:.3} of 255");
         assert!(worst <= 2.0, "{what}: max difference {worst} levels");
     }
@@ -206,7 +206,7 @@ fn ten_bit_frames_agree_with_their_8_bit_reduction() {
     let (b, _) = run_f32(&view(PixelFormat::Yuv420p, w, h, &eight, colour), &spec);
     let diffs: Vec<f32> = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).collect();
     let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
-    let worst = diffs.iter().copied().fold(0.0, f32::max);
+    let worst = crate::test_tolerance::worst(diffs.iter().copied());
     eprintln!("10-bit vs 8-bit: mean {mean:.3}, max {worst:.3} levels");
     assert!(mean < 1.0 && worst < 4.0, "mean {mean}, max {worst}");
 }

@@ -102,7 +102,8 @@ pub struct DepacketizerStats {
     /// Slice-less NAL units dropped because more than 64 (or [`MAX_UNIT_BYTES`]) were waiting
     /// for a unit.
     pub held_nals_dropped: u64,
-    /// Units dropped for growing past [`MAX_UNIT_BYTES`] (also counted in `units_dropped`).
+    /// Units dropped for growing past [`MAX_UNIT_BYTES`] or [`MAX_UNIT_NALS`](super::MAX_UNIT_NALS) (also counted
+    /// in `units_dropped`).
     pub oversized_units: u64,
 }
 
@@ -281,6 +282,7 @@ impl Depacketizer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::unit::MAX_UNIT_NALS;
     use super::*;
 
     fn packet(seq: u16, marker: bool, payload: Bytes) -> RtpPacket {
@@ -307,5 +309,27 @@ mod tests {
             .unwrap();
         let unit = d.pull().unwrap();
         assert_eq!((unit.loss_before, unit.dropped_before, unit.random_access), (0, 1, true));
+    }
+
+    #[test]
+    fn stap_a_of_one_byte_nal_units_is_dropped_past_max_unit_nals() {
+        let mut d = Depacketizer::new(Codec::H264);
+        // An IDR slice starts the picture; then STAP-A packets of 20 000 one-byte SEI NAL
+        // units each (60 000 bytes), far under the byte cap.
+        d.push(packet(0, false, Bytes::from_static(&[0x65, 0x88]))).unwrap();
+        let stap: Vec<u8> = std::iter::once(0x18).chain((0..20_000).flat_map(|_| [0, 1, 0x06])).collect();
+        let stap = Bytes::from(stap);
+        for seq in 1..=8u16 {
+            d.push(packet(seq, false, stap.clone())).unwrap();
+            assert!(d.unit.as_ref().is_some_and(|u| u.nals.len() <= MAX_UNIT_NALS));
+        }
+        assert_eq!(d.stats().oversized_units, 1);
+        d.push(packet(9, true, Bytes::from_static(&[0x41, 0x9a]))).unwrap();
+        assert_eq!(d.pull(), None, "the oversized unit is dropped");
+        assert_eq!(d.stats().units_dropped, 1);
+        // The next picture comes out, saying one unit was dropped before it.
+        d.push(RtpPacket { timestamp: 7200, ..packet(10, true, Bytes::from_static(&[0x65, 0x88])) }).unwrap();
+        let unit = d.pull().unwrap();
+        assert_eq!((unit.dropped_before, unit.random_access), (1, true));
     }
 }

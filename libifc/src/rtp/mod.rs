@@ -40,4 +40,4 @@ pub use depacketizer::{AccessUnitRtp, Depacketizer, DepacketizerStats};
 pub use error::RtpError;
 pub use packet::RtpPacket;
 pub use sequence::{MAX_DROPOUT, MAX_MISORDER};
-pub use unit::MAX_UNIT_BYTES;
+pub use unit::{MAX_UNIT_BYTES, MAX_UNIT_NALS};

@@ -10,6 +10,11 @@ use super::DepacketizerStats;
 /// held NAL units: far above any picture (a 4K intra picture is a few MB), low enough that a
 /// sender that never ends a unit cannot exhaust memory.
 pub const MAX_UNIT_BYTES: usize = 32 << 20;
+/// NAL units of one access unit at most. Each costs a `Bytes` handle whatever its length, so
+/// the byte cap alone lets aggregation packets of 1-byte NAL units make tens of millions of
+/// them per "picture". A real picture has a few slices (one per macroblock row of an 8K
+/// picture is 270) plus parameter sets and SEI.
+pub const MAX_UNIT_NALS: usize = 4096;
 
 #[derive(Debug)]
 pub(super) struct UnitInProgress {
@@ -42,7 +47,7 @@ impl UnitInProgress {
     /// Adds a payload's NAL units or fragment, unless the unit is already broken. A fragment
     /// without its start, a new start before the end, or a whole NAL unit between fragments
     /// breaks the unit (a fragmented NAL unit is missing), as does growing past
-    /// [`MAX_UNIT_BYTES`].
+    /// [`MAX_UNIT_BYTES`] or [`MAX_UNIT_NALS`].
     pub(super) fn add(&mut self, payload: Payload, stats: &mut DepacketizerStats) {
         if self.broken {
             return;
@@ -52,7 +57,13 @@ impl UnitInProgress {
             Payload::Aggregation(nals) => nals.iter().map(Bytes::len).sum(),
             Payload::Fragment(f) => f.nal_header.as_slice().len() + f.data.len(),
         };
-        if self.len_bytes + incoming_bytes > MAX_UNIT_BYTES {
+        let incoming_nals = match &payload {
+            Payload::Single(_) => 1,
+            Payload::Aggregation(nals) => nals.len(),
+            // A fragment becomes one NAL unit when it ends; its start reserves the place.
+            Payload::Fragment(f) => usize::from(f.start),
+        };
+        if self.len_bytes + incoming_bytes > MAX_UNIT_BYTES || self.nals.len() + incoming_nals > MAX_UNIT_NALS {
             stats.oversized_units += 1;
             self.break_off(stats);
             return;

@@ -17,7 +17,9 @@
 //! ```
 //!
 //! Every read waits at most [`RtspOptions::read_timeout`]: a camera that goes silent gives
-//! [`RtspError::Timeout`], never a hang. Keep-alives go out every half session timeout from
+//! [`RtspError::Timeout`], never a hang; each request's whole exchange is bounded by
+//! [`RtspOptions::response_timeout`], so a server that keeps sending without ever completing
+//! a response times out too. Keep-alives go out every half session timeout from
 //! inside `next_packet`, so call it continuously (a consumer that stalls for longer than the
 //! session timeout loses the session). Dropping a session sends TEARDOWN, best-effort.
 
@@ -48,6 +50,16 @@ pub struct RtspOptions {
     /// The longest silence tolerated from the server, during the handshake and while playing;
     /// also bounds each write. Default 10 s.
     pub read_timeout: Duration,
+    /// The longest one request may wait for its complete response, however the server keeps
+    /// the connection busy meanwhile (a response trickled byte by byte, a `Content-Length`
+    /// larger than the body sent, interleaved data or answers to other requests instead).
+    /// Default 10 s.
+    pub response_timeout: Duration,
+    /// The longest a playing stream may go without a complete picture: from PLAY to the first
+    /// one, then between pictures, whatever else arrives. Enforced by [`crate::live::LiveVideo`],
+    /// which sees pictures; the session itself only sees packets. Default 20 s (cameras send
+    /// a key frame every few seconds; the first picture waits for one).
+    pub picture_timeout: Duration,
     /// Default `ifc/<version>`.
     pub user_agent: String,
 }
@@ -57,6 +69,8 @@ impl Default for RtspOptions {
         Self {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(10),
+            response_timeout: Duration::from_secs(10),
+            picture_timeout: Duration::from_secs(20),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
         }
     }
@@ -72,6 +86,18 @@ impl RtspOptions {
     #[must_use]
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    #[must_use]
+    pub fn response_timeout(mut self, timeout: Duration) -> Self {
+        self.response_timeout = timeout;
+        self
+    }
+
+    #[must_use]
+    pub fn picture_timeout(mut self, timeout: Duration) -> Self {
+        self.picture_timeout = timeout;
         self
     }
 
@@ -231,15 +257,28 @@ impl Session<Playing> {
     /// closed the connection between packets. RTCP is read and dropped; the server's requests
     /// are answered; keep-alives go out when due.
     pub fn next_packet(&mut self) -> Result<Option<Bytes>, RtspError> {
+        loop {
+            match self.poll_packet(far_future())? {
+                Polled::Ready(packet) => return Ok(Some(packet)),
+                Polled::Ended => return Ok(None),
+                Polled::Pending => {}
+            }
+        }
+    }
+
+    /// [`Session::next_packet`], but returning [`Polled::Pending`] once `until` passes with no
+    /// packet, so that a caller can look at other things (a signal, a deadline of its own)
+    /// and call again. The read timeout still counts silence across calls.
+    pub fn poll_packet(&mut self, until: Instant) -> Result<Polled<Bytes>, RtspError> {
         let span = self.conn.span.clone();
         let _enter = span.enter();
         while let Some((channel, payload)) = self.conn.early.pop_front() {
             if channel == self.state.rtp_channel {
-                return Ok(Some(payload));
+                return Ok(Polled::Ready(payload));
             }
         }
         if self.state.ended {
-            return Ok(None);
+            return Ok(Polled::Ended);
         }
         loop {
             if Instant::now() >= self.state.next_keepalive {
@@ -248,7 +287,7 @@ impl Session<Playing> {
             match self.conn.pull()? {
                 Some(ReadItem::Interleaved { channel, payload }) if channel == self.state.rtp_channel => {
                     tracing::trace!(len = payload.len(), seq = ?rtp_sequence_number(&payload), "rtp");
-                    return Ok(Some(payload));
+                    return Ok(Polled::Ready(payload));
                 }
                 Some(ReadItem::Interleaved { channel, payload }) => {
                     let rtcp = channel == self.state.rtcp_channel;
@@ -263,7 +302,10 @@ impl Session<Playing> {
                 }
                 Some(ReadItem::Request(request)) => self.conn.answer(&request)?,
                 None => {
-                    if self.read_more()? {
+                    if Instant::now() >= until {
+                        return Ok(Polled::Pending);
+                    }
+                    if self.read_more(until)? {
                         continue;
                     }
                     if self.conn.reader.buffered() > 0 {
@@ -273,22 +315,22 @@ impl Session<Playing> {
                     self.state.ended = true;
                     // Nobody is left to tear down.
                     self.conn.session_id = None;
-                    return Ok(None);
+                    return Ok(Polled::Ended);
                 }
             }
         }
     }
 
     /// Reads until bytes arrive (`true`), the connection ends (`false`), a keep-alive falls
-    /// due (`true`), or the read timeout passes in silence (error).
-    fn read_more(&mut self) -> Result<bool, RtspError> {
+    /// due or `until` passes (`true`), or the read timeout passes in silence (error).
+    fn read_more(&mut self, until: Instant) -> Result<bool, RtspError> {
         let now = Instant::now();
         let read_timeout = self.conn.options.read_timeout;
         let silent_until = self.conn.last_rx + read_timeout;
         if now >= silent_until {
             return Err(self.conn.timeout_error("waiting for RTP", read_timeout));
         }
-        let wait = silent_until.min(self.state.next_keepalive).saturating_duration_since(now);
+        let wait = silent_until.min(self.state.next_keepalive).min(until).saturating_duration_since(now);
         match self.conn.fill(wait) {
             Ok(0) => Ok(false),
             Ok(_) => Ok(true),
@@ -304,6 +346,21 @@ impl Session<Playing> {
         self.state.next_keepalive = Instant::now() + self.state.keepalive_interval;
         Ok(())
     }
+}
+
+/// What a bounded wait gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Polled<T> {
+    Ready(T),
+    /// The server ended the stream.
+    Ended,
+    /// Nothing yet; call again.
+    Pending,
+}
+
+/// A deadline that never comes in practice (`Instant` has no maximum).
+pub(crate) fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }
 
 fn rtp_sequence_number(packet: &[u8]) -> Option<u16> {

@@ -19,7 +19,12 @@ use super::url::{redact, RtspUrl};
 /// The longest a TEARDOWN on drop may block writing.
 const TEARDOWN_WRITE_TIMEOUT: Duration = Duration::from_millis(500);
 /// Interleaved data accepted while waiting for a response (RTP may precede PLAY's response).
+/// Each frame counts its 4-byte header too, so empty frames fill the bound as well.
 const MAX_EARLY_BYTES: usize = 8 << 20;
+/// Interleaved frames accepted while waiting for a response: each queued frame costs a
+/// `Bytes` handle whatever its length.
+const MAX_EARLY_FRAMES: usize = 16 * 1024;
+const INTERLEAVED_HEADER_BYTES: usize = 4;
 const READ_CHUNK_BYTES: usize = 64 * 1024;
 
 pub(crate) struct Connection {
@@ -148,16 +153,23 @@ impl Connection {
     }
 
     /// The next item, reading as needed; `Ok(None)` when the server closed the connection
-    /// between items.
-    fn next_item(&mut self, during: &str) -> Result<Option<ReadItem>, RtspError> {
+    /// between items. Past `deadline`, a timeout, however busy the connection is.
+    fn next_item(&mut self, during: &str, deadline: Instant) -> Result<Option<ReadItem>, RtspError> {
         loop {
             if let Some(item) = self.pull()? {
                 return Ok(Some(item));
             }
-            match self.fill(self.options.read_timeout) {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(self.timeout_error(during, self.options.response_timeout));
+            }
+            let wait = self.options.read_timeout.min(deadline - now);
+            match self.fill(wait) {
                 Ok(0) if self.reader.buffered() == 0 => return Ok(None),
                 Ok(0) => return Err(self.closed_error(format!("in the middle of a message {during}"))),
                 Ok(_) => {}
+                // The exchange's deadline, not the silence, ended this wait.
+                Err(err) if is_timeout(&err) && wait < self.options.read_timeout => {}
                 Err(err) => return Err(self.io_error(during, err)),
             }
         }
@@ -183,8 +195,9 @@ impl Connection {
     /// server's requests, drops responses to other requests (late keep-alive answers).
     fn wait_response(&mut self, cseq: u32, method: Method) -> Result<Response, RtspError> {
         let during = format!("waiting for the {method} response");
+        let deadline = Instant::now() + self.options.response_timeout;
         loop {
-            match self.next_item(&during)? {
+            match self.next_item(&during, deadline)? {
                 None => return Err(self.closed_error(during)),
                 Some(ReadItem::Response(response)) => match response.headers.cseq() {
                     Some(got) if got != cseq => tracing::debug!(cseq = got, "dropping a response to another request"),
@@ -195,11 +208,13 @@ impl Connection {
                 },
                 Some(ReadItem::Request(request)) => self.answer(&request)?,
                 Some(ReadItem::Interleaved { channel, payload }) => {
-                    self.early_bytes += payload.len();
-                    if self.early_bytes > MAX_EARLY_BYTES {
+                    self.early_bytes += INTERLEAVED_HEADER_BYTES + payload.len();
+                    if self.early_bytes > MAX_EARLY_BYTES || self.early.len() >= MAX_EARLY_FRAMES {
                         return Err(RtspError::Unsupported {
                             url: self.shown.clone(),
-                            what: format!("over {MAX_EARLY_BYTES} bytes of interleaved data {during}"),
+                            what: format!(
+                                "over {MAX_EARLY_FRAMES} frames or {MAX_EARLY_BYTES} bytes of interleaved data {during}"
+                            ),
                         });
                     }
                     self.early.push_back((channel, payload));

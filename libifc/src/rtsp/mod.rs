@@ -25,7 +25,8 @@ mod sdp;
 mod url;
 
 pub use auth::{AuthError, Authenticator, Challenge, Credentials, DigestChallenge};
-pub use client::{Described, Playing, RtspOptions, Session};
+pub(crate) use client::far_future;
+pub use client::{Described, Playing, Polled, RtspOptions, Session};
 pub use error::RtspError;
 pub use headers::DEFAULT_SESSION_TIMEOUT;
 pub use message::{Headers, IncomingRequest, Method, Request, Response, DEFAULT_USER_AGENT};

@@ -145,6 +145,12 @@ pub fn parse_session(sdp: &[u8], base_url: &str) -> Result<SessionDescription, S
                 Ok(pt) if pt <= 127 => pt,
                 _ => return Err(ParseError::invalid(at, "payload type is not 0..=127").into()),
             };
+            // RFC 6184 §8.2.1, RFC 7798 §7.1: "the clock rate MUST be 90000". Another rate
+            // (a cut or hostile description) would time every picture wrongly.
+            if clock_rate != 90_000 {
+                let msg = format!("clock rate {clock_rate}, not the 90000 H.264/H.265 require");
+                return Err(ParseError::invalid(format!("{at}.rtpmap"), msg).into());
+            }
             let fmtp = m.for_payload_type("fmtp", pt).unwrap_or_default();
             let parameter_sets = match codec {
                 Codec::H264 => h264_parameter_sets(fmtp),

@@ -129,6 +129,8 @@ fn malformed_sdp_is_a_typed_error() {
         "v=0\r\nnot a line\r\n",
         "v=0\r\nm=video 0 RTP/AVP\r\n",
         "v=0\r\nm=video 0 RTP/AVP 300\r\na=rtpmap:300 H264/90000\r\n",
+        // RFC 6184 §8.2.1: 90000 or nothing (a description cut after "H265/9" said 9 Hz).
+        "v=0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/9\r\n",
     ] {
         assert!(matches!(parse_session(bad.as_bytes(), BASE), Err(SdpError::Parse(_))), "{bad:?}");
     }
@@ -149,8 +151,35 @@ fn odd_but_harmless_lines_are_tolerated() {
 }
 
 #[test]
-fn every_truncation_of_a_real_description_is_handled() {
+fn every_truncation_of_a_real_description_is_a_typed_error_or_a_prefix_of_the_whole() {
+    let full = parse_session(GST_H265.as_bytes(), BASE).unwrap().video;
+    let rtpmap_end = GST_H265.find("a=rtpmap:96 H265/90000").unwrap() + "a=rtpmap:96 H265/90000".len();
+    let last_sprop_end = GST_H265.find("RAHBcrRiQA==").unwrap() + "RAHBcrRiQA==".len();
+    let mut outcomes = [0usize; 3];
     for cut in 0..GST_H265.len() {
-        let _ = parse_session(&GST_H265.as_bytes()[..cut], BASE);
+        match parse_session(&GST_H265.as_bytes()[..cut], BASE) {
+            Ok(description) => {
+                let video = description.video;
+                assert_eq!((video.codec, video.payload_type, video.clock_rate), (Codec::H265, 96, 90_000), "{cut}");
+                // A cut set decodes to a prefix of the whole one, or is left out.
+                assert!(video.parameter_sets.len() <= full.parameter_sets.len(), "{cut}");
+                for set in &video.parameter_sets {
+                    assert!(full.parameter_sets.iter().any(|whole| whole.starts_with(set)), "{cut}: {set:?}");
+                }
+                if cut >= last_sprop_end {
+                    assert_eq!(video.parameter_sets, full.parameter_sets, "{cut}");
+                }
+                outcomes[0] += 1;
+            }
+            Err(SdpError::NoSupportedVideo { .. }) => {
+                assert!(cut < rtpmap_end, "{cut}: a complete rtpmap names H.265");
+                outcomes[1] += 1;
+            }
+            Err(SdpError::Parse(err)) => {
+                assert!(err.at.starts_with("sdp"), "{cut}: {err}");
+                outcomes[2] += 1;
+            }
+        }
     }
+    assert!(outcomes.iter().all(|&n| n > 0), "{outcomes:?}");
 }

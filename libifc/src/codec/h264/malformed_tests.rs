@@ -112,12 +112,13 @@ fn flip_bits(rng: &mut XorShift, data: &mut [u8]) {
 }
 
 #[test]
-fn bit_flipped_parameter_sets_and_records_never_panic() {
+fn bit_flipped_parameter_sets_and_records_parse_to_sane_values_or_errors_naming_them() {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let spss = distinct_nals(NAL_SPS);
     let ppss = distinct_nals(NAL_PPS);
     let records = fixture_records();
     let mut parsed = 0;
+    let (mut pps_outcomes, mut record_outcomes) = ([0usize; 2], [0usize; 2]);
     for _ in 0..4000 {
         let mut sps = spss[rng.below(spss.len())].clone();
         flip_bits(&mut rng, &mut sps);
@@ -129,34 +130,85 @@ fn bit_flipped_parameter_sets_and_records_never_panic() {
         }
         let mut pps = ppss[rng.below(ppss.len())].clone();
         flip_bits(&mut rng, &mut pps);
-        let _ = Pps::parse(&pps);
+        match Pps::parse(&pps) {
+            Ok(p) => {
+                assert!(p.seq_parameter_set_id < 32 && (1..=8).contains(&p.num_slice_groups), "{p:?}");
+                pps_outcomes[0] += 1;
+            }
+            Err(e) => {
+                assert!(e.at.starts_with("pps"), "{e}");
+                pps_outcomes[1] += 1;
+            }
+        }
         let mut record = records[rng.below(records.len())].to_vec();
         flip_bits(&mut rng, &mut record);
-        let _ = avcc::parse_record(record.into());
+        match avcc::parse_record(record.into()) {
+            Ok(config) => {
+                assert!(matches!(config.nal_length_size, 1 | 2 | 4), "{}", config.nal_length_size);
+                assert!(config.params.width > 0 && config.params.height > 0);
+                assert!(config.parameter_sets.iter().any(|s| s.first().is_some_and(|b| b & 0x1f == NAL_SPS)));
+                record_outcomes[0] += 1;
+            }
+            Err(e) => {
+                assert!(e.at.starts_with("avcc"), "{e}");
+                record_outcomes[1] += 1;
+            }
+        }
     }
     assert!(parsed > 100, "flips in the VUI tail mostly still parse: {parsed}");
+    // Both outcomes happen, so both branches' checks ran.
+    assert!(pps_outcomes.iter().chain(&record_outcomes).all(|&n| n > 0), "{pps_outcomes:?} {record_outcomes:?}");
 }
 
 #[test]
-fn bit_flipped_streams_never_panic_the_stream_state() {
+fn bit_flipped_streams_give_errors_and_the_stream_state_recovers_on_clean_parameter_sets() {
     let mut rng = XorShift(0x0123_4567_89ab_cdef);
     let all = streams();
+    let mut errors = 0;
     for _ in 0..300 {
         let stream = &all[rng.below(all.len())];
+        let clean_params = clean_params(stream);
         let mut state = StreamState::new();
         for nal in nals(stream).into_iter().take(40) {
             let mut nal = nal[..nal.len().min(64)].to_vec();
             if rng.below(3) == 0 {
                 flip_bits(&mut rng, &mut nal);
             }
-            let _ = state.push_nal(&nal);
+            if let Err(e) = state.push_nal(&nal) {
+                assert!(!e.at.is_empty(), "{e}");
+                errors += 1;
+            }
             let _ = state.video_params();
         }
+        // Recovery: the stream's own parameter sets and first picture, undamaged, put the
+        // state back where a clean start would be.
+        for nal in recovery_nals(stream) {
+            state.push_nal(nal).expect("clean parameter sets and IDR after damage");
+        }
+        assert_eq!(state.video_params(), Some(clean_params.clone()));
     }
+    assert!(errors > 50, "flips make errors: {errors}");
+}
+
+/// Every SPS and PPS of `stream`, then its first IDR picture's first slice.
+fn recovery_nals(stream: &[u8]) -> Vec<&[u8]> {
+    let all = nals(stream);
+    let mut out: Vec<&[u8]> = all.iter().copied().filter(|n| matches!(nal_type(n), NAL_SPS | NAL_PPS)).collect();
+    out.extend(all.iter().copied().find(|n| nal_type(n) == NAL_IDR_SLICE));
+    out
+}
+
+/// What a clean start with [`recovery_nals`] says about `stream`.
+fn clean_params(stream: &[u8]) -> super::VideoParams {
+    let mut state = StreamState::new();
+    for nal in recovery_nals(stream) {
+        state.push_nal(nal).expect("clean parameter sets and IDR");
+    }
+    state.video_params().expect("params after SPS, PPS and IDR")
 }
 
 #[test]
-fn random_bytes_after_valid_headers_never_panic() {
+fn random_bytes_after_valid_headers_are_errors_and_clean_parameter_sets_recover() {
     let mut rng = XorShift(42);
     let stream = read_testdata("h264_main_320x240_25.h264");
     let mut state = StreamState::new();
@@ -168,8 +220,15 @@ fn random_bytes_after_valid_headers_never_panic() {
         let len = rng.below(40);
         let mut nal = vec![header];
         nal.extend((0..len).map(|_| rng.next_u64() as u8));
-        let _ = state.push_nal(&nal);
+        if let Err(e) = state.push_nal(&nal) {
+            assert!(!e.at.is_empty(), "{e}");
+        }
     }
     assert!(state.push_nal(&[]).is_err());
+    // The stream's own SPS, PPS and IDR put the state back.
+    for nal in recovery_nals(&stream) {
+        state.push_nal(nal).expect("clean SPS, PPS, IDR after junk");
+    }
+    assert_eq!(state.video_params(), Some(clean_params(&stream)));
     assert!(state.push_nal(&[0x80]).is_err(), "forbidden_zero_bit");
 }

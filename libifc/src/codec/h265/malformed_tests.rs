@@ -57,7 +57,7 @@ fn every_truncation_of_a_parameter_set_errors_or_reads_the_same_values() {
 }
 
 #[test]
-fn thousands_of_bit_flips_in_parameter_sets_never_panic() {
+fn thousands_of_bit_flips_in_parameter_sets_give_errors_naming_them_or_sane_values() {
     let mut rng = XorShift::new(0x5eed_0265);
     let mut outcomes = [0usize; 2];
     for nal in fixture_parameter_sets() {
@@ -66,8 +66,17 @@ fn thousands_of_bit_flips_in_parameter_sets_never_panic() {
             let flips = 1 + rng.below(4);
             // Keep the NAL header intact so that the parser under test is the one reached.
             rng.flip_bits(&mut damaged[2..], flips);
-            outcomes[usize::from(parse_as(nal_unit_type(&nal), &damaged).is_ok())] += 1;
-            let _ = parse_sps_params(&damaged);
+            match parse_as(nal_unit_type(&nal), &damaged) {
+                Ok(_) => outcomes[1] += 1,
+                Err(e) => {
+                    assert!(["vps", "sps", "pps"].iter().any(|p| e.at.starts_with(p)), "{e}");
+                    outcomes[0] += 1;
+                }
+            }
+            if let Ok(params) = parse_sps_params(&damaged) {
+                assert!(params.width > 0 && params.width <= params.coded_width, "{params:?}");
+                assert!(params.height > 0 && params.height <= params.coded_height, "{params:?}");
+            }
         }
     }
     assert!(outcomes[0] > 0 && outcomes[1] > 0, "flips produced both errors and valid sets: {outcomes:?}");
@@ -88,11 +97,34 @@ fn a_stream_with_flipped_bits_gives_errors_not_panics_and_recovers() {
                     let flips = 1 + rng.below(3);
                     rng.flip_bits(&mut damaged[..reach], flips);
                 }
-                let _ = state.push_nal(&damaged);
+                if let Err(e) = state.push_nal(&damaged) {
+                    assert!(!e.at.is_empty(), "{e}");
+                }
                 let _ = state.video_params();
             }
+            // Recovery: the clean parameter sets and first IRAP picture reset the state.
+            for nal in recovery_nals(&nals) {
+                state.push_nal(nal).expect("clean parameter sets and IRAP after damage");
+            }
+            assert_eq!(state.video_params(), Some(clean_params(&nals)), "{name}");
         }
     }
+}
+
+/// Every VPS, SPS and PPS of `nals`, then the first IRAP picture's first slice.
+fn recovery_nals(nals: &[Vec<u8>]) -> Vec<&[u8]> {
+    let mut out: Vec<&[u8]> =
+        nals.iter().filter(|n| (NAL_VPS..=NAL_PPS).contains(&nal_unit_type(n))).map(Vec::as_slice).collect();
+    out.extend(nals.iter().find(|n| (16..=21).contains(&nal_unit_type(n))).map(Vec::as_slice));
+    out
+}
+
+fn clean_params(nals: &[Vec<u8>]) -> VideoParams {
+    let mut state = StreamState::new();
+    for nal in recovery_nals(nals) {
+        state.push_nal(nal).expect("clean parameter sets and IRAP");
+    }
+    state.video_params().expect("params after VPS, SPS, PPS and IRAP")
 }
 
 #[test]
@@ -110,12 +142,17 @@ fn truncated_nal_units_of_every_kind_never_panic() {
 }
 
 #[test]
-fn bit_flipped_and_truncated_hvcc_records_never_panic() {
+fn truncated_hvcc_records_are_errors_naming_hvcc_and_flipped_ones_rebuild_the_same() {
     let mut rng = XorShift::new(0x4876_6343);
     for name in HEVC_MP4_FIXTURES {
         let record = mp4_hvcc(name);
+        let full = hvcc::parse_record(Bytes::copy_from_slice(&record)).expect("fixture record");
         for len in 0..record.len() {
-            let _ = hvcc::parse_record(Bytes::copy_from_slice(&record[..len]));
+            match hvcc::parse_record(Bytes::copy_from_slice(&record[..len])) {
+                Err(e) => assert!(e.at.starts_with("hvcc") || e.at.starts_with("sps"), "{len}: {e}"),
+                // Only trailing bytes nothing reads may go.
+                Ok(config) => assert_eq!(config.parameter_sets, full.parameter_sets, "{len}"),
+            }
         }
         // Flips in the header and arrays (the first 120 bytes hold every parameter set).
         for _ in 0..2000 {
@@ -123,15 +160,18 @@ fn bit_flipped_and_truncated_hvcc_records_never_panic() {
             let flips = 1 + rng.below(3);
             rng.flip_bits(&mut damaged[..120], flips);
             if let Ok(config) = hvcc::parse_record(Bytes::from(damaged)) {
+                // A record built from what parsed holds the same parameter sets.
                 let sets: Vec<&[u8]> = config.parameter_sets.iter().map(|b| &b[..]).collect();
-                let _ = hvcc::build_record(&sets);
+                if let Ok(rebuilt) = hvcc::build_record(&sets) {
+                    assert_eq!(rebuilt.parameter_sets, config.parameter_sets);
+                }
             }
         }
     }
 }
 
 #[test]
-fn garbage_nal_units_never_panic() {
+fn garbage_nal_units_are_errors_and_clean_parameter_sets_recover() {
     let mut rng = XorShift::new(77);
     let mut state = StreamState::new();
     for nal in raw_nals("hevc_main_320x240_25").iter().take(3) {
@@ -143,8 +183,16 @@ fn garbage_nal_units_never_panic() {
         if let Some(b) = nal.first_mut() {
             *b &= 0x7f;
         }
-        let _ = state.push_nal(&nal);
+        if let Err(e) = state.push_nal(&nal) {
+            assert!(!e.at.is_empty(), "{e}");
+        }
         let _ = parse_sps_params(&nal);
         let _ = hvcc::build_record(&[&nal]);
     }
+    // The stream's own parameter sets and first picture put the state back.
+    let nals: Vec<Vec<u8>> = raw_nals("hevc_main_320x240_25").into_iter().take(40).collect();
+    for nal in recovery_nals(&nals) {
+        state.push_nal(nal).expect("clean sets and IRAP after garbage");
+    }
+    assert_eq!(state.video_params(), Some(clean_params(&nals)));
 }

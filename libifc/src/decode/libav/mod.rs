@@ -31,8 +31,8 @@ use ffmpeg_next as ffmpeg;
 
 pub(super) use picture::LibavPicture;
 
-use super::keyframe::{has_random_access_slice, NalFraming};
-use super::{DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, ErrorPolicy, Frame};
+use super::keyframe::{declared_params, has_random_access_slice, NalFraming};
+use super::{check_picture_size, DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, ErrorPolicy, Frame};
 use crate::codec::Codec;
 use context::BACKEND;
 
@@ -58,6 +58,8 @@ pub(in crate::decode) struct LibavDecoder {
     reset_before_key: bool,
     /// The latest error seen while receiving pictures, reported by the call that caused it.
     receive_error: Option<DecodeError>,
+    /// [`DecoderOptions::max_picture_pixels`], checked on every in-band SPS.
+    max_picture_pixels: u64,
 }
 
 impl LibavDecoder {
@@ -81,6 +83,7 @@ impl LibavDecoder {
             awaiting_key: options.error_policy == ErrorPolicy::SkipUntilKeyframe,
             reset_before_key: false,
             receive_error: None,
+            max_picture_pixels: options.max_picture_pixels,
         })
     }
 
@@ -232,6 +235,15 @@ impl Decoder for LibavDecoder {
         // An empty AVPacket would mean "end of stream" to libavcodec: there is nothing to decode.
         if packet.data.is_empty() {
             return Ok(());
+        }
+        // An SPS declaring an absurd picture never reaches libavcodec, which would allocate for
+        // it: the packet is skipped as damage (the decoder then waits for a key packet).
+        for params in declared_params(self.codec, self.framing, &packet.data) {
+            if let Err(e) = check_picture_size(self.stream_id, self.max_picture_pixels, &params) {
+                self.stats.decode_errors += 1;
+                self.note_damage();
+                return Err(e);
+            }
         }
         if self.awaiting_key {
             let is_key = packet.is_key || has_random_access_slice(self.codec, self.framing, &packet.data);

@@ -387,3 +387,42 @@ fn a_garbage_decoder_configuration_record_never_panics() {
         }
     }
 }
+
+#[test]
+fn pictures_over_the_configured_size_cap_are_refused_before_libavcodec_sees_them() {
+    for name in ["h264_main_320x240_25.h264", "hevc_main_320x240_25.h265"] {
+        let packets: Vec<EncodedPacket> = access_units(name).iter().map(annex_b_packet).collect();
+        // In band: every packet with an SPS is refused; nothing between reaches libavcodec.
+        let options = DecoderOptions::new(codec_of(name)).with_max_picture_pixels(320 * 240 - 1);
+        let capped = decode(options, packets.clone());
+        assert!(capped.frames.is_empty(), "{name}: no picture decoded past the cap");
+        assert!(!capped.errors.is_empty(), "{name}");
+        for e in &capped.errors {
+            let expected = DecodeError::PictureTooLarge {
+                stream_id: 0,
+                width: 320,
+                height: 240,
+                max_pixels: 320 * 240 - 1,
+                max_side: crate::decode::MAX_PICTURE_SIDE,
+            };
+            assert_eq!(e, &expected, "{name}");
+        }
+        assert_eq!(capped.stats.decode_errors, capped.errors.len() as u64, "{name}");
+        // At the cap, the stream decodes.
+        let options = DecoderOptions::new(codec_of(name)).with_max_picture_pixels(320 * 240);
+        let decoded = decode(options, packets);
+        assert!(decoded.errors.is_empty() && !decoded.frames.is_empty(), "{name}: {:?}", decoded.errors);
+    }
+}
+
+#[test]
+fn a_configuration_declaring_a_huge_picture_is_refused_at_open() {
+    let name = "h264_main_320x240_25.mp4";
+    let data = Bytes::from(std::fs::read(fixture_path(name)).expect("fixture"));
+    let mut config = crate::remux::mp4_source(data).expect("fixture").config;
+    (config.params.coded_width, config.params.coded_height) = (16_880, 16_880);
+    (config.params.width, config.params.height) = (16_880, 16_880);
+    let options = DecoderOptions::from_config(config).with_backend(crate::decode::BackendPreference::PreferSoftware);
+    let err = crate::decode::open_decoder(options).err().expect("refused");
+    assert!(matches!(err, DecodeError::PictureTooLarge { width: 16_880, height: 16_880, .. }), "{err}");
+}

@@ -95,7 +95,8 @@ fn assert_matches_onnxruntime(file: &str, batch: usize, seed: u64) {
         // 1e-4 relative to the value's magnitude (at least 1): the detector's box centres
         // reach 640, where one f32 ulp is 6e-5 and the two runtimes sum 288-tap
         // convolutions in different orders.
-        let worst = o.data.iter().zip(data).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)).fold(0.0f32, f32::max);
+        let worst =
+            crate::test_tolerance::worst(o.data.iter().zip(data).map(|(a, b)| (a - b).abs() / b.abs().max(1.0)));
         assert!(worst <= 1e-4, "{file} {name}: worst relative difference {worst}");
     }
 }

@@ -228,7 +228,9 @@ fn read_trun(
     if per_sample_len > 0 {
         r.check_entries(sample_count, per_sample_len)?;
     }
-    let count = budget.take(u64::from(sample_count), &count_at)?;
+    // Without per-sample fields nothing in the trun backs the count: each sample's data does.
+    let bytes_each = if per_sample_len > 0 { per_sample_len as u64 } else { u64::from(defaults.size) };
+    let count = budget.take(u64::from(sample_count), bytes_each, &count_at)?;
     track.samples.reserve(count);
     for index in 0..count {
         let entry_at = r.clone();
@@ -254,7 +256,12 @@ fn read_trun(
         let dts = track.next_dts;
         track.next_dts =
             dts.checked_add(i64::from(duration)).ok_or_else(|| entry_at.invalid("decode times overflow"))?;
-        track.samples.push(Sample { data, dts, cts_offset, duration, is_sync: is_sync(sample_flags) });
+        let sample = Sample { data, dts, cts_offset, duration, is_sync: is_sync(sample_flags) };
+        if sample.checked_end().is_none() {
+            let msg = format!("sample {index} ends past the largest time (dts {dts} + {cts_offset} + {duration})");
+            return Err(entry_at.invalid(msg));
+        }
+        track.samples.push(sample);
         pos += u64::from(size);
     }
     Ok(pos)

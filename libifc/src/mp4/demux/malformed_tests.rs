@@ -413,7 +413,7 @@ fn mdat_with_a_64_bit_or_to_the_end_size_gives_the_same_samples() {
     }
     let demuxer = Mp4Demuxer::new(Bytes::from(large)).expect("largesize mdat");
     let samples = demuxer.samples(1).expect("track 1");
-    assert!(samples.iter().zip(&reference).all(|(a, b)| a.data == b.data && a.dts == b.dts));
+    assert!(samples.iter().zip(reference).all(|(a, b)| a.data == b.data && a.dts == b.dts));
     assert_eq!(samples.len(), reference.len());
 }
 
@@ -440,4 +440,52 @@ fn uuid_and_unknown_boxes_are_skipped_everywhere() {
     let demuxer = Mp4Demuxer::new(Bytes::from(extended)).expect("junk is skipped");
     assert_eq!(demuxer.tracks(), reference.tracks());
     assert_eq!(demuxer.samples(1).expect("track 1"), reference.samples(1).expect("track 1"));
+}
+
+#[test]
+fn constant_sample_size_count_beyond_what_the_file_holds_is_refused_before_allocating() {
+    // Fewer samples than the file has bytes (the old bound), but 8 bytes each: more data
+    // than the whole file.
+    let mut samples = test_file::test_samples(4, 0);
+    samples.iter_mut().for_each(|s| s.data.resize(8, 1));
+    let opts = ProgressiveOptions { constant_size: true, ..ProgressiveOptions::default() };
+    let mut file = test_file::progressive(&samples, &opts);
+    let (stsz, _) = stbl_box(&file, b"stsz");
+    let count = (file.len() / 2) as u32;
+    put_u32(&mut file, stsz + 16, count);
+    let err = demux_err(file);
+    assert_eq!(err.at, format!("{STBL_PATH}.stsz"));
+    assert!(matches!(err.kind, ParseErrorKind::TooLarge(_)), "{err}");
+}
+
+#[test]
+fn trun_count_times_default_size_beyond_the_file_is_refused_before_allocating() {
+    // Default size 512, no per-sample fields: 200 samples are fewer than the file's bytes
+    // but need 100 KiB of data.
+    let tfhd = full_box(b"tfhd", 0, 0x02_0010, &words(&[1, 512]));
+    let trun = full_box(b"trun", 0, 0, &words(&[200]));
+    let file = with_moof(&[tfhd, trun].concat());
+    assert!(file.len() > 200 && file.len() < 200 * 512);
+    let err = demux_err(file);
+    assert_eq!(err.at, format!("{TRAF_PATH}.trun[0]"));
+    assert!(matches!(err.kind, ParseErrorKind::TooLarge(_)), "{err}");
+}
+
+#[test]
+fn composition_offset_past_the_largest_time_is_an_error_naming_the_trun() {
+    // dts + duration fits; dts + cts_offset + duration does not (Sample::pts overflowed).
+    let tfhd = full_box(b"tfhd", 0, 0x02_0008, &words(&[1, 1000]));
+    let tfdt = full_box(b"tfdt", 1, 0, &(i64::MAX as u64 - 1500).to_be_bytes());
+    let trun = full_box(b"trun", 0, 0xa00, &words(&[1, 0, 0x7fff_ffff]));
+    let err = demux_err(with_moof(&[tfhd, tfdt, trun].concat()));
+    assert_eq!(err.at, format!("{TRAF_PATH}.trun[0]"));
+    assert!(err.kind.to_string().contains("largest time"), "{err}");
+}
+
+#[test]
+fn samples_are_borrowed_not_cloned_per_call() {
+    let demuxer = Mp4Demuxer::new(Bytes::from(progressive())).expect("test file parses");
+    let (first, second) = (demuxer.samples(1).expect("track 1"), demuxer.samples(1).expect("track 1"));
+    assert!(!first.is_empty());
+    assert!(std::ptr::eq(first, second), "the same table, not a copy");
 }

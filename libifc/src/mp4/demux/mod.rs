@@ -107,10 +107,13 @@ struct Track {
     trex: Option<fragment::TrackExtends>,
 }
 
-/// How many samples the whole file may still declare. Every real sample occupies at least one
-/// byte of the file, so a file of N bytes holds at most N samples; counting against this before
-/// allocating bounds memory by the input size even for counts no table backs (a constant
-/// `stsz` size, a `trun` with no per-sample fields).
+/// How many samples the whole file may still declare, counted in the bytes that back them.
+/// A sample occupies bytes of its own somewhere in the file: its entry in a table (`stsz`,
+/// a `trun` with per-sample fields) or, where no table backs the count (a constant `stsz`
+/// size, a `trun` without per-sample fields), its data in `mdat`, which does not overlap
+/// another sample's. Charging every sample those bytes (at least one) before allocating bounds
+/// the samples' memory by the input's size over the bytes each sample needs, whatever the
+/// counts say.
 #[derive(Debug)]
 struct SampleBudget {
     file_len: u64,
@@ -122,14 +125,17 @@ impl SampleBudget {
         Self { file_len: file_len as u64, left: file_len as u64 }
     }
 
-    fn take(&mut self, count: u64, at: &Reader<'_>) -> Result<usize> {
-        match (self.left.checked_sub(count), usize::try_from(count)) {
+    /// Charges `count` samples of `bytes_each` bytes (0 counts as 1).
+    fn take(&mut self, count: u64, bytes_each: u64, at: &Reader<'_>) -> Result<usize> {
+        let bytes = count.checked_mul(bytes_each.max(1));
+        match (bytes.and_then(|b| self.left.checked_sub(b)), usize::try_from(count)) {
             (Some(left), Ok(count)) => {
                 self.left = left;
                 Ok(count)
             }
             _ => Err(at.too_large(format!(
-                "{count} more samples, after {} already, than a file of {} bytes can hold",
+                "{count} samples of {} bytes each, after {} bytes of samples already, do not fit in a file of {} bytes",
+                bytes_each.max(1),
                 self.file_len - self.left,
                 self.file_len
             ))),
@@ -180,13 +186,22 @@ impl Mp4Demuxer {
         self.tracks.iter().find(|t| t.codec.is_some())
     }
 
-    /// The track's samples in decode order. Cheap: the data is shared, not copied.
-    pub fn samples(&self, track_id: u32) -> Result<Vec<Sample>> {
+    /// The track's samples in decode order, borrowed (no copy of the table).
+    pub fn samples(&self, track_id: u32) -> Result<&[Sample]> {
+        let index = self.track_index(track_id)?;
+        Ok(self.samples.get(index).map_or(&[], Vec::as_slice))
+    }
+
+    /// The track's samples in decode order, taken out of the demuxer (no copy).
+    pub fn into_samples(mut self, track_id: u32) -> Result<Vec<Sample>> {
+        let index = self.track_index(track_id)?;
+        Ok(self.samples.get_mut(index).map(std::mem::take).unwrap_or_default())
+    }
+
+    fn track_index(&self, track_id: u32) -> Result<usize> {
         self.tracks
             .iter()
             .position(|t| t.track_id == track_id)
-            .and_then(|i| self.samples.get(i))
-            .cloned()
             .ok_or_else(|| ParseError::missing("moov", format!("track {track_id}")))
     }
 

@@ -73,6 +73,16 @@ enum SampleSizes<'a> {
 }
 
 impl SampleSizes<'_> {
+    /// The bytes of its own each sample is known to occupy (see `SampleBudget`): its table
+    /// entry, or with one size for all, its data.
+    fn bytes_each(&self) -> u64 {
+        match self {
+            Self::Constant { size, .. } => u64::from(*size),
+            Self::Table(table) => table.entry_len as u64,
+            Self::Compact { .. } => 1,
+        }
+    }
+
     fn count(&self) -> u64 {
         match self {
             Self::Constant { count, .. } | Self::Compact { count, .. } => u64::from(*count),
@@ -224,7 +234,7 @@ pub(super) fn read_samples(
         // An empty track (the `moov` of a fragmented file) need not have the other tables.
         return Ok(Vec::new());
     }
-    let sample_count = budget.take(sizes.count(), &sizes_reader)?;
+    let sample_count = budget.take(sizes.count(), sizes.bytes_each(), &sizes_reader)?;
     let stts = stts.ok_or_else(|| missing("stts"))?;
     let stsc = stsc.ok_or_else(|| missing("stsc"))?;
     let chunk_offsets = chunk_offsets.ok_or_else(|| missing("stco or co64"))?;
@@ -281,6 +291,14 @@ impl Timing<'_> {
         };
         let is_sync = self.sync.is_sync(index as u64 + 1)?;
         let dts = self.next_dts;
+        let end = dts.checked_add(i64::from(cts_offset)).and_then(|pts| pts.checked_add(i64::from(duration)));
+        if end.is_none() {
+            // Only a composition offset can push the end past what stts's sum already fits.
+            let table = self.composition_offsets.as_ref().map_or(&self.durations.table, |runs| &runs.table);
+            let msg =
+                format!("sample {} ends past the largest time (dts {dts} + {cts_offset} + {duration})", index + 1);
+            return Err(ParseError::invalid(table.path, msg).at_offset(table.start as u64));
+        }
         self.next_dts = dts.checked_add(i64::from(duration)).ok_or_else(|| {
             ParseError::invalid(self.durations.table.path, "decode times overflow")
                 .at_offset(self.durations.table.start as u64)

@@ -84,7 +84,7 @@ fn ffmpeg_packets(path: &Path) -> (Option<String>, Vec<Packet>) {
 
 fn video_track(demuxer: &Mp4Demuxer) -> (&TrackInfo, Vec<Sample>) {
     let track = demuxer.video_track().expect("a video track");
-    (track, demuxer.samples(track.track_id).expect("samples of a listed track"))
+    (track, demuxer.samples(track.track_id).expect("samples of a listed track").to_vec())
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn check_fragmented(tracks: &[Vec<Vec<TestSample>>], opts: &FragmentOptions) {
     for (track, fragments) in demuxer.tracks().iter().zip(tracks) {
         let all: Vec<TestSample> = fragments.concat();
         let got = demuxer.samples(track.track_id).expect("listed track");
-        assert_eq!(actual(&got), expected(&all, 0), "track {} {opts:?}", track.track_id);
+        assert_eq!(actual(got), expected(&all, 0), "track {} {opts:?}", track.track_id);
         assert!(track.fragmented);
         assert_eq!(track.sample_count, all.len() as u64);
         assert_eq!(track.duration, Some(all.iter().map(|s| u64::from(s.duration)).sum()));
