@@ -15,6 +15,8 @@ mkdir -p "$dest/bin" "$dest/data/refs"
 cargo build --profile "$profile" -p ifc-gpu-check --locked
 dir=$profile; [[ $profile == dev ]] && dir=debug
 cp "$CARGO_TARGET_DIR/$dir/ifc-gpu-check" "$dest/bin/"
+# Symbols stay here: the device tool carries 64 MiB in all (a dev build is ~70 MB unstripped).
+strip "$dest/bin/ifc-gpu-check" 2>/dev/null || true
 cargo build -p ifc-cli --locked
 ifc="$CARGO_TARGET_DIR/debug/ifc"
 clip() { # name codec-args...
@@ -35,3 +37,5 @@ if [[ ! -f $manifest || -n $stale || scripts/gpu-check-refs.py -nt $manifest ]];
 fi
 "$dest/bin/ifc-gpu-check" --dry-run --data "$dest/data" --out "$dest/dry-run"
 du -sh "$dest"
+size_mib=$(( $(du -sk "$dest" | cut -f1) / 1024 ))
+if (( size_mib > 60 )); then echo "gpu-check-prepare: WARNING: $dest is ${size_mib} MiB; the device tool carries 64 MiB in all" >&2; fi

@@ -10,6 +10,10 @@
 //!    (`<name>.<pix_fmt>.<W>x<H>.yuv`), and the kernel against its bandwidth floor.
 //! 4. `handoff_check`: the model input exported by IPC handle, opened by a second process (this
 //!    binary re-run with `--handoff-child`) and read back exactly; host↔device copies counted.
+//! 5. `joined_check`: NVDEC frames through the sampler and the kernel (`gpu::FrameStage`) against
+//!    the CPU path on the same frames, zero host copies per frame, the batch read back by a
+//!    second process, the PyTorch cross-check's inputs, and decode-only / + preprocess /
+//!    + hand-off throughput.
 //!
 //!    ifc-gpu-check [--data DIR] [--out DIR] [--streams 1,7,14,28] [--repeats 2] [--frames DIR]
 //!    ifc-gpu-check --dry-run [--data DIR] [--out DIR]
@@ -25,6 +29,7 @@ mod decode_check;
 mod dry_run;
 mod frames;
 mod handoff_check;
+mod joined_check;
 mod manifest;
 mod preprocess_check;
 mod report;
@@ -55,7 +60,12 @@ pub struct CheckEnv {
 type Check = fn(&CheckEnv, &mut Report) -> Result<()>;
 
 /// The checks, in order.
-const CHECKS: &[(&str, Check)] = &[("decode", decode_check::run), ("preprocess", preprocess), ("handoff", handoff)];
+const CHECKS: &[(&str, Check)] = &[
+    ("decode", decode_check::run),
+    ("preprocess", preprocess),
+    ("handoff", handoff),
+    ("joined", joined_check::run),
+];
 
 fn device_and_frames(env: &CheckEnv) -> Result<(&ifc::gpu::Device, Vec<frames::RawFrame>)> {
     let device = env.device.as_ref().context("device 0 did not open")?;

@@ -39,5 +39,5 @@ pub use frame::{DeviceFrame, DevicePlane, UploadedFrame};
 pub use joined::{route, FrameStage, Pending, Route, StageCounts};
 pub use nvrtc::{arch_for, compile_cubin, compile_ptx, sm_arch_for, PREPROCESS_ENTRY, PREPROCESS_SOURCE};
 pub use params::{KernelPlan, PlaneAddresses, PreprocessParams, TapAddresses, BLOCK_DIM};
-pub use preprocess::{GpuPreprocessor, PreprocessDone};
+pub use preprocess::{rgb_spec, GpuPreprocessor, PreprocessDone};
 pub use probe::{driver_present, nvrtc_present, DeviceInfo, GpuProbe};
