@@ -255,7 +255,7 @@ class TritonClient:
         *,
         model_version: Optional[int] = None,
         timeout_ms: Optional[int] = None,
-        shared_memory: Union[bool, str] = False,
+        shared_memory: Union[bool, str] = ...,
     ) -> TritonClient: ...
     @property
     def metadata(self) -> Dict[str, Any]: ...
