@@ -221,7 +221,7 @@ mod tests {
         let flush = source_packet(&[], packet_flags::CUVID_PKT_ENDOFSTREAM, 7);
         assert!(flush.payload.is_null());
         assert_eq!(flush.payload_size, 0);
-        assert_eq!(u64::from(flush.flags), u64::from(packet_flags::CUVID_PKT_ENDOFSTREAM));
+        assert_eq!(flush.flags, u64::from(packet_flags::CUVID_PKT_ENDOFSTREAM));
         let data = [0u8, 0, 1, 0x65];
         let packet = source_packet(&data, packet_flags::CUVID_PKT_TIMESTAMP, 3);
         assert_eq!(packet.payload, data.as_ptr());
