@@ -23,7 +23,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as out:
             args = [ifc, "extract", str(clip), out, "--format", "raw", "--threads", "1", "--quiet"]
             if clip.suffix != ".mp4":
-                args += ["--fps", "25"]
+                # The input's frame rate (raw streams carry none); `--fps` would be a sampling rule.
+                args += ["--input-fps", "25"]
             subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
             rows = list(csv.DictReader(open(Path(out) / "frames.csv")))
             raw = (Path(out) / "frames.raw").read_bytes()

@@ -23,6 +23,10 @@ cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
 # Every fuzz target built and run once over its committed, minimised corpus (a few minutes).
 scripts/fuzz-smoke.sh
+# The GPU device check's preparation and dry run (no GPU: manifest, demux of every clip, packet
+# counts against the references), so a GPU machine's time goes to driver behaviour only. The
+# dev profile reuses the build above; clips and references are kept between runs.
+IFC_GPU_CHECK_PROFILE=dev scripts/gpu-check-prepare.sh
 # The Python package (py/): built by maturin with the dev profile into the same target dir, so
 # it reuses the libraries built above; installed into python3, then its tests (which run the
 # ifc binary built above and compare with PyAV, onnxruntime and numpy).

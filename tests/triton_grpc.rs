@@ -92,7 +92,7 @@ fn onnxruntime_reference(onnx: &Path, image: &[f32]) -> Vec<f32> {
 
 fn options(server: &Server, shared_memory: bool) -> TritonOptions {
     let mut options = TritonOptions::new(server.url(), MODEL);
-    options.shared_memory = shared_memory;
+    options.shared_memory = ifc::pipeline::SharedMemory::from_flag(shared_memory);
     options.timeout = Duration::from_secs(5);
     options.retry = RetryPolicy::new(4, Duration::from_millis(50), Duration::from_millis(400));
     options

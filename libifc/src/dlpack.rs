@@ -90,6 +90,35 @@ pub enum DlpackError {
     OutOfBounds { needed_bytes: usize, len_bytes: usize },
 }
 
+/// What a consumer's `__dlpack__(stream=…)` asks of a CUDA producer (the Python array API's
+/// rules for `kDLCUDA`): make the data ready on the consumer's stream before it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerStream {
+    /// `stream=-1`: the consumer synchronises itself; the producer does nothing.
+    NoSync,
+    /// The `CUstream` to order after the producer's work: `None` and `1` are the legacy
+    /// default stream (`CU_STREAM_LEGACY`, 0x1), `2` the per-thread default stream
+    /// (`CU_STREAM_PER_THREAD`, 0x2), any other positive value a stream handle.
+    Stream(u64),
+}
+
+/// Reads `stream=` for a CUDA tensor. `0` is refused (the array API leaves it ambiguous and
+/// forbids it for CUDA), as are negative values other than `-1`.
+pub fn consumer_stream(stream: Option<i64>) -> Result<ConsumerStream, StreamError> {
+    match stream {
+        None | Some(1) => Ok(ConsumerStream::Stream(1)),
+        Some(-1) => Ok(ConsumerStream::NoSync),
+        Some(0) => Err(StreamError(0)),
+        Some(s) if s > 0 => Ok(ConsumerStream::Stream(s as u64)),
+        Some(s) => Err(StreamError(s)),
+    }
+}
+
+/// A `stream=` value a CUDA producer cannot honour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("stream={0}: for CUDA tensors expected None, -1 (no synchronisation), 1 (legacy default stream), 2 (per-thread default stream) or a stream handle")]
+pub struct StreamError(pub i64);
+
 /// A `DLManagedTensor` not yet handed to a consumer.
 #[derive(Debug)]
 pub struct DlpackTensor {
@@ -226,6 +255,17 @@ mod tests {
         unsafe {
             DlpackTensor::new(owner, ptr, 640 * 640 * 3 * 4, device, DLDataType::F32, vec![1, 3, 640, 640], strides)
         }
+    }
+
+    #[test]
+    fn consumer_streams_follow_the_array_api() {
+        assert_eq!(consumer_stream(None), Ok(ConsumerStream::Stream(1)), "None: the legacy default stream");
+        assert_eq!(consumer_stream(Some(1)), Ok(ConsumerStream::Stream(1)));
+        assert_eq!(consumer_stream(Some(2)), Ok(ConsumerStream::Stream(2)), "per-thread default stream");
+        assert_eq!(consumer_stream(Some(-1)), Ok(ConsumerStream::NoSync));
+        assert_eq!(consumer_stream(Some(0x7f00_dead_b000)), Ok(ConsumerStream::Stream(0x7f00_dead_b000)));
+        assert_eq!(consumer_stream(Some(0)), Err(StreamError(0)), "0 is ambiguous for CUDA");
+        assert!(consumer_stream(Some(-7)).unwrap_err().to_string().contains("stream=-7"));
     }
 
     #[test]

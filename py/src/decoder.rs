@@ -78,13 +78,14 @@ pub fn open_input(source: Source, name: &str, fps: Option<FrameRate>) -> Result<
     Ok(input)
 }
 
-pub fn parse_device(device: &str) -> PyResult<BackendPreference> {
+/// `device=`: the backend, and for `"cuda"`/`"cuda:N"` the NVDEC device (probed first: a
+/// machine without the GPU path raises `DeviceUnavailableError`).
+pub fn parse_device(device: &str) -> PyResult<(BackendPreference, Option<u32>)> {
     match device {
-        "auto" | "cpu" => Ok(BackendPreference::PreferSoftware),
-        d if d == "cuda" || d.starts_with("cuda:") => Err(error(
-            Kind::Unsupported,
-            format!("device={d:?}: this build of ifc has no GPU path yet; use device=\"cpu\""),
-        )),
+        "auto" | "cpu" => Ok((BackendPreference::PreferSoftware, None)),
+        d if d == "cuda" || d.starts_with("cuda:") => {
+            Ok((BackendPreference::PreferHardware, Some(crate::cuda::cuda_ordinal(d)?)))
+        }
         d => Err(error(Kind::Argument, format!("device={d:?}: expected \"auto\", \"cpu\" or \"cuda\""))),
     }
 }
@@ -196,11 +197,15 @@ impl PyVideoDecoder {
         fps: Option<FrameRate>,
         threads: usize,
         backend: BackendPreference,
+        cuda: Option<u32>,
     ) -> PyResult<Self> {
         let input = py.detach(|| open_input(source, name, fps)).or_raise(Kind::Source)?;
         let index = DisplayIndex::new(&input);
         let metadata = VideoMetadata::new(&input, &index);
-        let options = DecoderOptions::from_config(input.config.clone()).with_threads(threads).with_backend(backend);
+        let mut options = DecoderOptions::from_config(input.config.clone()).with_threads(threads).with_backend(backend);
+        if let Some(ordinal) = cuda {
+            options = options.with_nvdec(ifc::decode::NvdecOptions::default().with_device_ordinal(ordinal));
+        }
         let opened = Opened { input: Arc::new(input), index: Arc::new(index), options };
         let seeker = Seeker::new(opened.input.clone(), opened.index.clone(), opened.options.clone());
         Ok(Self {
@@ -238,7 +243,7 @@ impl PyVideoDecoder {
         fps: Option<f64>,
         timeout: f64,
     ) -> PyResult<Self> {
-        let backend = parse_device(device)?;
+        let (backend, cuda) = parse_device(device)?;
         if !(1..=64).contains(&threads) {
             return Err(error(Kind::Argument, format!("threads={threads}: expected 1 to 64")));
         }
@@ -247,8 +252,11 @@ impl PyVideoDecoder {
             return Err(error(Kind::Argument, format!("timeout={timeout}: expected seconds in (0, 3600]")));
         }
         match read_source(source)? {
+            (Source::Live(url), _) if cuda.is_some() => {
+                Err(error(Kind::Unsupported, format!("{url}: live cameras decode on the CPU (device=\"cpu\")")))
+            }
             (Source::Live(url), _) => Self::open_live(py, &url, Duration::from_secs_f64(timeout), threads, backend),
-            (source, name) => Self::open_file(py, source, &name, fps, threads, backend),
+            (source, name) => Self::open_file(py, source, &name, fps, threads, backend, cuda),
         }
     }
 

@@ -25,6 +25,9 @@ pub enum Kind {
     Argument,
     /// Asked for something this build cannot do yet (`ifc.UnsupportedError`, a `NotImplementedError`).
     Unsupported,
+    /// `device="cuda"` on a machine without the GPU path (`ifc.DeviceUnavailableError`, an
+    /// `UnsupportedError`).
+    DeviceUnavailable,
 }
 
 impl Kind {
@@ -38,6 +41,7 @@ impl Kind {
             Kind::Index => "FrameIndexError",
             Kind::Argument => "ArgumentError",
             Kind::Unsupported => "UnsupportedError",
+            Kind::DeviceUnavailable => "DeviceUnavailableError",
         }
     }
 }

@@ -25,11 +25,13 @@ pub struct PyFrame {
     pub frame: Arc<DecodedFrame>,
     pub timing: FrameTiming,
     rgb: OnceLock<Arc<Vec<u8>>>,
+    /// A CUDA frame's RGB image on its device, made on first `__dlpack__`.
+    cuda_rgb: OnceLock<crate::cuda::DeviceBatch>,
 }
 
 impl PyFrame {
     pub fn new(frame: DecodedFrame, timing: FrameTiming) -> Self {
-        Self { frame: Arc::new(frame), timing, rgb: OnceLock::new() }
+        Self { frame: Arc::new(frame), timing, rgb: OnceLock::new(), cuda_rgb: OnceLock::new() }
     }
 
     /// Packed RGB, converted on first use (without the GIL) and then shared.
@@ -39,7 +41,13 @@ impl PyFrame {
         }
         let frame = self.frame.clone();
         let rgb = py.detach(move || -> Result<Vec<u8>, String> {
-            let view = frame.view().map_err(|e| e.to_string())?;
+            // A CUDA frame is copied to the host once here (numpy needs host memory; the GPU
+            // path uses __dlpack__ or ifc.preprocess instead).
+            let host = match frame.device() {
+                Some(device) => Some(device.download().map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let view = host.as_ref().unwrap_or(&*frame).view().map_err(|e| e.to_string())?;
             let mut out = vec![0u8; 3 * frame.width() as usize * frame.height() as usize];
             convert_to_rgb24(&view, &mut out).map_err(|e| e.to_string())?;
             Ok(out)
@@ -60,6 +68,13 @@ impl PyFrame {
     /// reference the picture).
     pub fn plane_tensor(&self, i: usize) -> PyResult<HostTensor> {
         let frame = &self.frame;
+        if frame.is_on_device() {
+            return Err(error(
+                Kind::Unsupported,
+                "a CUDA frame's planes are on the GPU: use torch.from_dlpack(frame) or ifc.preprocess, \
+                 or frame.to_numpy() (RGB, one copy to the host)",
+            ));
+        }
         let fmt = frame.pix_fmt();
         let (data, stride) = frame
             .plane(i)
@@ -170,11 +185,35 @@ impl PyFrame {
         dl_device: Option<(i32, i32)>,
         copy: Option<bool>,
     ) -> PyResult<Py<PyAny>> {
+        if self.frame.is_on_device() {
+            let rgb = match self.cuda_rgb.get() {
+                Some(rgb) => rgb,
+                None => {
+                    let frame = self.frame.clone();
+                    let made = py.detach(move || crate::cuda::rgb(&frame)).or_raise(Kind::Preprocess)?;
+                    // A racing thread's image is the same picture; the loser's is dropped.
+                    self.cuda_rgb.get_or_init(|| made)
+                }
+            };
+            return rgb.export(py, stream, dl_device, copy, true);
+        }
         self.rgb_tensor(py)?.export(py, stream, max_version, dl_device, copy)
     }
 
     fn __dlpack_device__(&self) -> (i32, i32) {
-        (crate::dlpack::DEVICE_CPU, 0)
+        match self.frame.gpu_view() {
+            Some(view) => (ifc::dlpack::DL_CUDA, view.device_ordinal as i32),
+            None => (crate::dlpack::DEVICE_CPU, 0),
+        }
+    }
+
+    /// ``"cpu"``, or ``"cuda:N"`` for a frame NVDEC left on GPU N.
+    #[getter]
+    fn device(&self) -> String {
+        match self.frame.gpu_view() {
+            Some(view) => format!("cuda:{}", view.device_ordinal),
+            None => "cpu".to_owned(),
+        }
     }
 
     fn __repr__(&self) -> String {

@@ -149,24 +149,42 @@ pub struct PyTritonClient {
     inner: Backend,
 }
 
+/// ``shared_memory=``: a flag (``True`` is system shared memory) or a mode name.
+#[derive(FromPyObject)]
+enum SharedMemoryArg {
+    Flag(bool),
+    Name(String),
+}
+
+impl SharedMemoryArg {
+    fn mode(self) -> Result<ifc::pipeline::SharedMemory, String> {
+        match self {
+            Self::Flag(on) => Ok(ifc::pipeline::SharedMemory::from_flag(on)),
+            Self::Name(name) => name.parse().map_err(|e| format!("shared_memory={e}")),
+        }
+    }
+}
+
 #[pymethods]
 impl PyTritonClient {
     /// Connects to ``url`` (``host:port`` or ``http://host:port``) and reads ``model_name``'s
-    /// metadata. ``shared_memory=True`` passes tensors through system shared memory (server on
-    /// this machine).
+    /// metadata. ``shared_memory=True`` (or ``"system"``) passes tensors through system shared
+    /// memory (server on this machine); ``"cuda"`` through a CUDA shared-memory region (needs a
+    /// GPU and a build with the ``cuda`` feature).
     ///
     /// >>> client = ifc.TritonClient("127.0.0.1:8001", "defect")
     /// >>> outputs = client.infer(tensor)
     #[new]
-    #[pyo3(signature = (url, model_name, *, model_version=None, timeout_ms=None, shared_memory=false))]
+    #[pyo3(signature = (url, model_name, *, model_version=None, timeout_ms=None, shared_memory=SharedMemoryArg::Flag(false)))]
     fn new(
         py: Python<'_>,
         url: String,
         model_name: String,
         model_version: Option<u32>,
         timeout_ms: Option<u64>,
-        shared_memory: bool,
+        shared_memory: SharedMemoryArg,
     ) -> PyResult<Self> {
+        let shared_memory = shared_memory.mode().or_raise(Kind::Argument)?;
         let backend = py
             .detach(|| {
                 use ifc::infer::triton::{TritonBackend, TritonOptions};

@@ -2,6 +2,7 @@
 //! inference and pipelines, with the GIL released while they run. The Python half
 //! (`python/ifc/`) adds the exception classes, `FrameBatch` and the docs.
 
+mod cuda;
 mod decoder;
 mod dlpack;
 mod errors;
@@ -30,6 +31,7 @@ fn _ifc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<frame::PyFrame>()?;
     m.add_class::<metadata::VideoMetadata>()?;
     m.add_class::<dlpack::PyTensor>()?;
+    m.add_class::<cuda::PyCudaTensor>()?;
     m.add_class::<preprocess::PyGeometry>()?;
     m.add_function(wrap_pyfunction!(preprocess::preprocess, m)?)?;
     infer::register(m)?;

@@ -273,6 +273,12 @@ pub fn preprocess(
         size, letterbox, pad, resize, scale, mean, std, channels, layout, dtype, matrix, full_range, roi,
     )?;
     let frames = frames_of(frames)?;
+    if frames.iter().any(|f| f.is_on_device()) {
+        // CUDA frames: the kernel writes the batch on their device; no host copy.
+        let (batch, geometries) = py.detach(|| crate::cuda::run_batch(&spec, &frames)).or_raise(Kind::Preprocess)?;
+        let tensor = Py::new(py, crate::cuda::PyCudaTensor { batch })?.into_any();
+        return Ok((tensor, geometries.into_iter().map(PyGeometry::from).collect()));
+    }
     let (tensor, geometries) = py.detach(|| run_batch(&spec, &frames)).or_raise(Kind::Preprocess)?;
     let array = crate::numpy_from(py, tensor)?;
     Ok((array, geometries.into_iter().map(PyGeometry::from).collect()))

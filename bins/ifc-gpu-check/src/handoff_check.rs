@@ -54,29 +54,43 @@ fn rows(device: &Device, frame: &RawFrame, report: &mut Report) -> Result<(), Gp
 
     let mut expected = vec![0u8; len];
     out.copy_to_host(0, &mut expected)?;
-    let handle = out.ipc_handle()?;
+    let (pass, detail) = read_by_child(device, &out, &expected);
+    // The buffer outlived the child's reads: it is dropped only here.
+    drop(out);
+    report.add("IPC handle opened by a second process", pass, detail);
+    Ok(())
+}
+
+/// Exports `buffer`'s IPC handle, has a second process (this binary, as Triton would) open it
+/// and read `expected.len()` bytes, and compares them with `expected`. `(pass, detail)`.
+pub fn read_by_child(device: &Device, buffer: &DeviceBuffer, expected: &[u8]) -> (bool, String) {
+    let handle = match buffer.ipc_handle() {
+        Ok(handle) => handle,
+        Err(e) => return (false, format!("cuIpcGetMemHandle: {e}")),
+    };
     let path = std::env::temp_dir().join(format!("ifc-gpu-check-handoff-{}.bin", std::process::id()));
-    std::fs::write(&path, &expected).map_err(|e| GpuError::Buffer { what: format!("{}: {e}", path.display()) })?;
-    let exe = std::env::current_exe().map_err(|e| GpuError::Buffer { what: format!("current_exe: {e}") })?;
+    if let Err(e) = std::fs::write(&path, expected) {
+        return (false, format!("{}: {e}", path.display()));
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return (false, format!("current_exe: {e}")),
+    };
     let child = Command::new(exe)
         .arg(CHILD_FLAG)
         .arg(hex(&handle.0))
         .arg(device.ordinal().to_string())
-        .arg(len.to_string())
+        .arg(expected.len().to_string())
         .arg(&path)
         .output();
     let _ = std::fs::remove_file(&path);
-    // The buffer must outlive the child's reads: it is dropped only after `output()` returns.
-    drop(out);
     match child {
-        Ok(out) => report.add(
-            "IPC handle opened by a second process",
+        Ok(out) => (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).trim().to_owned() + &String::from_utf8_lossy(&out.stderr),
         ),
-        Err(e) => report.add("IPC handle opened by a second process", false, format!("could not start the child: {e}")),
+        Err(e) => (false, format!("could not start the child: {e}")),
     }
-    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -10,16 +10,27 @@
 //!    (`<name>.<pix_fmt>.<W>x<H>.yuv`), and the kernel against its bandwidth floor.
 //! 4. `handoff_check`: the model input exported by IPC handle, opened by a second process (this
 //!    binary re-run with `--handoff-child`) and read back exactly; host↔device copies counted.
+//! 5. `joined_check`: NVDEC frames through the sampler and the kernel (`gpu::FrameStage`) against
+//!    the CPU path on the same frames, zero host copies per frame, the batch read back by a
+//!    second process, the PyTorch cross-check's inputs, and decode-only / + preprocess /
+//!    + hand-off throughput.
 //!
 //!    ifc-gpu-check [--data DIR] [--out DIR] [--streams 1,7,14,28] [--repeats 2] [--frames DIR]
+//!    ifc-gpu-check --dry-run [--data DIR] [--out DIR]
 //!
-//! Prints one table and writes it, with the log, to `--out` (the device machine's `$OUT`).
+//! Prints one table and writes it, with the log, to `--out` (the device machine's `$OUT`), and
+//! ifc's tracing (`RUST_LOG`, default `ifc=debug`) to `trace.log` there. One CUDA context (the
+//! device's primary context, retained once) is held for the whole run. `--dry-run` needs no
+//! GPU: it checks the manifest and the clips (see `dry_run`), as CI does on every run.
 //! Exit code: 0 all checks passed, 1 a check failed, 2 no GPU.
 
 mod clip;
 mod decode_check;
+mod dry_run;
 mod frames;
 mod handoff_check;
+mod joined_check;
+mod manifest;
 mod preprocess_check;
 mod report;
 
@@ -41,28 +52,36 @@ pub struct CheckEnv {
     pub nvdec_available: bool,
     /// Extra raw frames for the preprocessing and hand-off checks.
     pub frames_dir: Option<PathBuf>,
+    /// Device 0, opened once: its primary context stays retained for the whole check (NVDEC
+    /// sessions retain the same context, so none is created and destroyed per clip).
+    pub device: Option<ifc::gpu::Device>,
 }
 
 type Check = fn(&CheckEnv, &mut Report) -> Result<()>;
 
 /// The checks, in order.
-const CHECKS: &[(&str, Check)] = &[("decode", decode_check::run), ("preprocess", preprocess), ("handoff", handoff)];
+const CHECKS: &[(&str, Check)] = &[
+    ("decode", decode_check::run),
+    ("preprocess", preprocess),
+    ("handoff", handoff),
+    ("joined", joined_check::run),
+];
 
-fn device_and_frames(env: &CheckEnv) -> Result<(ifc::gpu::Device, Vec<frames::RawFrame>)> {
-    let device = ifc::gpu::Device::open(0).context("opening device 0")?;
+fn device_and_frames(env: &CheckEnv) -> Result<(&ifc::gpu::Device, Vec<frames::RawFrame>)> {
+    let device = env.device.as_ref().context("device 0 did not open")?;
     let frames = frames::load(env.frames_dir.as_deref()).map_err(anyhow::Error::msg)?;
     Ok((device, frames))
 }
 
 fn preprocess(env: &CheckEnv, report: &mut Report) -> Result<()> {
     let (device, frames) = device_and_frames(env)?;
-    preprocess_check::run(&device, &frames, report);
+    preprocess_check::run(device, &frames, report);
     Ok(())
 }
 
 fn handoff(env: &CheckEnv, report: &mut Report) -> Result<()> {
     let (device, frames) = device_and_frames(env)?;
-    handoff_check::run(&device, &frames, report);
+    handoff_check::run(device, &frames, report);
     Ok(())
 }
 
@@ -98,9 +117,19 @@ fn run() -> Result<u8> {
         repeats: arg(&args, "--repeats").map_or(Ok(2), |r| r.parse()).context("--repeats takes a count")?,
         nvdec_available: false,
         frames_dir: arg(&args, "--frames").map(PathBuf::from),
+        device: None,
     };
     std::fs::create_dir_all(&env.out_dir).with_context(|| format!("creating {}", env.out_dir.display()))?;
+    let trace = install_tracing(&env.out_dir);
     let mut report = Report::new(env.out_dir.join("gpu-check.log"))?;
+    match trace {
+        Ok(path) => report.line(&format!("tracing to {}", path.display()))?,
+        Err(e) => report.line(&format!("tracing NOT written: {e:#}"))?,
+    }
+    if args.iter().any(|a| a == "--dry-run") {
+        dry_run::run(&env, &mut report)?;
+        return report.finish();
+    }
 
     let found = probe();
     let choice = choose_path(&found);
@@ -140,11 +169,57 @@ fn run() -> Result<u8> {
         ))?;
         return Ok(2);
     }
-    let env = CheckEnv { nvdec_available: found.nvdec.loaded && choice.path == GpuPath::NvdecCuda, ..env };
+    let device = match ifc::gpu::Device::open(0) {
+        Ok(device) => Some(device),
+        Err(e) => {
+            report.fail("device", "0", &format!("opening device 0: {e}"));
+            None
+        }
+    };
+    // NVDEC needs its library and a device, not NVRTC (which only the kernel needs).
+    let nvdec_available = nvdec_checkable(found.nvdec.loaded, found.devices.len(), device.is_some());
+    if choice.path != GpuPath::NvdecCuda {
+        report.line(&format!("note: Auto is not on NVDEC + CUDA here ({}); NVDEC is checked anyway", choice.reason))?;
+    }
+    let env = CheckEnv { nvdec_available, device, ..env };
     for (name, check) in CHECKS {
         if let Err(e) = check(&env, &mut report) {
             report.fail(name, "check aborted", &format!("{e:#}"));
         }
     }
     report.finish()
+}
+
+/// Whether the NVDEC checks can run: libnvcuvid loaded and a device opened.
+fn nvdec_checkable(nvcuvid_loaded: bool, devices: usize, device_opened: bool) -> bool {
+    nvcuvid_loaded && devices > 0 && device_opened
+}
+
+/// ifc's tracing to `OUT/trace.log`: `RUST_LOG` when set, else `ifc=debug`.
+fn install_tracing(out_dir: &std::path::Path) -> Result<PathBuf> {
+    use tracing_subscriber::EnvFilter;
+    let path = out_dir.join("trace.log");
+    let file = std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("ifc=debug"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_thread_ids(true)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nvdec_checkable;
+
+    #[test]
+    fn nvdec_is_checked_with_its_library_and_a_device_whatever_nvrtc_says() {
+        assert!(nvdec_checkable(true, 1, true), "NVRTC plays no part");
+        assert!(!nvdec_checkable(false, 1, true), "no libnvcuvid");
+        assert!(!nvdec_checkable(true, 0, false), "no device");
+        assert!(!nvdec_checkable(true, 1, false), "the device did not open");
+    }
 }

@@ -14,7 +14,7 @@ use ifc::remux::{sample_packet, SourceItem};
 use crate::extract_output::{FrameWriter, OutputFormat};
 use crate::input::{parse_fps, read_input};
 use crate::progress;
-use crate::source::{decode_all, nothing_decodable, run_source};
+use crate::source::{nothing_decodable, run_source};
 
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("sampling").args(["every", "fps", "keyframes", "on_change"])))]
@@ -136,17 +136,29 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
     let bar = progress::bar(packets.len() as u64, "frames", args.quiet);
     let mut totals = Totals::default();
     if args.threads == 1 {
+        // Auto: NVDEC when this machine has the GPU path; its frames are sampled on the device
+        // and preprocessed there (FrameSink::offer), never copied whole to the host.
         let mut decoder = open_decoder(options)?;
         let mut sampler = sampler;
-        decode_all(decoder.as_mut(), packets, |frame: Frame| {
+        let mut on_frame = |frame: Frame| -> Result<()> {
             totals.decoded += 1;
             bar.inc(1);
-            if sampler.accept_frame(&frame) {
+            if sink.offer(frame, &mut sampler)? {
                 totals.sampled += 1;
-                sink.frame(&frame)?;
             }
             Ok(())
-        })?;
+        };
+        for p in packets {
+            // A damaged access unit is counted by the decoder and skipped; decoding goes on.
+            let _ = decoder.push(p);
+            while let Ok(Some(frame)) = decoder.pull() {
+                on_frame(frame)?;
+            }
+        }
+        let _ = decoder.flush();
+        while let Ok(Some(frame)) = decoder.pull() {
+            on_frame(frame)?;
+        }
         totals.decode = decoder.stats();
     } else {
         // Offline extraction keeps every sampled frame: the queue blocks rather than drops.
@@ -180,8 +192,36 @@ pub fn run(args: &ExtractArgs) -> Result<()> {
             secs,
             args.out_dir.display()
         );
+        if let Some(gpu) = &sink.gpu {
+            let c = gpu.stage.counts();
+            eprintln!(
+                "ifc extract: GPU path: {} frames preprocessed where NVDEC left them, {} dropped by the sampler untouched, {:.2} host copies per frame",
+                c.frames_in_place,
+                c.frames_dropped_untouched,
+                c.host_copies_per_frame()
+            );
+        }
+        if let Some(reason) = &sink.gpu_refused {
+            eprintln!("ifc extract: CUDA preprocessing unavailable ({reason}); frames went through the host");
+        }
     }
     Ok(())
+}
+
+/// The CUDA preprocessing of NVDEC frames: the kernel reads the surface, writes one image.
+struct GpuSink {
+    stage: ifc::gpu::FrameStage,
+    out: ifc::gpu::DeviceBuffer,
+}
+
+impl GpuSink {
+    fn open(frame: &Frame, spec: &PreprocessSpec) -> Result<Self, String> {
+        let ordinal = frame.gpu_view().map(|v| v.device_ordinal).ok_or("not a device frame")?;
+        let device = ifc::gpu::Device::open(ordinal).map_err(|e| e.to_string())?;
+        let stage = ifc::gpu::FrameStage::new(&device, spec.clone()).map_err(|e| e.to_string())?;
+        let out = ifc::gpu::DeviceBuffer::alloc(&device, output_len_bytes(spec, 1)).map_err(|e| e.to_string())?;
+        Ok(Self { stage, out })
+    }
 }
 
 fn sampling_rule(args: &ExtractArgs) -> SamplingRule {
@@ -198,6 +238,10 @@ fn sampling_rule(args: &ExtractArgs) -> SamplingRule {
 struct FrameSink {
     writer: FrameWriter,
     preprocessor: Option<Preprocessor>,
+    /// Opened on the first NVDEC frame when the output is a preprocessed tensor or image.
+    gpu: Option<GpuSink>,
+    /// Why CUDA preprocessing could not open (then frames go through the host).
+    gpu_refused: Option<String>,
     tensor: Vec<u8>,
     rgb: Vec<u8>,
     frame_number: u64,
@@ -233,10 +277,51 @@ impl FrameSink {
         Ok(Self {
             writer: FrameWriter::new(&args.out_dir, args.format)?,
             preprocessor: spec.map(Preprocessor::new).transpose()?,
+            gpu: None,
+            gpu_refused: None,
             tensor: vec![0; tensor],
             rgb: Vec::new(),
             frame_number: 0,
         })
+    }
+
+    /// The sampler decides first. A kept NVDEC frame with a preprocessed output is preprocessed
+    /// on the device (only the model input comes back, for the file); anything else is copied
+    /// to the host once (device frames) and written by [`FrameSink::frame`]. `true`: kept.
+    fn offer(&mut self, frame: Frame, sampler: &mut Sampler) -> Result<bool> {
+        let device_path = frame.is_on_device() && self.writer.format() != OutputFormat::Raw && self.gpu_refused.is_none();
+        if let (true, Some(spec)) = (device_path, self.preprocessor.as_ref().map(|p| p.spec().clone())) {
+            if self.gpu.is_none() {
+                match GpuSink::open(&frame, &spec) {
+                    Ok(gpu) => self.gpu = Some(gpu),
+                    Err(reason) => self.gpu_refused = Some(reason),
+                }
+            }
+            if let Some(gpu) = self.gpu.as_mut() {
+                let Some(pending) = gpu.stage.offer(frame, sampler, &gpu.out, 0)? else { return Ok(false) };
+                pending.wait()?;
+                let n = self.frame_number;
+                self.frame_number += 1;
+                let (w, h, dtype, layout) = (spec.out_width, spec.out_height, spec.dtype, spec.layout);
+                match self.writer.format() {
+                    OutputFormat::Npy | OutputFormat::Jpg | OutputFormat::Png => {
+                        gpu.out.copy_to_host(0, &mut self.tensor)?;
+                    }
+                    OutputFormat::Raw | OutputFormat::None => return Ok(true),
+                }
+                if self.writer.format() == OutputFormat::Npy {
+                    self.writer.npy(n, &self.tensor, dtype, layout, w, h)?;
+                } else {
+                    self.writer.image(n, &self.tensor, w, h)?;
+                }
+                return Ok(true);
+            }
+        }
+        if !sampler.accept_frame(&frame) {
+            return Ok(false);
+        }
+        self.frame(&frame.to_host()?)?;
+        Ok(true)
     }
 
     fn frame(&mut self, frame: &Frame) -> Result<()> {

@@ -90,6 +90,14 @@ impl Frame {
         }
     }
 
+    /// The frame's NVDEC surface as the CUDA preprocessing kernel's input (with the frame's
+    /// colour description), or `None` for host frames. The view borrows the frame: the surface
+    /// stays mapped while it lives.
+    #[cfg(feature = "cuda")]
+    pub fn gpu_view(&self) -> Option<crate::gpu::DeviceFrame<'_>> {
+        self.device().map(|d| d.gpu_view(self.colour))
+    }
+
     /// The frame lives in GPU memory: it has no host planes ([`Frame::plane`] is `None`);
     /// read it on the GPU, or copy it with [`Frame::to_host`].
     pub fn is_on_device(&self) -> bool {

@@ -30,6 +30,12 @@ pub fn copy_counts() -> CopyCounts {
     }
 }
 
+/// Counts copies ifc makes outside [`DeviceBuffer`] (an NVDEC surface downloaded for the CPU
+/// path, one per plane), so that the counters see every host↔device copy.
+pub(crate) fn note_device_to_host_copies(copies: u64) {
+    DEVICE_TO_HOST_COPIES.fetch_add(copies, Ordering::Relaxed);
+}
+
 /// `cuMemAlloc` memory on one device, freed on drop.
 #[derive(Debug)]
 pub struct DeviceBuffer {

@@ -75,6 +75,31 @@ impl Device {
         start.elapsed_ms(&end).map_err(|e| GpuError::driver("cuEventElapsedTime", e))
     }
 
+    /// Device time of `launches` calls of `enqueue` captured on the stream into a CUDA graph and
+    /// replayed once, in milliseconds: back-to-back kernels with no host gaps between them
+    /// (host-issued launches can starve a short kernel). Capture always ends, even when an
+    /// `enqueue` fails, so the stream never stays in capture mode.
+    pub fn time_graph_ms(
+        &self,
+        launches: usize,
+        mut enqueue: impl FnMut() -> Result<(), GpuError>,
+    ) -> Result<f32, GpuError> {
+        use cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
+        self.stream
+            .begin_capture(CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+            .map_err(|e| GpuError::driver("cuStreamBeginCapture", e))?;
+        let queued = (0..launches).try_for_each(|_| enqueue());
+        let graph = self
+            .stream
+            .end_capture(CUgraphInstantiate_flags(0))
+            .map_err(|e| GpuError::driver("cuStreamEndCapture", e))?;
+        queued?;
+        let graph = graph.ok_or_else(|| GpuError::Buffer { what: "the capture recorded no graph".into() })?;
+        graph.upload().map_err(|e| GpuError::driver("cuGraphUpload", e))?;
+        self.synchronize()?;
+        self.time_ms(|| graph.launch().map_err(|e| GpuError::driver("cuGraphLaunch", e)))
+    }
+
     /// Orders this device's stream after everything queued so far on `other` (e.g. the
     /// stream an NVDEC frame's mapping was ordered on), without blocking the host.
     pub fn wait_for_stream(&self, other: &CudaStream) -> Result<(), GpuError> {

@@ -19,6 +19,7 @@ mod device;
 mod dlpack_export;
 mod error;
 mod frame;
+mod joined;
 mod nvrtc;
 mod params;
 mod preprocess;
@@ -29,12 +30,14 @@ mod host_kernel_tests;
 #[cfg(test)]
 mod ptx_tests;
 
+pub(crate) use buffer::note_device_to_host_copies;
 pub use buffer::{copy_counts, CopyCounts, DeviceBuffer, IpcMapping, IpcMemHandle};
 pub use device::Device;
 pub use dlpack_export::{dlpack_batch, model_input_layout};
 pub use error::GpuError;
 pub use frame::{DeviceFrame, DevicePlane, UploadedFrame};
-pub use nvrtc::{arch_for, compile_ptx, PREPROCESS_ENTRY, PREPROCESS_SOURCE};
+pub use joined::{route, FrameStage, Pending, Route, StageCounts};
+pub use nvrtc::{arch_for, compile_cubin, compile_ptx, sm_arch_for, PREPROCESS_ENTRY, PREPROCESS_SOURCE};
 pub use params::{KernelPlan, PlaneAddresses, PreprocessParams, TapAddresses, BLOCK_DIM};
-pub use preprocess::{GpuPreprocessor, PreprocessDone};
+pub use preprocess::{rgb_spec, GpuPreprocessor, PreprocessDone};
 pub use probe::{driver_present, nvrtc_present, DeviceInfo, GpuProbe};

@@ -8,6 +8,7 @@ use std::ffi::c_void;
 use cudarc::driver::{result, CudaEvent, CudaFunction};
 
 use crate::codec::ColourDescription;
+use crate::dlpack::ConsumerStream;
 use crate::preprocess::{Geometry, PixelFormat, PreprocessSpec};
 
 use super::buffer::DeviceBuffer;
@@ -46,6 +47,39 @@ impl PreprocessDone {
     pub fn wait(&self) -> Result<(), GpuError> {
         self.0.synchronize().map_err(|e| GpuError::driver("cuEventSynchronize", e))
     }
+
+    /// Orders a DLPack consumer's stream after the kernel without blocking the host
+    /// (`cuStreamWaitEvent`); nothing for [`ConsumerStream::NoSync`].
+    ///
+    /// # Safety
+    /// A [`ConsumerStream::Stream`] handle other than 1 and 2 must be a live `CUstream` of
+    /// this event's context (the consumer passed it to `__dlpack__`).
+    pub unsafe fn order_before(&self, consumer: ConsumerStream) -> Result<(), GpuError> {
+        let ConsumerStream::Stream(handle) = consumer else { return Ok(()) };
+        // SAFETY: the event is live (owned by self); the stream handle is the caller's
+        // contract (1 and 2 are the driver's default-stream handles).
+        unsafe {
+            result::stream::wait_event(
+                handle as usize as cudarc::driver::sys::CUstream,
+                self.0.cu_event(),
+                cudarc::driver::sys::CUevent_wait_flags::CU_EVENT_WAIT_DEFAULT,
+            )
+        }
+        .map_err(|e| GpuError::driver("cuStreamWaitEvent", e))
+    }
+}
+
+/// The spec that turns a frame into packed RGB at its own size on the device (H×W×3 u8, the
+/// stream's matrix and range, no scaling or normalisation): what a CUDA frame's `__dlpack__`
+/// hands out, the device twin of `convert_to_rgb24`.
+pub fn rgb_spec(width: u32, height: u32) -> PreprocessSpec {
+    use crate::preprocess::{DType, Fit, Layout};
+    PreprocessSpec::default()
+        .with_output_size(width, height)
+        .with_fit(Fit::Stretch)
+        .with_layout(Layout::Nhwc)
+        .with_dtype(DType::U8)
+        .with_normalisation(1.0, [0.0; 3], [1.0; 3])
 }
 
 impl GpuPreprocessor {

@@ -87,3 +87,22 @@ fn a_kernel_with_a_syntax_error_is_a_typed_compile_error() {
         .expect_err("must not compile");
     assert!(matches!(&err, super::GpuError::Compile { kernel: "broken", .. }), "{err:?}");
 }
+
+#[test]
+fn preprocess_kernel_compiles_to_a_cubin_for_sm_90_without_a_driver() {
+    preload_nvrtc();
+    let arch = super::nvrtc::sm_arch_for((9, 0)).expect("sm_90 is known");
+    assert_eq!(arch, "sm_90");
+    let cubin = super::nvrtc::compile_cubin(PREPROCESS_ENTRY, PREPROCESS_SOURCE, arch).expect("NVRTC writes a CUBIN");
+    assert!(cubin.starts_with(b"\x7fELF"), "nvrtcGetCUBIN did not return an ELF image");
+    // The entry point is in the ELF's string table, so the driver finds it without JIT.
+    assert!(cubin.windows(PREPROCESS_ENTRY.len()).any(|w| w == PREPROCESS_ENTRY.as_bytes()), "no {PREPROCESS_ENTRY} symbol");
+}
+
+#[test]
+fn a_cubin_for_a_virtual_architecture_is_a_typed_error() {
+    preload_nvrtc();
+    // compute_90 is PTX-only: NVRTC cannot produce a CUBIN for it.
+    let err = super::nvrtc::compile_cubin(PREPROCESS_ENTRY, PREPROCESS_SOURCE, "compute_90").expect_err("no CUBIN");
+    assert!(matches!(&err, super::GpuError::Compile { .. }), "{err:?}");
+}

@@ -251,11 +251,97 @@ pub enum InferNode {
         timeout_ms: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         connect_timeout_ms: Option<u64>,
-        /// Pass tensors through shared memory (system memory, or CUDA memory on the GPU
-        /// path) instead of the gRPC message; Triton must run on the same machine.
+        /// Pass tensors through shared memory instead of the gRPC message; Triton must run on
+        /// the same machine. `true`/`system`: a POSIX region; `cuda`: a device buffer Triton
+        /// opens by CUDA IPC handle (the GPU path); `false`: in the message.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        shared_memory: Option<bool>,
+        shared_memory: Option<SharedMemory>,
     },
+}
+
+/// How tensors reach a Triton server on the same machine. In documents: `false` (or absent),
+/// `true` or `system`, `cuda`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SharedMemory {
+    /// Tensors travel in the gRPC messages.
+    #[default]
+    Off,
+    /// A POSIX shared-memory region registered with Triton.
+    System,
+    /// A device buffer registered with Triton as CUDA shared memory (its IPC handle); the GPU
+    /// path's kernel writes the model input there.
+    Cuda,
+}
+
+impl SharedMemory {
+    /// `true` → System, `false` → Off (documents before `cuda` existed).
+    pub fn from_flag(on: bool) -> Self {
+        if on {
+            Self::System
+        } else {
+            Self::Off
+        }
+    }
+
+    pub fn is_on(self) -> bool {
+        self != Self::Off
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::System => "system",
+            Self::Cuda => "cuda",
+        }
+    }
+}
+
+impl std::str::FromStr for SharedMemory {
+    type Err = String;
+
+    /// The CLI's `--shared-memory` values: `system`, `cuda`, `off` (and `true`/`false`).
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "system" | "true" => Ok(Self::System),
+            "cuda" => Ok(Self::Cuda),
+            "off" | "false" | "none" => Ok(Self::Off),
+            other => Err(format!("{other:?}: expected system, cuda or off")),
+        }
+    }
+}
+
+impl Serialize for SharedMemory {
+    /// `false`, `true` (system, as documents always wrote it) or `"cuda"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Off => serializer.serialize_bool(false),
+            Self::System => serializer.serialize_bool(true),
+            Self::Cuda => serializer.serialize_str("cuda"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SharedMemory {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = SharedMemory;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false, \"system\" or \"cuda\"")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<SharedMemory, E> {
+                Ok(SharedMemory::from_flag(on))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SharedMemory, E> {
+                match text {
+                    "system" => Ok(SharedMemory::System),
+                    "cuda" => Ok(SharedMemory::Cuda),
+                    other => Err(E::invalid_value(serde::de::Unexpected::Str(other), &self)),
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// Model outputs into detections (or class scores).
@@ -374,6 +460,39 @@ pub enum SnapshotWhen {
 mod tests {
     use super::*;
 
+    fn triton_shm(value: &str) -> Result<Option<SharedMemory>, serde_json::Error> {
+        let text = format!(r#"{{"backend": "triton", "url": "t:8001", "model_name": "m", "shared_memory": {value}}}"#);
+        serde_json::from_str::<InferNode>(&text).map(|node| match node {
+            InferNode::Triton { shared_memory, .. } => shared_memory,
+            InferNode::Embedded { .. } => None,
+        })
+    }
+
+    #[test]
+    fn shared_memory_takes_the_old_booleans_and_the_new_names() {
+        assert_eq!(triton_shm("true").unwrap(), Some(SharedMemory::System), "old documents stay valid");
+        assert_eq!(triton_shm("false").unwrap(), Some(SharedMemory::Off));
+        assert_eq!(triton_shm(r#""system""#).unwrap(), Some(SharedMemory::System));
+        assert_eq!(triton_shm(r#""cuda""#).unwrap(), Some(SharedMemory::Cuda));
+        let err = triton_shm(r#""gpu""#).unwrap_err().to_string();
+        assert!(err.contains("gpu") && err.contains("cuda"), "{err}");
+        assert!(triton_shm("1").is_err());
+        let yaml: InferNode = serde_yaml_ng::from_str("{backend: triton, url: t, model_name: m, shared_memory: cuda}").unwrap();
+        assert!(matches!(yaml, InferNode::Triton { shared_memory: Some(SharedMemory::Cuda), .. }));
+    }
+
+    #[test]
+    fn shared_memory_round_trips_writing_system_as_true() {
+        for (mode, json) in [(SharedMemory::Off, "false"), (SharedMemory::System, "true"), (SharedMemory::Cuda, r#""cuda""#)] {
+            assert_eq!(serde_json::to_string(&mode).unwrap(), json);
+            assert_eq!(serde_json::from_str::<SharedMemory>(json).unwrap(), mode);
+        }
+        assert_eq!("cuda".parse::<SharedMemory>(), Ok(SharedMemory::Cuda));
+        assert_eq!("system".parse::<SharedMemory>(), Ok(SharedMemory::System));
+        assert_eq!("off".parse::<SharedMemory>(), Ok(SharedMemory::Off));
+        assert!("gpu".parse::<SharedMemory>().is_err());
+    }
+
     #[test]
     fn postprocess_node_maps_to_library_params() {
         let node: PostprocessNode = serde_json::from_str(
@@ -429,7 +548,7 @@ mod tests {
         let i: InferNode =
             serde_json::from_str(r#"{"backend": "triton", "url": "t:8001", "model_name": "m", "shared_memory": true}"#)
                 .unwrap();
-        assert!(matches!(i, InferNode::Triton { shared_memory: Some(true), .. }));
+        assert!(matches!(i, InferNode::Triton { shared_memory: Some(SharedMemory::System), .. }));
         let err =
             serde_json::from_str::<InferNode>(r#"{"backend": "embedded", "model": "m.onnx", "url": "x"}"#).unwrap_err();
         assert!(err.to_string().contains("unknown field `url`"), "{err}");

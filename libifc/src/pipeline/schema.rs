@@ -239,7 +239,7 @@ fn definitions() -> Vec<(&'static str, Value)> {
                     "model_version": {"type": "integer", "minimum": 1, "maximum": U32_MAX, "description": "Absent: the server's version policy."},
                     "timeout_ms": positive_ms("Per-request time limit."),
                     "connect_timeout_ms": positive_ms("Connection time limit."),
-                    "shared_memory": {"type": "boolean", "default": false, "description": "Pass tensors through system/CUDA shared memory (Triton on the same machine)."}
+                    "shared_memory": {"oneOf": [{"type": "boolean"}, {"enum": ["system", "cuda"]}], "default": false, "description": "Pass tensors through shared memory (Triton on the same machine): true or \"system\" a POSIX region, \"cuda\" a device buffer opened by CUDA IPC handle (the GPU path), false in the request."}
                 }
             }),
         ),

@@ -122,7 +122,7 @@ fn conveyor_example_says_what_the_brief_says() {
     assert!(line3
         .nodes
         .iter()
-        .any(|n| matches!(n.kind, NodeKind::Infer(InferNode::Triton { shared_memory: Some(true), .. }))));
+        .any(|n| matches!(n.kind, NodeKind::Infer(InferNode::Triton { shared_memory: Some(SharedMemory::System), .. }))));
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn maximal_documents() -> Vec<PipelineDocument> {
                 model_version: Some(3),
                 timeout_ms: Some(100),
                 connect_timeout_ms: Some(1000),
-                shared_memory: Some(true),
+                shared_memory: Some(SharedMemory::Cuda),
             },
             postprocess(PostprocessKind::Yolov5),
             vec![count(None, Some(1), Some(3))],

@@ -1,7 +1,7 @@
 //! Opens the backend an infer node names: the embedded ONNX runtime or a Triton server.
 
 use crate::infer::{InferBackend, InferError};
-use crate::pipeline::InferNode;
+use crate::pipeline::{InferNode, SharedMemory};
 
 /// The backend `node` describes, connected or loaded (batch size 1). Paths in the node are
 /// relative to the current directory.
@@ -9,7 +9,7 @@ pub fn open_backend(node: &InferNode) -> Result<Box<dyn InferBackend>, InferErro
     match node {
         InferNode::Embedded { model, .. } => open_embedded(model),
         InferNode::Triton { url, model_name, model_version, timeout_ms, shared_memory, .. } => {
-            open_triton(url, model_name, *model_version, *timeout_ms, shared_memory.unwrap_or(false))
+            open_triton(url, model_name, *model_version, *timeout_ms, shared_memory.unwrap_or_default())
         }
     }
 }
@@ -30,7 +30,7 @@ fn open_triton(
     model_name: &str,
     model_version: Option<u32>,
     timeout_ms: Option<u64>,
-    shared_memory: bool,
+    shared_memory: SharedMemory,
 ) -> Result<Box<dyn InferBackend>, InferError> {
     use crate::infer::triton::{TritonBackend, TritonOptions};
     let mut options = TritonOptions::new(endpoint_url(url)?, model_name.to_owned());
@@ -48,7 +48,7 @@ fn open_triton(
     model_name: &str,
     _model_version: Option<u32>,
     _timeout_ms: Option<u64>,
-    _shared_memory: bool,
+    _shared_memory: SharedMemory,
 ) -> Result<Box<dyn InferBackend>, InferError> {
     Err(InferError::Unavailable {
         endpoint: url.to_owned(),

@@ -63,7 +63,7 @@ pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
             model_version: None,
             timeout_ms: None,
             connect_timeout_ms: None,
-            shared_memory: shared_memory.then_some(true),
+            shared_memory: shared_memory.then_some(crate::pipeline::SharedMemory::System),
         },
     };
     let rules = o

@@ -24,6 +24,7 @@ import numpy as np
 from ._errors import (
     ArgumentError,
     DecodeError,
+    DeviceUnavailableError,
     FrameIndexError,
     IfcError,
     InferenceError,
@@ -33,6 +34,7 @@ from ._errors import (
     UnsupportedError,
 )
 from ._ifc import (
+    CudaTensor,
     Frame,
     FrameIterator,
     LiveFrameIterator,
@@ -136,7 +138,9 @@ class FrameBatch:
 
 __all__ = [
     "ArgumentError",
+    "CudaTensor",
     "DecodeError",
+    "DeviceUnavailableError",
     "Frame",
     "FrameBatch",
     "FrameIndexError",

@@ -34,4 +34,9 @@ class ArgumentError(IfcError, ValueError):
 
 
 class UnsupportedError(IfcError, NotImplementedError):
-    """Something this build of ifc cannot do yet (CUDA frames, RTSP sources)."""
+    """Something this build of ifc cannot do yet."""
+
+
+class DeviceUnavailableError(UnsupportedError):
+    """``device="cuda"`` on a machine without the GPU path: the message says what is missing
+    (CUDA driver, GPU, libnvcuvid.so.1, NVRTC)."""

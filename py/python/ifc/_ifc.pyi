@@ -11,6 +11,7 @@ __version__: str
 _Source = Union[str, "os.PathLike[str]", bytes, bytearray]
 
 __all__ = [
+    "CudaTensor",
     "Frame",
     "FrameIterator",
     "LiveFrameIterator",
@@ -30,6 +31,25 @@ __all__ = [
 @final
 class Tensor:
     """A host buffer any DLPack consumer can take without a copy (``np.from_dlpack(t)``)."""
+
+    def __dlpack__(
+        self,
+        *,
+        stream: Optional[Any] = None,
+        max_version: Optional[Tuple[int, int]] = None,
+        dl_device: Optional[Tuple[int, int]] = None,
+        copy: Optional[bool] = None,
+    ) -> Any: ...
+    def __dlpack_device__(self) -> Tuple[int, int]: ...
+    @property
+    def data_ptr(self) -> int: ...
+    @property
+    def shape(self) -> List[int]: ...
+
+@final
+class CudaTensor:
+    """A batch of model inputs on a CUDA device (``ifc.preprocess`` of CUDA frames);
+    ``torch.from_dlpack(t)`` takes it without a copy, ordered on the consumer's stream."""
 
     def __dlpack__(
         self,
@@ -66,6 +86,9 @@ class Frame:
     def key_frame(self) -> bool: ...
     @property
     def colour(self) -> Tuple[int, int, int, bool]: ...
+    @property
+    def device(self) -> str:
+        """``"cpu"``, or ``"cuda:N"`` for a frame decoded with ``device="cuda"``."""
     def to_numpy(self, format: str = "rgb") -> Any:
         """``"rgb"``: H x W x 3 uint8 ndarray. ``"native"``: a tuple of 2-D plane ndarrays."""
     def _rgb(self) -> Tensor: ...
@@ -199,12 +222,15 @@ def preprocess(
     matrix: Optional[str] = None,
     full_range: Optional[bool] = None,
     roi: Optional[Tuple[int, int, int, int]] = None,
-) -> Tuple[npt.NDArray[Any], List[Geometry]]:
+) -> Tuple[Union[npt.NDArray[Any], CudaTensor], List[Geometry]]:
     """Frames (a Frame, a FrameBatch or a list) to one model input batch, with libifc's
     one-pass preprocessing: colour conversion, resize to ``size`` = (height, width),
     letterbox, ``(value * scale - mean) / std``, channel order, layout and dtype. Returns
     the array (N first) and each frame's geometry. Defaults: size=(640, 640), pad=(114, 114,
     114), scale=1/255, mean=(0, 0, 0), std=(1, 1, 1).
+
+    CUDA frames (``VideoDecoder(..., device="cuda")``) are preprocessed on their GPU into a
+    ``CudaTensor`` (no host copy).
 
     >>> tensor, geometries = ifc.preprocess(batch, size=(640, 640))
     """
@@ -229,7 +255,7 @@ class TritonClient:
         *,
         model_version: Optional[int] = None,
         timeout_ms: Optional[int] = None,
-        shared_memory: bool = False,
+        shared_memory: Union[bool, str] = ...,
     ) -> TritonClient: ...
     @property
     def metadata(self) -> Dict[str, Any]: ...

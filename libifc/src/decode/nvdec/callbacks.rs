@@ -142,7 +142,7 @@ impl CallbackState {
                 return 0;
             }
         };
-        let plan = plan_sequence(self.shape.as_ref(), &format, &limits, &self.settings);
+        let plan = plan_sequence(self.shape.as_ref(), &format, &limits, &self.settings, self.slots.held());
         tracing::debug!(target: "ifc::decode::nvdec", stream_id = self.stream_id, ?plan, "sequence");
         let result = match plan {
             SequencePlan::Keep => Ok(self.shape.map_or(0, |s| s.decode_surfaces)),
@@ -188,8 +188,9 @@ impl CallbackState {
         } else {
             deinterlace::cudaVideoDeinterlaceMode_Adaptive
         };
-        info.ulTargetWidth = shape.display.width().into();
-        info.ulTargetHeight = shape.display.height().into();
+        let (target_width, target_height) = shape.target_size();
+        info.ulTargetWidth = target_width.into();
+        info.ulTargetHeight = target_height.into();
         info.ulNumOutputSurfaces = self.output_surfaces.into();
         let mut raw = std::ptr::null_mut();
         // SAFETY: `info` and `raw` are valid for the call; the session's context is current
@@ -212,8 +213,7 @@ impl CallbackState {
         let mut info: CUVIDRECONFIGUREDECODERINFO = unsafe { std::mem::zeroed() };
         info.ulWidth = shape.coded_width;
         info.ulHeight = shape.coded_height;
-        info.ulTargetWidth = shape.display.width();
-        info.ulTargetHeight = shape.display.height();
+        (info.ulTargetWidth, info.ulTargetHeight) = shape.target_size();
         info.ulNumDecodeSurfaces = shape.decode_surfaces;
         info.display_area.left = short(shape.display.left);
         info.display_area.top = short(shape.display.top);

@@ -78,6 +78,33 @@ impl DeviceFrame {
         &self.stream
     }
 
+    /// The mapped surface as the preprocessing kernel's input: NV12 (or P016, described as
+    /// P010, samples in the high bits), luma then interleaved chroma at the surface's pitch.
+    /// Borrows the frame, so the surface stays mapped while the view lives; work queued on it
+    /// must wait for [`DeviceFrame::stream`] first and finish before the frame drops.
+    pub fn gpu_view(&self, colour: crate::codec::ColourDescription) -> crate::gpu::DeviceFrame<'_> {
+        use crate::gpu::DevicePlane;
+        use crate::preprocess::PixelFormat;
+        let format = match self.format {
+            SurfaceFormat::Nv12 => PixelFormat::Nv12,
+            SurfaceFormat::P016 => PixelFormat::P010le,
+        };
+        let pitch = self.pitch_bytes as usize;
+        let luma_rows = self.pix_fmt().rows(0, self.height).unwrap_or(0);
+        let chroma_rows = self.pix_fmt().rows(1, self.height).unwrap_or(0);
+        let planes = [
+            DevicePlane { ptr: self.luma_ptr(), stride_bytes: pitch, len_bytes: pitch * luma_rows },
+            DevicePlane { ptr: self.chroma_ptr(), stride_bytes: pitch, len_bytes: pitch * chroma_rows },
+            DevicePlane::default(),
+        ];
+        // SAFETY: both planes lie in the surface NVDEC mapped for this frame (luma rows at the
+        // pitch, then the chroma rows from `chroma_ptr`), on the decoder's device; it stays
+        // mapped and unchanged until this frame drops, which the returned view's borrow prevents.
+        unsafe {
+            crate::gpu::DeviceFrame::from_raw(format, self.width, self.height, planes, colour, self.decoder.ctx.ordinal())
+        }
+    }
+
     /// Copies the picture to host memory (for checks and the CPU path; the GPU path never
     /// calls this). Waits for the mapping's stream.
     pub fn download(&self) -> Result<Frame, DecodeError> {
@@ -97,6 +124,7 @@ impl DeviceFrame {
                 .and_then(|()| cudarc::driver::result::memcpy_dtoh_sync(&mut chroma, self.chroma_ptr()))
         }
         .map_err(|e| failed(format!("copying the surface to the host: {e}")))?;
+        crate::gpu::note_device_to_host_copies(2);
         Frame::from_planes(self.width, self.height, pix_fmt, vec![(luma, pitch), (chroma, pitch)])
     }
 }

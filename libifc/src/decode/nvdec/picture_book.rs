@@ -213,7 +213,7 @@ impl OutputSlots {
             .map(|_| OutputSlot { held: Arc::clone(&self.held) })
     }
 
-    #[cfg(test)]
+    /// Output surfaces frames hold now (mapped, in the ready queue or with the caller).
     pub fn held(&self) -> u32 {
         self.held.load(Ordering::Acquire)
     }

@@ -109,12 +109,25 @@ pub(super) enum SequencePlan {
     Refuse(String),
 }
 
-/// Plans the response to a sequence header.
+impl DecoderShape {
+    /// `ulTargetWidth` × `ulTargetHeight`: the display area rounded up to even, as
+    /// `cuviddec.h` asks for 4:2:0 output (FFmpeg's `cuviddec.c` does the same). A frame keeps
+    /// the display size; the surface has the one extra column or row.
+    pub fn target_size(&self) -> (u32, u32) {
+        (self.display.width().next_multiple_of(2), self.display.height().next_multiple_of(2))
+    }
+}
+
+/// Plans the response to a sequence header. `frames_mapped` counts output surfaces that frames
+/// of the current session still hold: a session is reconfigured only when none are, because
+/// `cuvidReconfigureDecoder` under mapped frames is undefined (NVIDIA's `NvDecoder` keeps its
+/// target size instead); with frames held it is recreated and the old one lives on in them.
 pub(super) fn plan_sequence(
     current: Option<&DecoderShape>,
     format: &SequenceFormat,
     limits: &DeviceLimits,
     settings: &ShapeSettings,
+    frames_mapped: u32,
 ) -> SequencePlan {
     if format.chroma != ChromaLayout::Yuv420 {
         return SequencePlan::Refuse(format!("{:?} chroma (the NVDEC backend takes 4:2:0 only)", format.chroma));
@@ -167,6 +180,9 @@ pub(super) fn plan_sequence(
     if (w, h) == (current.coded_width, current.coded_height) && format.display == current.display {
         return SequencePlan::Keep;
     }
+    if frames_mapped > 0 {
+        return SequencePlan::Recreate(fresh(Some((current.max_width, current.max_height))));
+    }
     // The surface count set at creation stays: reconfiguring may not grow it.
     SequencePlan::Reconfigure(DecoderShape { coded_width: w, coded_height: h, display: format.display, ..*current })
 }
@@ -192,7 +208,7 @@ mod tests {
     const SETTINGS: ShapeSettings = ShapeSettings { max_width: 1920, max_height: 1088, extra_decode_surfaces: 4 };
 
     fn created(f: &SequenceFormat) -> DecoderShape {
-        match plan_sequence(None, f, &H200_LIMITS, &SETTINGS) {
+        match plan_sequence(None, f, &H200_LIMITS, &SETTINGS, 0) {
             SequencePlan::Create(shape) => shape,
             other => panic!("expected Create, got {other:?}"),
         }
@@ -212,23 +228,45 @@ mod tests {
     #[test]
     fn the_surface_margin_stops_at_nvdecs_limit() {
         assert_eq!(created(&format(640, 480, 8, 30)).decode_surfaces, MAX_DECODE_SURFACES);
-        let plan = plan_sequence(None, &format(640, 480, 8, 33), &H200_LIMITS, &SETTINGS);
+        let plan = plan_sequence(None, &format(640, 480, 8, 33), &H200_LIMITS, &SETTINGS, 0);
         assert!(matches!(plan, SequencePlan::Refuse(_)), "{plan:?}");
     }
 
     #[test]
     fn a_smaller_picture_reconfigures_the_same_session() {
         let shape = created(&format(1920, 1080, 8, 5));
-        let plan = plan_sequence(Some(&shape), &format(1280, 720, 8, 5), &H200_LIMITS, &SETTINGS);
+        let plan = plan_sequence(Some(&shape), &format(1280, 720, 8, 5), &H200_LIMITS, &SETTINGS, 0);
         let SequencePlan::Reconfigure(new) = plan else { panic!("expected Reconfigure, got {plan:?}") };
         assert_eq!((new.coded_width, new.coded_height), (1280, 720));
         assert_eq!((new.max_width, new.max_height, new.decode_surfaces), (1920, 1088, 9), "limits stay");
     }
 
     #[test]
+    fn a_new_size_while_frames_are_still_mapped_recreates_instead_of_reconfiguring() {
+        let shape = created(&format(1920, 1080, 8, 5));
+        let plan = plan_sequence(Some(&shape), &format(1280, 720, 8, 5), &H200_LIMITS, &SETTINGS, 2);
+        let SequencePlan::Recreate(new) = plan else { panic!("expected Recreate, got {plan:?}") };
+        assert_eq!((new.coded_width, new.coded_height), (1280, 720));
+        assert_eq!((new.max_width, new.max_height), (1920, 1088), "the maximum never shrinks");
+        let same = plan_sequence(Some(&shape), &format(1920, 1080, 8, 5), &H200_LIMITS, &SETTINGS, 2);
+        assert_eq!(same, SequencePlan::Keep, "an unchanged sequence keeps the session even with frames held");
+    }
+
+    #[test]
+    fn the_target_size_is_the_display_area_rounded_up_to_even() {
+        let mut odd = format(320, 240, 8, 5);
+        odd.display = DisplayArea { left: 0, top: 0, right: 317, bottom: 177 };
+        assert_eq!(created(&odd).target_size(), (318, 178));
+        assert_eq!(created(&format(1920, 1080, 8, 5)).target_size(), (1920, 1080));
+        let mut offset = format(320, 240, 8, 5);
+        offset.display = DisplayArea { left: 1, top: 2, right: 320, bottom: 240 };
+        assert_eq!(created(&offset).target_size(), (320, 238));
+    }
+
+    #[test]
     fn the_same_sequence_again_keeps_the_session() {
         let shape = created(&format(1920, 1080, 8, 5));
-        assert_eq!(plan_sequence(Some(&shape), &format(1920, 1080, 8, 3), &H200_LIMITS, &SETTINGS), SequencePlan::Keep);
+        assert_eq!(plan_sequence(Some(&shape), &format(1920, 1080, 8, 3), &H200_LIMITS, &SETTINGS, 0), SequencePlan::Keep);
     }
 
     #[test]
@@ -236,13 +274,13 @@ mod tests {
         let shape = created(&format(1920, 1088, 8, 5));
         let mut cropped = format(1920, 1088, 8, 5);
         cropped.display.bottom = 1080;
-        assert!(matches!(plan_sequence(Some(&shape), &cropped, &H200_LIMITS, &SETTINGS), SequencePlan::Reconfigure(_)));
+        assert!(matches!(plan_sequence(Some(&shape), &cropped, &H200_LIMITS, &SETTINGS, 0), SequencePlan::Reconfigure(_)));
     }
 
     #[test]
     fn outgrowing_the_maximum_recreates_with_the_larger_size() {
         let shape = created(&format(1280, 720, 8, 5));
-        let plan = plan_sequence(Some(&shape), &format(2560, 1440, 8, 5), &H200_LIMITS, &SETTINGS);
+        let plan = plan_sequence(Some(&shape), &format(2560, 1440, 8, 5), &H200_LIMITS, &SETTINGS, 0);
         let SequencePlan::Recreate(new) = plan else { panic!("expected Recreate, got {plan:?}") };
         assert_eq!((new.max_width, new.max_height), (2560, 1440));
     }
@@ -250,20 +288,20 @@ mod tests {
     #[test]
     fn a_new_bit_depth_or_a_deeper_dpb_recreates() {
         let shape = created(&format(1280, 720, 8, 5));
-        let deeper = plan_sequence(Some(&shape), &format(1280, 720, 8, 12), &H200_LIMITS, &SETTINGS);
+        let deeper = plan_sequence(Some(&shape), &format(1280, 720, 8, 12), &H200_LIMITS, &SETTINGS, 0);
         assert!(matches!(deeper, SequencePlan::Recreate(s) if s.decode_surfaces == 16));
-        let ten_bit = plan_sequence(Some(&shape), &format(1280, 720, 10, 5), &H200_LIMITS, &SETTINGS);
+        let ten_bit = plan_sequence(Some(&shape), &format(1280, 720, 10, 5), &H200_LIMITS, &SETTINGS, 0);
         assert!(matches!(ten_bit, SequencePlan::Recreate(s) if s.output == SurfaceFormat::P016));
     }
 
     #[test]
     fn what_the_device_cannot_decode_is_refused_with_the_reason() {
-        let too_big = plan_sequence(None, &format(8192, 8192, 8, 5), &H200_LIMITS, &SETTINGS);
+        let too_big = plan_sequence(None, &format(8192, 8192, 8, 5), &H200_LIMITS, &SETTINGS, 0);
         assert!(matches!(&too_big, SequencePlan::Refuse(r) if r.contains("8192x8192")), "{too_big:?}");
         let none = DeviceLimits { supported: false, ..H200_LIMITS };
-        assert!(matches!(plan_sequence(None, &format(64, 64, 8, 2), &none, &SETTINGS), SequencePlan::Refuse(_)));
+        assert!(matches!(plan_sequence(None, &format(64, 64, 8, 2), &none, &SETTINGS, 0), SequencePlan::Refuse(_)));
         let mut chroma_444 = format(64, 64, 8, 2);
         chroma_444.chroma = ChromaLayout::Yuv444;
-        assert!(matches!(plan_sequence(None, &chroma_444, &H200_LIMITS, &SETTINGS), SequencePlan::Refuse(_)));
+        assert!(matches!(plan_sequence(None, &chroma_444, &H200_LIMITS, &SETTINGS, 0), SequencePlan::Refuse(_)));
     }
 }

@@ -116,12 +116,7 @@ impl NvdecDecoder {
             })?;
         }
         let lib = self.state().lib;
-        let mut packet = CUVIDSOURCEDATAPACKET {
-            flags: flags.into(),
-            payload_size: payload.len() as std::ffi::c_ulong,
-            payload: payload.as_ptr(),
-            timestamp: i64::try_from(packet_index).unwrap_or(i64::MAX),
-        };
+        let mut packet = source_packet(payload, flags, packet_index);
         // SAFETY: the parser is live; `packet` and the payload it points at outlive the call;
         // the callbacks reach the state through the raw pointer, and no Rust reference to the
         // state is held across this call.
@@ -140,6 +135,18 @@ impl NvdecDecoder {
             Some(error) => Err(error),
             None => parsed,
         }
+    }
+}
+
+/// The parser's packet for `payload`. An empty payload (the end-of-stream flush) is a null
+/// pointer with size 0, as NVIDIA's samples and FFmpeg pass it, never the dangling pointer of
+/// an empty slice.
+fn source_packet(payload: &[u8], flags: u32, packet_index: u64) -> CUVIDSOURCEDATAPACKET {
+    CUVIDSOURCEDATAPACKET {
+        flags: flags.into(),
+        payload_size: payload.len() as std::ffi::c_ulong,
+        payload: if payload.is_empty() { std::ptr::null() } else { payload.as_ptr() },
+        timestamp: i64::try_from(packet_index).unwrap_or(i64::MAX),
     }
 }
 
@@ -202,5 +209,22 @@ impl Drop for NvdecDecoder {
         // SAFETY: `state` came from Box::into_raw in `open` and is freed once; the parser that
         // referred to it is gone. Frames still held keep their own handles to the decoder.
         drop(unsafe { Box::from_raw(self.state) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flush_packet_has_a_null_payload_pointer() {
+        let flush = source_packet(&[], packet_flags::CUVID_PKT_ENDOFSTREAM, 7);
+        assert!(flush.payload.is_null());
+        assert_eq!(flush.payload_size, 0);
+        assert_eq!(flush.flags, u64::from(packet_flags::CUVID_PKT_ENDOFSTREAM));
+        let data = [0u8, 0, 1, 0x65];
+        let packet = source_packet(&data, packet_flags::CUVID_PKT_TIMESTAMP, 3);
+        assert_eq!(packet.payload, data.as_ptr());
+        assert_eq!((packet.payload_size, packet.timestamp), (4, 3));
     }
 }

@@ -8,6 +8,12 @@ use super::request::{decode_outputs, input_tensor, raw_contents, requested_outpu
 use super::retry::RetryPolicy;
 use super::shm::SharedMemoryRegion;
 use crate::infer::{InferBackend, InferError, ModelMetadata, Output};
+pub use crate::pipeline::SharedMemory;
+
+// CUDA shared-memory mode: a child module, so it reaches the backend's private state.
+#[cfg(feature = "cuda")]
+#[path = "cuda_backend.rs"]
+mod cuda_backend;
 
 /// Tensors in the shared region start on cache-line boundaries.
 const SHM_ALIGN_BYTES: usize = 64;
@@ -21,8 +27,15 @@ pub struct TritonOptions {
     pub model_name: String,
     /// Empty: the server's choice by the model's version policy.
     pub model_version: String,
-    /// Pass tensors through a system shared-memory region (server on this host).
-    pub shared_memory: bool,
+    /// Pass tensors through shared memory (server on this host): a POSIX region
+    /// ([`SharedMemory::System`]) or a device buffer opened by CUDA IPC handle
+    /// ([`SharedMemory::Cuda`], feature `cuda`; the GPU path writes the input there).
+    pub shared_memory: SharedMemory,
+    /// [`SharedMemory::Cuda`]: the device the region lives on.
+    pub cuda_device: usize,
+    /// [`SharedMemory::Cuda`]: slots of one batch each, so preprocessing fills one while
+    /// requests read others (at least 1).
+    pub cuda_slots: usize,
     /// Bounds the connect and every call.
     pub timeout: Duration,
     pub retry: RetryPolicy,
@@ -35,7 +48,9 @@ impl TritonOptions {
             url: url.into(),
             model_name: model_name.into(),
             model_version: String::new(),
-            shared_memory: false,
+            shared_memory: SharedMemory::Off,
+            cuda_device: 0,
+            cuda_slots: 2,
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             access_token: None,
@@ -49,6 +64,9 @@ enum TensorIo {
     Raw { buffers: Vec<Vec<u8>> },
     /// Inputs (and outputs, when their size is known) in one registered region.
     Shm { region: SharedMemoryRegion, inputs: Vec<ShmPlacement>, outputs: Option<Vec<ShmPlacement>> },
+    /// The one input in slots of a registered CUDA region; outputs come back in the response.
+    #[cfg(feature = "cuda")]
+    Cuda(cuda_backend::CudaIo),
 }
 
 /// A model served by Triton. See the module docs for the two modes.
@@ -79,6 +97,8 @@ impl TritonBackend {
     /// Connects, checks the model is ready (else [`InferError::ModelNotReady`]), reads its
     /// metadata and config, and in shared-memory mode creates and registers the region.
     pub fn connect(options: TritonOptions) -> Result<Self, InferError> {
+        // CUDA mode: the device first, so a machine without a GPU says so before any RPC.
+        let device = cuda_device(&options)?;
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| {
             InferError::Unavailable { endpoint: options.url.clone(), reason: format!("tokio runtime: {e}") }
         })?;
@@ -106,14 +126,16 @@ impl TritonBackend {
                 reason: format!("dynamic dimension in {:?}: ifc needs fixed image shapes", dynamic.item_shape),
             });
         }
-        let io = if options.shared_memory {
-            let io = create_shm(model, &inputs, &outputs, max_batch)?;
-            if let TensorIo::Shm { region, .. } = &io {
-                register(&runtime, &client, region)?;
+        let io = match options.shared_memory {
+            SharedMemory::System => {
+                let io = create_shm(model, &inputs, &outputs, max_batch)?;
+                if let TensorIo::Shm { region, .. } = &io {
+                    register(&runtime, &client, region)?;
+                }
+                io
             }
-            io
-        } else {
-            TensorIo::Raw { buffers: vec![Vec::new(); inputs.len()] }
+            SharedMemory::Cuda => cuda_io(&runtime, &client, &options, &inputs, max_batch, device)?,
+            SharedMemory::Off => TensorIo::Raw { buffers: vec![Vec::new(); inputs.len()] },
         };
         Ok(Self { runtime, client, options, metadata, batched, max_batch, inputs, outputs, io, request_bytes_sent: 0 })
     }
@@ -140,6 +162,13 @@ impl TritonBackend {
                 let inputs = self.inputs.iter().map(|l| input_tensor(l, batch, self.batched, None)).collect();
                 let outputs = self.outputs.iter().map(|l| requested_output(&l.name, None)).collect();
                 (inputs, raw, outputs)
+            }
+            #[cfg(feature = "cuda")]
+            TensorIo::Cuda(_) => {
+                return Err(InferError::Run {
+                    model: self.options.model_name.clone(),
+                    reason: "CUDA shared memory: requests are built per slot (run_slot)".to_owned(),
+                })
             }
             TensorIo::Shm { inputs: places, outputs: out_places, .. } => {
                 let inputs = self
@@ -204,6 +233,11 @@ impl TritonBackend {
             // A server that kept running still has it; registering twice is an error.
             let _ = self.runtime.block_on(self.client.unregister_system_shm(region.name()));
             register(&self.runtime, &self.client, region)?;
+        }
+        #[cfg(feature = "cuda")]
+        if let TensorIo::Cuda(io) = &self.io {
+            let _ = self.runtime.block_on(self.client.unregister_cuda_shm(io.region.name()));
+            self.runtime.block_on(io.region.register(&self.client))?;
         }
         self.health()
     }
@@ -272,12 +306,18 @@ impl TritonBackend {
     }
 
     fn infer_once(&mut self, batch: usize) -> Result<Vec<Output>, InferError> {
+        #[cfg(feature = "cuda")]
+        if matches!(self.io, TensorIo::Cuda(_)) {
+            return self.run_staged(batch);
+        }
         let request = self.infer_request(batch)?;
         self.request_bytes_sent += u64::try_from(prost::Message::encoded_len(&request)).unwrap_or(u64::MAX);
         let response = self.runtime.block_on(self.client.infer(request))?;
         let model = &self.options.model_name;
         match &self.io {
             TensorIo::Raw { .. } => decode_outputs(model, &response, |_, _| None),
+            #[cfg(feature = "cuda")]
+            TensorIo::Cuda(_) => decode_outputs(model, &response, |_, _| None),
             TensorIo::Shm { region, outputs, .. } => {
                 let places = outputs.as_deref().unwrap_or(&[]);
                 decode_outputs(model, &response, |name, len| {
@@ -319,6 +359,14 @@ impl InferBackend for TritonBackend {
                 buffer.resize(len, 0);
                 Ok(buffer.as_mut_slice())
             }
+            #[cfg(feature = "cuda")]
+            TensorIo::Cuda(io) => {
+                if index != 0 {
+                    return Err(InferError::Input { model, input: layout.name.clone(), reason: "one input only".into() });
+                }
+                io.staging.resize(len, 0);
+                Ok(io.staging.as_mut_slice())
+            }
             TensorIo::Shm { region, inputs, .. } => {
                 let offset = inputs.get(index).map_or(usize::MAX, |p| p.offset);
                 let name = layout.name.clone();
@@ -339,6 +387,10 @@ impl InferBackend for TritonBackend {
                 if let TensorIo::Shm { region, .. } = &self.io {
                     register(&self.runtime, &self.client, region)?;
                 }
+                #[cfg(feature = "cuda")]
+                if let TensorIo::Cuda(io) = &self.io {
+                    self.runtime.block_on(io.region.register(&self.client))?;
+                }
                 self.infer_once(batch)
             }
             other => other,
@@ -349,6 +401,8 @@ impl InferBackend for TritonBackend {
         match self.io {
             TensorIo::Raw { .. } => "triton-grpc",
             TensorIo::Shm { .. } => "triton-grpc-shm",
+            #[cfg(feature = "cuda")]
+            TensorIo::Cuda(_) => "triton-grpc-cuda-shm",
         }
     }
 
@@ -362,6 +416,11 @@ impl Drop for TritonBackend {
         if let TensorIo::Shm { region, .. } = &self.io {
             // Best effort: a dead server has nothing to unregister; the region file goes anyway.
             let _ = self.runtime.block_on(self.client.unregister_system_shm(region.name()));
+        }
+        #[cfg(feature = "cuda")]
+        if let TensorIo::Cuda(io) = &self.io {
+            // Best effort, as above; the device buffer is freed when the region drops.
+            let _ = self.runtime.block_on(self.client.unregister_cuda_shm(io.region.name()));
         }
     }
 }
@@ -406,4 +465,63 @@ fn register(
 ) -> Result<(), InferError> {
     let byte_size = u64::try_from(region.byte_size()).unwrap_or(u64::MAX);
     runtime.block_on(client.register_system_shm(region.name(), &region.key(), byte_size))
+}
+
+#[cfg(feature = "cuda")]
+type CudaDevice = Option<crate::gpu::Device>;
+#[cfg(not(feature = "cuda"))]
+type CudaDevice = Option<std::convert::Infallible>;
+
+/// CUDA mode: the device, opened before any RPC (a typed error without a GPU, never a panic).
+#[cfg(feature = "cuda")]
+fn cuda_device(options: &TritonOptions) -> Result<CudaDevice, InferError> {
+    if options.shared_memory != SharedMemory::Cuda {
+        return Ok(None);
+    }
+    crate::gpu::Device::open(options.cuda_device).map(Some).map_err(|e| InferError::Unavailable {
+        endpoint: options.url.clone(),
+        reason: format!("CUDA shared memory needs CUDA device {}: {e}", options.cuda_device),
+    })
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_device(options: &TritonOptions) -> Result<CudaDevice, InferError> {
+    if options.shared_memory != SharedMemory::Cuda {
+        return Ok(None);
+    }
+    Err(InferError::Unavailable {
+        endpoint: options.url.clone(),
+        reason: "CUDA shared memory: ifc was built without the `cuda` feature".to_owned(),
+    })
+}
+
+#[cfg(feature = "cuda")]
+fn cuda_io(
+    runtime: &tokio::runtime::Runtime,
+    client: &TritonClient,
+    options: &TritonOptions,
+    inputs: &[TensorLayout],
+    max_batch: usize,
+    device: CudaDevice,
+) -> Result<TensorIo, InferError> {
+    let model = options.model_name.as_str();
+    let device = device.ok_or_else(|| InferError::Load { model: model.to_owned(), reason: "no CUDA device".into() })?;
+    let io = cuda_backend::CudaIo::create(&device, model, inputs, max_batch, options.cuda_slots)?;
+    runtime.block_on(io.region.register(client))?;
+    Ok(TensorIo::Cuda(io))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda_io(
+    _runtime: &tokio::runtime::Runtime,
+    _client: &TritonClient,
+    options: &TritonOptions,
+    _inputs: &[TensorLayout],
+    _max_batch: usize,
+    _device: CudaDevice,
+) -> Result<TensorIo, InferError> {
+    Err(InferError::Load {
+        model: options.model_name.clone(),
+        reason: "CUDA shared memory: ifc was built without the `cuda` feature".to_owned(),
+    })
 }

@@ -66,6 +66,12 @@ impl CudaShmRegion {
         index * self.slot_bytes
     }
 
+    /// Copies host bytes into the buffer at `offset` (the host API's staged batch; one counted
+    /// host→device copy). The GPU path never calls this.
+    pub fn copy_from_host(&mut self, offset: usize, src: &[u8]) -> Result<(), GpuError> {
+        self.buffer.copy_from_host(offset, src)
+    }
+
     /// A free slot, or `None` while every slot waits for its response.
     pub fn acquire(&self) -> Option<Slot> {
         self.ring.acquire()
