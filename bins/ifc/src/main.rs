@@ -12,6 +12,7 @@ mod progress;
 mod remux_cmd;
 mod run_cmd;
 mod run_output;
+mod serve_cmd;
 mod source;
 
 use std::process::ExitCode;
@@ -82,26 +83,41 @@ enum Command {
     ///
     /// Example: ifc doctor --json
     Doctor(doctor_cmd::DoctorArgs),
+    /// Run the inspection service: cameras inspected around the clock, controlled over a REST
+    /// and WebSocket API (under /api/v1, OpenAPI at /api/v1/openapi.json).
+    ///
+    /// One process on embedded defaults: SQLite in the data dir, NG snapshots in a local
+    /// directory, in-process events, the embedded ONNX runtime. Every endpoint but /livez,
+    /// /readyz and /metrics needs a bearer token: log in with POST /api/v1/auth/login. At the
+    /// first start an admin is made from IFC_ADMIN_USER / IFC_ADMIN_PASSWORD, or with a
+    /// generated password printed once. Inspections that were running start again after a
+    /// restart. SIGTERM or ctrl-c stops intake, drains the queues and flushes the events.
+    ///
+    /// Example: IFC_ADMIN_PASSWORD=change-me-please ifc serve --data-dir /var/lib/ifc --listen 0.0.0.0:8080
+    Serve(serve_cmd::ServeArgs),
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
     // Library logs (e.g. which processing path Auto took, at INFO) go to stderr; WARN and
-    // above by default, more with RUST_LOG (e.g. RUST_LOG=ifc::gpu_path=info).
+    // above by default (the service also says what it does, at INFO), more with RUST_LOG
+    // (e.g. RUST_LOG=ifc::gpu_path=info).
+    let default_filter = if matches!(cli.command, Command::Serve(_)) { "warn,ifc_service=info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Probe(args) => probe_cmd::run(&args),
         Command::Remux(args) => remux_cmd::run(&args),
         Command::Extract(args) => extract_cmd::run(&args),
         Command::Run(args) => run_cmd::run(&args),
         Command::Doctor(args) => doctor_cmd::run(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,11 +25,13 @@ impl RtspServer {
         Self::start_on(0, file, auth, env)
     }
 
-    /// On a given port (0: a free one), e.g. to bring a killed camera back where it was.
+    /// `file` is relative to testdata/ (or absolute); its file name starts with its codec
+    /// (`h264…` or `h265…`). On a given port (0: a free one), e.g. to bring a killed camera back where it was.
     pub fn start_on(port: u16, file: &str, auth: Option<&str>, env: &[(&str, &str)]) -> Self {
         let path = repo_root().join("testdata").join(file);
         let (parse, pay) =
-            if file.starts_with("h264") { ("h264parse", "rtph264pay") } else { ("h265parse", "rtph265pay") };
+            // By file name: the testdata fixtures and the tests' own clips start with the codec.
+            if Path::new(file).file_name().is_some_and(|n| n.to_string_lossy().starts_with("h264")) { ("h264parse", "rtph264pay") } else { ("h265parse", "rtph265pay") };
         // Raw streams carry no times (RTP timestamps all equal, sent as fast as possible); MP4
         // files are demuxed with their times and sent in real time, as a camera would.
         let demux = if file.ends_with(".mp4") { "qtdemux ! " } else { "" };

@@ -1,0 +1,86 @@
+//! The HTTP API, versioned under `/api/v1`: REST resources, the WebSocket event feed, the
+//! OpenAPI document, and `/livez`, `/readyz`, `/metrics` at the root.
+//!
+//! [`app`] builds the whole router from an [`AppState`]; tests drive it with `oneshot` or
+//! over a real socket. Every endpoint but the health ones (and `/metrics` unless configured)
+//! requires a bearer token: an access token from `/api/v1/auth/login` or an API key.
+
+mod auth_routes;
+mod cameras;
+mod extract;
+pub mod error;
+mod health;
+mod inspections;
+pub mod openapi;
+mod pipelines;
+mod principal;
+mod results;
+mod users;
+pub mod views;
+mod ws;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use tokio::sync::Notify;
+
+use crate::auth::JwtKeys;
+use crate::config::ServeConfig;
+use crate::db::Db;
+use crate::events::{EventBus, LocalFeed};
+use crate::inspections::Manager;
+use crate::objects::ObjectStore;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub jwt: JwtKeys,
+    pub objects: Arc<dyn ObjectStore>,
+    pub bus: Arc<dyn EventBus>,
+    pub feed: LocalFeed,
+    /// Wakes the outbox relay after a write.
+    pub outbox_wake: Arc<Notify>,
+    pub manager: Arc<Manager>,
+    pub config: Arc<ServeConfig>,
+}
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let v1 = Router::new()
+        .route("/auth/login", post(auth_routes::login))
+        .route("/auth/refresh", post(auth_routes::refresh))
+        .route("/auth/me", get(auth_routes::me))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/:id", axum::routing::delete(users::delete_user))
+        .route("/api-keys", get(users::list_keys).post(users::create_key))
+        .route("/api-keys/:id", axum::routing::delete(users::revoke_key))
+        .route("/cameras", get(cameras::list).post(cameras::create))
+        .route("/cameras/:id", get(cameras::get_one).put(cameras::update).delete(cameras::delete))
+        .route("/pipelines", get(pipelines::list).post(pipelines::create))
+        .route("/pipelines/validate", post(pipelines::validate))
+        .route("/pipelines/:id", get(pipelines::get_one))
+        .route("/pipelines/:id/versions", get(pipelines::versions).post(pipelines::add_version))
+        .route("/pipelines/:id/versions/:version", get(pipelines::version))
+        .route("/inspections", get(inspections::list).post(inspections::create))
+        .route("/inspections/:id", get(inspections::get_one))
+        .route("/inspections/:id/start", post(inspections::start))
+        .route("/inspections/:id/stop", post(inspections::stop))
+        .route("/inspections/:id/item", put(inspections::set_item))
+        .route("/results", get(results::list))
+        .route("/results/:id", get(results::get_one))
+        .route("/results/:id/snapshot", get(results::snapshot))
+        .route("/statistics", get(results::statistics))
+        .route("/events", get(ws::events))
+        .route("/openapi.json", get(openapi::document));
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/livez", get(health::livez))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}

@@ -1,0 +1,48 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and served at
+//! `/api/v1/openapi.json` (no auth: it is the contract, not data).
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{auth_routes, cameras, inspections, pipelines, results, users, ws};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "ifc API", description = "ImageFlowCanvas: cameras, pipelines, inspections, results and events."),
+    paths(
+        auth_routes::login, auth_routes::refresh, auth_routes::me,
+        users::list_users, users::create_user, users::delete_user, users::list_keys, users::create_key, users::revoke_key,
+        cameras::list, cameras::get_one, cameras::create, cameras::update, cameras::delete,
+        pipelines::list, pipelines::validate, pipelines::create, pipelines::get_one, pipelines::versions,
+        pipelines::add_version, pipelines::version,
+        inspections::list, inspections::get_one, inspections::create, inspections::start, inspections::stop,
+        inspections::set_item,
+        results::list, results::get_one, results::snapshot, results::statistics,
+        ws::events,
+    ),
+    components(schemas(crate::events::EventEnvelope)),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT or API key (ifck_…)")
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

@@ -1,0 +1,235 @@
+//! `ifc serve`'s configuration: a YAML file (schema: [`config_json_schema`], published as
+//! `schema/serve-config.schema.json`), then `IFC_*` environment variables, then the command
+//! line. Every field has a default, so `ifc serve` with nothing runs on embedded defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Address the API listens on (REST, WebSocket, health, metrics).
+    pub listen: SocketAddr,
+    /// Where the embedded defaults keep their files: the SQLite database, objects, the JWT key.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`. Default: `ifc.sqlite` in the data dir.
+    pub database_url: Option<String>,
+    /// Where images and clips go. Default: a local directory `objects/` in the data dir.
+    pub objects: ObjectsConfig,
+    pub auth: AuthConfig,
+    pub cameras: CameraPolicy,
+    pub tls: Option<TlsConfig>,
+    /// Largest request body accepted, bytes.
+    pub max_body_bytes: usize,
+    /// Whether `/metrics` needs a token (it never shows credentials).
+    pub metrics_require_auth: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("ifc-data"),
+            database_url: None,
+            objects: ObjectsConfig::default(),
+            auth: AuthConfig::default(),
+            cameras: CameraPolicy::default(),
+            tls: None,
+            max_body_bytes: 1 << 20,
+            metrics_require_auth: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
+pub enum ObjectsConfig {
+    /// A directory; relative paths are inside the data dir.
+    Local { dir: PathBuf },
+}
+
+impl Default for ObjectsConfig {
+    fn default() -> Self {
+        Self::Local { dir: PathBuf::from("objects") }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Lifetime of an access token (JWT), seconds.
+    pub access_token_ttl_s: u64,
+    /// Lifetime of a refresh token, seconds.
+    pub refresh_token_ttl_s: u64,
+    /// The JWT `iss` and `aud` claims this server writes and requires.
+    pub issuer: String,
+    pub audience: String,
+    /// File holding the HS256 signing key (made with 256 random bits at first start when
+    /// missing); relative paths are inside the data dir.
+    pub jwt_key_file: PathBuf,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_s: 15 * 60,
+            refresh_token_ttl_s: 30 * 24 * 3600,
+            issuer: "ifc".into(),
+            audience: "ifc-api".into(),
+            jwt_key_file: PathBuf::from("jwt.key"),
+        }
+    }
+}
+
+/// Which camera addresses the server will connect to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct CameraPolicy {
+    /// Allow cameras on loopback addresses (127.0.0.0/8, ::1): off by default, so the API
+    /// cannot be used to reach services on the server itself.
+    pub allow_loopback: bool,
+    /// Allow `file` cameras (a clip replayed in a loop, for demos and line simulation), and
+    /// the directory they must be under.
+    pub file_root: Option<PathBuf>,
+    /// Pull cameras: first and largest wait between reconnection attempts, milliseconds.
+    pub reconnect_initial_ms: u64,
+    pub reconnect_max_ms: u64,
+    /// Decoded frames waiting for inference per camera; more are dropped (and counted).
+    pub queue_frames: usize,
+}
+
+impl Default for CameraPolicy {
+    fn default() -> Self {
+        Self {
+            allow_loopback: false,
+            file_root: None,
+            reconnect_initial_ms: 500,
+            reconnect_max_ms: 30_000,
+            queue_frames: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain and private key.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+impl ServeConfig {
+    /// Reads a YAML (or JSON) config file; unknown fields are errors.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        serde_yaml_ng::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
+    }
+
+    /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`
+    /// and `IFC_FILE_CAMERA_ROOT` from `env` (a lookup, so tests need not touch the process's
+    /// environment).
+    pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = env("IFC_LISTEN") {
+            self.listen = v.parse().map_err(|e| ConfigError::Env { name: "IFC_LISTEN", message: format!("{e}") })?;
+        }
+        if let Some(v) = env("IFC_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = env("IFC_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = env("IFC_ALLOW_LOOPBACK_CAMERAS") {
+            self.cameras.allow_loopback = parse_bool(&v)
+                .ok_or(ConfigError::Env { name: "IFC_ALLOW_LOOPBACK_CAMERAS", message: format!("not a boolean: {v:?}") })?;
+        }
+        if let Some(v) = env("IFC_FILE_CAMERA_ROOT") {
+            self.cameras.file_root = Some(PathBuf::from(v));
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data dir.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("ifc.sqlite").display()))
+    }
+
+    /// `path` if absolute, else inside the data dir.
+    pub fn in_data_dir(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.data_dir.join(path)
+        }
+    }
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// The configuration file's JSON Schema (draft 7), as published in `schema/`.
+pub fn config_json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ServeConfig)).unwrap_or(serde_json::Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn published_schema_matches_the_code() {
+        let published = include_str!("../../schema/serve-config.schema.json");
+        let published: serde_json::Value = serde_json::from_str(published).expect("valid JSON");
+        assert_eq!(
+            published,
+            config_json_schema(),
+            "schema/serve-config.schema.json is stale: regenerate it with `ifc serve --print-config-schema`"
+        );
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults_and_unknown_fields_are_refused() {
+        let c: ServeConfig = serde_yaml_ng::from_str("{}").expect("empty config");
+        assert_eq!(c, ServeConfig::default());
+        let err = serde_yaml_ng::from_str::<ServeConfig>("lisen: 1.2.3.4:80").expect_err("typo refused");
+        assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c = ServeConfig::default();
+        c.apply_env(|k| match k {
+            "IFC_LISTEN" => Some("0.0.0.0:9000".into()),
+            "IFC_ALLOW_LOOPBACK_CAMERAS" => Some("yes".into()),
+            _ => None,
+        })
+        .expect("valid env");
+        assert_eq!(c.listen.port(), 9000);
+        assert!(c.cameras.allow_loopback);
+        let err = c.apply_env(|k| (k == "IFC_LISTEN").then(|| "nope".to_owned())).expect_err("bad address");
+        assert!(err.to_string().contains("IFC_LISTEN"), "{err}");
+    }
+}

@@ -1,0 +1,220 @@
+//! The metadata store: one SQL layer (sqlx's `Any` driver) over SQLite (the embedded default)
+//! and PostgreSQL. Queries are written once with `$1` placeholders, which both accept; the
+//! two schema flavours live in `migrations/sqlite` and `migrations/postgres` and are embedded
+//! in the binary.
+//!
+//! Migrations run at start and are safe when two processes start at once: PostgreSQL takes
+//! sqlx's advisory lock; SQLite (which sqlx does not lock) is serialised by an exclusive lock
+//! on a file beside the database.
+
+mod cameras;
+mod inspections;
+mod keys;
+mod outbox;
+mod pipelines;
+mod results;
+mod users;
+
+pub use cameras::{CameraRow, NewCamera};
+pub use inspections::InspectionRow;
+pub use keys::ApiKeyRow;
+pub use outbox::{OutboxEvent, OutboxRow};
+pub use pipelines::{PipelineRow, PipelineVersionRow};
+pub use results::{NewResult, ResultFilter, ResultRow, StatsBucket};
+pub use users::UserRow;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DbError {
+    #[error("database: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("database migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database URL {url:?}: only sqlite:// and postgres:// are supported")]
+    UnsupportedUrl { url: String },
+    #[error("database migration lock {path}: {source}")]
+    Lock { path: String, source: std::io::Error },
+    #[error("{what} not found")]
+    NotFound { what: String },
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound { what: what.into() }
+    }
+
+    /// A unique-constraint violation as [`DbError::Conflict`]; anything else as it is.
+    pub(crate) fn conflict_or(e: sqlx::Error, what: impl Into<String>) -> Self {
+        match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => Self::Conflict { what: what.into() },
+            _ => Self::Sql(e),
+        }
+    }
+}
+
+/// A connection pool to the metadata store.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+impl Db {
+    /// Connects and applies the migrations this build knows.
+    pub async fn open(url: &str) -> Result<Self, DbError> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            DbKind::Postgres
+        } else {
+            return Err(DbError::UnsupportedUrl { url: redact(url) });
+        };
+        let options: AnyConnectOptions = url.parse()?;
+        let mut pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if kind == DbKind::Sqlite {
+            // WAL: readers never wait for the writer; NORMAL sync is durable across a process
+            // crash (kill -9), which is what WAL needs for committed transactions.
+            pool = pool.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            pool = pool.max_connections(16);
+        }
+        let pool = pool.connect_with(options).await?;
+        let db = Self { pool, kind };
+        db.migrate(url).await?;
+        Ok(db)
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn migrate(&self, url: &str) -> Result<(), DbError> {
+        match self.kind {
+            DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            DbKind::Sqlite => {
+                let _lock = match sqlite_path(url) {
+                    Some(path) => Some(lock_file(path.with_extension("migrate-lock")).await?),
+                    None => None,
+                };
+                SQLITE_MIGRATIONS.run(&self.pool).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The file of a `sqlite://PATH?...` URL (none for in-memory databases).
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// An exclusive advisory lock on `path`, held until the returned file is dropped.
+async fn lock_file(path: PathBuf) -> Result<std::fs::File, DbError> {
+    let shown = path.display().to_string();
+    let locked = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+        file.lock()?;
+        Ok::<_, std::io::Error>(file)
+    })
+    .await
+    .map_err(|e| DbError::Lock { path: shown.clone(), source: std::io::Error::other(e) })?;
+    locked.map_err(|source| DbError::Lock { path: shown, source })
+}
+
+/// A URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Milliseconds since the Unix epoch (the service's wall clock; 0 before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_millis()).ok())
+        .unwrap_or(0)
+}
+
+/// A fresh time-ordered id (UUID v7) as text.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_flavours_say_the_same_thing() {
+        let sqlite = include_str!("../../../migrations/sqlite/0001_service.sql");
+        let postgres = include_str!("../../../migrations/postgres/0001_service.sql");
+        let norm = |s: &str| {
+            s.lines()
+                .filter(|l| !l.starts_with("--"))
+                .map(|l| {
+                    l.replace("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
+                        .replace("BIGINT", "INTEGER")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        assert_eq!(norm(sqlite), norm(postgres));
+    }
+
+    #[test]
+    fn urls_lose_their_password_in_messages() {
+        assert_eq!(redact("postgres://ifc:s3cret@db:5432/ifc"), "postgres://ifc:***@db:5432/ifc");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+        assert_eq!(sqlite_path("sqlite://data/ifc.sqlite?mode=rwc"), Some(PathBuf::from("data/ifc.sqlite")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+    }
+}

@@ -1,0 +1,175 @@
+//! Events: the bus they are published on, and the outbox relay that feeds it.
+//!
+//! Topics and payloads (JSON; schema in `schema/events.schema.json`):
+//! - `verdicts`: one per inferred frame ([`VerdictEvent`]);
+//! - `camera-status`: a camera's source connecting, live, in backoff or failed;
+//! - `inspection-status`: an inspection started, stopped or failed;
+//! - `alarms`: something an operator must look at.
+//!
+//! Every event has a stable `id` (UUID v7) and a `seq` (its outbox row); consumers drop
+//! duplicates by `id`, since the relay publishes again after a crash between publishing and
+//! marking.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{broadcast, Notify};
+
+use crate::db::{Db, OutboxRow};
+
+pub const TOPIC_VERDICTS: &str = "verdicts";
+pub const TOPIC_CAMERA_STATUS: &str = "camera-status";
+pub const TOPIC_INSPECTION_STATUS: &str = "inspection-status";
+pub const TOPIC_ALARMS: &str = "alarms";
+
+/// An event as consumers see it (WebSocket frames, bus messages).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EventEnvelope {
+    pub id: String,
+    pub seq: i64,
+    pub topic: String,
+    /// The camera (or other subject) the event is about; events of one key stay in order.
+    pub key: String,
+    pub created_at_ms: i64,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+impl EventEnvelope {
+    pub fn from_row(row: &OutboxRow) -> Self {
+        Self {
+            id: row.event_id.clone(),
+            seq: row.seq,
+            topic: row.topic.clone(),
+            key: row.event_key.clone(),
+            created_at_ms: row.created_at_ms,
+            payload: serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("event bus {bus}: {message}")]
+pub struct BusError {
+    pub bus: &'static str,
+    pub message: String,
+}
+
+pub type BusFuture<'a> = Pin<Box<dyn Future<Output = Result<(), BusError>> + Send + 'a>>;
+
+/// Where the relay publishes. `publish` returns once the bus has acknowledged every event
+/// (for Kafka: the delivery reports), so the relay may mark them.
+pub trait EventBus: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn publish<'a>(&'a self, events: &'a [EventEnvelope]) -> BusFuture<'a>;
+}
+
+/// The in-process bus (the default): its consumers are this process's [`LocalFeed`]
+/// subscribers, which the relay feeds after marking; nothing leaves the process.
+pub struct InProcessBus;
+
+/// What local subscribers (the WebSocket feeds) listen to, whatever the bus.
+#[derive(Clone)]
+pub struct LocalFeed {
+    sender: broadcast::Sender<Arc<EventEnvelope>>,
+}
+
+impl LocalFeed {
+    pub fn new(capacity: usize) -> Self {
+        Self { sender: broadcast::channel(capacity).0 }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventEnvelope>> {
+        self.sender.subscribe()
+    }
+
+    fn send(&self, e: EventEnvelope) {
+        // No subscriber is not an error: the outbox keeps every event for later readers.
+        let _ = self.sender.send(Arc::new(e));
+    }
+}
+
+impl EventBus for InProcessBus {
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+
+    fn publish<'a>(&'a self, _events: &'a [EventEnvelope]) -> BusFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Moves outbox rows to the bus, in order, marking them only after the bus acknowledged them.
+pub struct OutboxRelay {
+    db: Db,
+    bus: Arc<dyn EventBus>,
+    feed: LocalFeed,
+    wake: Arc<Notify>,
+}
+
+impl OutboxRelay {
+    pub fn new(db: Db, bus: Arc<dyn EventBus>, feed: LocalFeed, wake: Arc<Notify>) -> Self {
+        Self { db, bus, feed, wake }
+    }
+
+    /// Publishes until `shutdown` fires, then drains what is left (best effort: whatever is
+    /// not acknowledged stays in the outbox for the next start).
+    pub async fn run(self, shutdown: crate::shutdown::Shutdown) {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match self.drain_once().await {
+                Ok(0) => {
+                    backoff = Duration::from_millis(100);
+                    tokio::select! {
+                        () = self.wake.notified() => {}
+                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        () = shutdown.wait() => break,
+                    }
+                }
+                Ok(_) => backoff = Duration::from_millis(100),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay: publish failed; events wait in the outbox");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = shutdown.wait() => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        // Flush on shutdown, bounded so a dead bus cannot hold the process.
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while let Ok(n) = self.drain_once().await {
+                if n == 0 {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Publishes one batch; returns how many events it moved.
+    pub async fn drain_once(&self) -> Result<usize, RelayError> {
+        let rows = self.db.unpublished_events(500).await?;
+        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(0) };
+        let events: Vec<EventEnvelope> = rows.iter().map(EventEnvelope::from_row).collect();
+        self.bus.publish(&events).await?;
+        self.db.mark_published_through(last).await?;
+        for e in events {
+            self.feed.send(e);
+        }
+        Ok(rows.len())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Bus(#[from] BusError),
+}
+

@@ -1,0 +1,144 @@
+//! The writer task of one inspection: stores each record (snapshot first, then the result row
+//! and its `verdicts` event in one transaction) and turns source status changes into
+//! `camera-status` events. When the inspection's threads end by themselves it tells the
+//! manager.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use ifc::inspect::SourceStatus;
+use ifc::verdict::Status;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::sink::RecordMsg;
+use super::{status_view, Item};
+use crate::api::AppState;
+use crate::db::{new_id, NewResult, OutboxEvent};
+use crate::events::{TOPIC_CAMERA_STATUS, TOPIC_INSPECTION_STATUS, TOPIC_VERDICTS};
+use crate::objects::snapshot_key;
+
+pub async fn run(
+    state: AppState,
+    inspection_id: String,
+    camera_id: String,
+    item: Arc<Mutex<Item>>,
+    mut records: mpsc::Receiver<RecordMsg>,
+    mut statuses: mpsc::UnboundedReceiver<SourceStatus>,
+) {
+    let mut statuses_open = true;
+    loop {
+        tokio::select! {
+            // Records first: a status change never overtakes the results before it.
+            biased;
+            msg = records.recv() => match msg {
+                Some(msg) => store_record(&state, &inspection_id, &camera_id, &item, msg).await,
+                None => break,
+            },
+            status = statuses.recv(), if statuses_open => match status {
+                Some(s) => camera_event(&state, &camera_id, &s).await,
+                None => statuses_open = false,
+            },
+        }
+    }
+    while let Ok(s) = statuses.try_recv() {
+        camera_event(&state, &camera_id, &s).await;
+    }
+    // The inference thread ended (it owns the sender): stopped by the manager, or by itself.
+    let manager = Arc::clone(&state.manager);
+    manager.ended(&state, &inspection_id).await;
+}
+
+async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, item: &Mutex<Item>, msg: RecordMsg) {
+    let item = item.lock().unwrap_or_else(PoisonError::into_inner).clone();
+    let event_id = new_id();
+    let record = &msg.record;
+    let verdict = match record.verdict.status {
+        Status::Ok => "ok",
+        Status::Ng => "ng",
+    };
+    let mut snapshot = None;
+    if let Some(jpeg) = msg.jpeg {
+        let key = snapshot_key(camera_id, &event_id);
+        match state.objects.put(&key, Bytes::from(jpeg), "image/jpeg").await {
+            Ok(()) => snapshot = Some(key),
+            Err(e) => tracing::error!(camera = %camera_id, error = %e, "snapshot lost: the object store refused it"),
+        }
+    }
+    let record_json = serde_json::to_value(record).unwrap_or(serde_json::Value::Null);
+    let result = NewResult {
+        inspection_id: inspection_id.to_owned(),
+        camera_id: camera_id.to_owned(),
+        frame_index: i64::try_from(record.frame_index).unwrap_or(i64::MAX),
+        pts_90k: record.pts_90k,
+        wall_ms: msg.wall_ms,
+        verdict: verdict.to_owned(),
+        record: record_json.to_string(),
+        snapshot_key: snapshot.clone(),
+        product: item.product.clone(),
+        lot: item.lot.clone(),
+        serial: item.serial.clone(),
+    };
+    let make_event = |result_id: i64| OutboxEvent {
+        event_id: event_id.clone(),
+        topic: TOPIC_VERDICTS.into(),
+        key: camera_id.to_owned(),
+        payload: json!({
+            "result_id": result_id,
+            "inspection_id": inspection_id,
+            "camera_id": camera_id,
+            "frame_index": record.frame_index,
+            "pts_90k": record.pts_90k,
+            "wall_ms": msg.wall_ms,
+            "verdict": verdict,
+            "record": record_json,
+            "snapshot_url": snapshot.as_ref().map(|_| format!("/api/v1/results/{result_id}/snapshot")),
+            "product": item.product,
+            "lot": item.lot,
+            "serial": item.serial,
+        })
+        .to_string(),
+    };
+    // The database down: retry, holding this inspection's records (the channel fills, then
+    // frames are dropped before inference and counted), rather than lose an accepted result.
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match state.db.insert_result(&result, &make_event).await {
+            Ok(_) => break,
+            Err(e) => {
+                tracing::error!(camera = %camera_id, error = %e, retry_in_ms = delay.as_millis() as u64, "cannot store a result; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+    state.outbox_wake.notify_one();
+}
+
+async fn camera_event(state: &AppState, camera_id: &str, status: &SourceStatus) {
+    let view = status_view(status);
+    let event = OutboxEvent {
+        event_id: new_id(),
+        topic: TOPIC_CAMERA_STATUS.into(),
+        key: camera_id.to_owned(),
+        payload: json!({ "camera_id": camera_id, "status": view }).to_string(),
+    };
+    if let Err(e) = state.db.insert_event(&event).await {
+        tracing::warn!(camera = %camera_id, error = %e, "camera status event not stored");
+    }
+    state.outbox_wake.notify_one();
+}
+
+pub async fn inspection_event(state: &AppState, inspection_id: &str, camera_id: &str, status: &str, error: Option<&str>) {
+    let event = OutboxEvent {
+        event_id: new_id(),
+        topic: TOPIC_INSPECTION_STATUS.into(),
+        key: camera_id.to_owned(),
+        payload: json!({ "inspection_id": inspection_id, "camera_id": camera_id, "state": status, "error": error })
+            .to_string(),
+    };
+    if let Err(e) = state.db.insert_event(&event).await {
+        tracing::warn!(inspection = %inspection_id, error = %e, "inspection status event not stored");
+    }
+    state.outbox_wake.notify_one();
+}

@@ -1,0 +1,110 @@
+//! Start-up and shutdown of `ifc serve`: open the stores, make the first admin, start the
+//! relay, restart the inspections that were running, serve until the shutdown signal, then
+//! stop intake, drain the inspections' queues and flush the outbox.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::{oneshot, Notify};
+
+use crate::api::{app, AppState};
+use crate::auth::{hash_password, JwtKeys, Role};
+use crate::config::{ObjectsConfig, ServeConfig};
+use crate::db::{redact, Db};
+use crate::events::{EventBus, InProcessBus, LocalFeed, OutboxRelay};
+use crate::inspections::Manager;
+use crate::objects::{LocalDirStore, ObjectStore};
+use crate::shutdown::Shutdown;
+
+/// Where the first admin's password comes from.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    pub username: String,
+    /// `None`: generate one and print it once.
+    pub password: Option<String>,
+}
+
+/// What a started server tells its caller.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub addr: SocketAddr,
+    /// Set when this start made the first admin with a generated password.
+    pub generated_admin_password: Option<String>,
+}
+
+/// Runs the service until `shutdown` fires. `started` learns the bound address (port 0 picks
+/// a free one) once requests are accepted.
+pub async fn serve(
+    config: ServeConfig,
+    first_admin: FirstAdmin,
+    shutdown: Shutdown,
+    started: Option<oneshot::Sender<Served>>,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+    let url = config.database_url();
+    let db = Db::open(&url).await.with_context(|| format!("metadata store {}", redact(&url)))?;
+    let jwt_path = config.in_data_dir(&config.auth.jwt_key_file);
+    let jwt = JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
+    let generated_admin_password = ensure_first_admin(&db, &first_admin).await?;
+    let objects: Arc<dyn ObjectStore> = match &config.objects {
+        ObjectsConfig::Local { dir } => Arc::new(LocalDirStore::new(config.in_data_dir(dir))),
+    };
+    objects.ping().await.context("object store")?;
+    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus);
+    let feed = LocalFeed::new(4096);
+    let outbox_wake = Arc::new(Notify::new());
+    let state = AppState {
+        db: db.clone(),
+        jwt,
+        objects,
+        bus: Arc::clone(&bus),
+        feed: feed.clone(),
+        outbox_wake: Arc::clone(&outbox_wake),
+        manager: Arc::new(Manager::new(config.cameras.clone())),
+        config: Arc::new(config.clone()),
+    };
+    let relay = tokio::spawn(OutboxRelay::new(db.clone(), bus, feed, outbox_wake).run(shutdown.clone()));
+    state.manager.restore(&state).await;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %redact(&url), "ifc serve: listening");
+    if let Some(started) = started {
+        let _ = started.send(Served { addr, generated_admin_password });
+    }
+    let wait = shutdown.clone();
+    axum::serve(listener, app(state.clone()).into_make_service())
+        .with_graceful_shutdown(async move { wait.wait().await })
+        .await
+        .context("HTTP server")?;
+    tracing::info!("ifc serve: stopping inspections");
+    state.manager.stop_all().await;
+    state.outbox_wake.notify_one();
+    let _ = relay.await;
+    db.close().await;
+    tracing::info!("ifc serve: stopped");
+    Ok(())
+}
+
+/// Makes the first admin when there is no user yet; returns the password when it generated it.
+async fn ensure_first_admin(db: &Db, first: &FirstAdmin) -> anyhow::Result<Option<String>> {
+    if db.count_users().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match &first.password {
+        Some(p) => (p.clone(), false),
+        None => (crate::auth::new_secret("")?.chars().take(20).collect::<String>(), true),
+    };
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password).map(|h| (h, password))).await??;
+    match db.create_user(&first.username, &hash.0, Role::Admin.as_str()).await {
+        Ok(_) => Ok(generated.then_some(hash.1)),
+        // Another process made it first.
+        Err(crate::db::DbError::Conflict { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+

@@ -1,0 +1,140 @@
+//! `ifc serve` end to end: two real RTSP cameras (gst-rtsp-server serving the demo clip and a
+//! second clip in real time) are added through the API and inspected with the demo pipeline;
+//! the verdicts stored and streamed over WebSocket equal `ifc run`'s records for the same
+//! frames, and the NG snapshots are in the object store.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use ifc_integration_tests::demo::{demo_clip_cut, demo_model, ifc_run, read_jsonl};
+use ifc_integration_tests::rtsp_server::RtspServer;
+use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
+use serde_json::{json, Value};
+
+/// `ifc run`'s records of `clip` with the demo model, by frame index.
+fn reference_records(clip: &Path, dir: &Path) -> BTreeMap<u64, Value> {
+    let out = dir.join(format!("ref-{}", clip.file_stem().and_then(|s| s.to_str()).unwrap_or("x")));
+    let model = demo_model();
+    let run = ifc_run(
+        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--quiet"],
+        dir,
+    );
+    assert!(run.status.success(), "ifc run: {}", String::from_utf8_lossy(&run.stderr));
+    read_jsonl(&out.join("results.jsonl")).into_iter().map(|r| (r["frame_index"].as_u64().expect("index"), r)).collect()
+}
+
+/// The shorthand's pipeline document (what `ifc run --input CLIP --model M` runs), as JSON.
+fn demo_document(clip: &Path, dir: &Path) -> Value {
+    let model = demo_model();
+    let out = ifc_run(
+        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--print-pipeline"],
+        dir,
+    );
+    assert!(out.status.success(), "--print-pipeline: {}", String::from_utf8_lossy(&out.stderr));
+    serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
+}
+
+fn add_camera(api: &Api, name: &str, url: &str) -> String {
+    let (status, camera) = api.post("/api/v1/cameras", &json!({"name": name, "kind": "rtsp", "url": url}));
+    assert_eq!(status, 201, "add camera: {camera}");
+    camera["id"].as_str().expect("id").to_owned()
+}
+
+#[test]
+fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_and_websocket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The demo clip (300 frames) and its frames 100..200 as a second clip; file names say the
+    // codec for the RTSP test server.
+    demo_clip_cut(dir.path(), 100, 100);
+    let clip_a = dir.path().join("h264_conveyor.mp4");
+    let clip_b = dir.path().join("h264_cut.mp4");
+    std::fs::rename(dir.path().join("conveyor.mp4"), &clip_a).expect("rename");
+    std::fs::rename(dir.path().join("cut.mp4"), &clip_b).expect("rename");
+    let expected_a = reference_records(&clip_a, dir.path());
+    let expected_b = reference_records(&clip_b, dir.path());
+    assert_eq!((expected_a.len(), expected_b.len()), (300, 100), "ifc run infers every frame");
+
+    let camera_a = RtspServer::start(clip_a.to_str().expect("utf-8"), None);
+    let camera_b = RtspServer::start(clip_b.to_str().expect("utf-8"), None);
+    let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
+    let api = server.admin();
+    let token = api.token.clone().expect("logged in");
+    let events = subscribe(&server, &token, "topics=verdicts");
+
+    let id_a = add_camera(&api, "line-a", &camera_a.url(""));
+    let id_b = add_camera(&api, "line-b", &camera_b.url(""));
+    let (status, pipeline) =
+        api.post("/api/v1/pipelines", &json!({"name": "demo", "document": demo_document(&clip_a, dir.path())}));
+    assert_eq!(status, 201, "pipeline: {pipeline}");
+    let pipeline_id = pipeline["id"].as_str().expect("id");
+    let mut inspections = Vec::new();
+    for camera in [&id_a, &id_b] {
+        let (status, inspection) =
+            api.post("/api/v1/inspections", &json!({"camera_id": camera, "pipeline_id": pipeline_id, "lot": "L-001"}));
+        assert_eq!(status, 201, "inspection: {inspection}");
+        inspections.push(inspection["id"].as_str().expect("id").to_owned());
+    }
+
+    // Both clips play once in real time (12 s and 4 s); a camera that ends is reconnected and
+    // plays again, with frame indices going on past the clip's, so the first pass is
+    // `frame_index < frames`.
+    for (inspection, frames) in inspections.iter().zip([300u64, 100]) {
+        wait_for(Duration::from_secs(120), "the first pass of each clip to be decoded", || {
+            let (_, v) = api.get(&format!("/api/v1/inspections/{inspection}"));
+            (v["counters"]["frames_decoded"].as_u64().unwrap_or(0) >= frames).then_some(())
+        });
+    }
+    for inspection in &inspections {
+        let (status, v) = api.post(&format!("/api/v1/inspections/{inspection}/stop"), &json!({}));
+        assert_eq!(status, 200, "stop: {v}");
+        assert_eq!(v["state"], "stopped");
+    }
+
+    let mut stored_ids = BTreeSet::new();
+    for (camera, expected) in [(&id_a, &expected_a), (&id_b, &expected_b)] {
+        let results = api.all_results(&format!("camera_id={camera}"));
+        stored_ids.extend(results.iter().map(|r| r["id"].as_i64().expect("id")));
+        let first_pass: Vec<&Value> =
+            results.iter().filter(|r| r["frame_index"].as_u64().is_some_and(|i| i < expected.len() as u64)).collect();
+        assert!(
+            first_pass.len() >= expected.len() / 10,
+            "camera {camera}: only {} of {} frames inferred in the first pass",
+            first_pass.len(),
+            expected.len()
+        );
+        for r in &first_pass {
+            let index = r["frame_index"].as_u64().expect("index");
+            let want = &expected[&index];
+            let got = &r["record"];
+            assert_eq!(got["detections"], want["detections"], "camera {camera} frame {index}: detections");
+            assert_eq!(got["verdict"], want["verdict"], "camera {camera} frame {index}: verdict");
+            assert_eq!(r["lot"], "L-001");
+        }
+        let ng: Vec<&&Value> = first_pass.iter().filter(|r| r["verdict"] == "ng").collect();
+        let want_ng = expected.values().filter(|r| r["verdict"]["status"] == "ng").count();
+        if want_ng > 0 && first_pass.len() == expected.len() {
+            assert!(!ng.is_empty(), "camera {camera}: NG frames expected");
+        }
+        for r in ng.iter().filter(|r| !r["snapshot_url"].is_null()) {
+            let (status, jpeg) = api.get_bytes(r["snapshot_url"].as_str().expect("url"));
+            assert_eq!(status, 200);
+            assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG");
+        }
+    }
+    // Camera A's clip has marked parts in its first pass (frames 100–149 and 250–299).
+    let ng_a = api.all_results(&format!("camera_id={id_a}&verdict=ng"));
+    assert!(!ng_a.is_empty(), "camera A: no NG verdict stored");
+    assert!(ng_a.iter().any(|r| !r["snapshot_url"].is_null()), "camera A: no NG snapshot stored");
+
+    // Every stored verdict came over the WebSocket, once.
+    let mut streamed = BTreeSet::new();
+    wait_for(Duration::from_secs(30), "every verdict on the WebSocket", || {
+        while let Ok(e) = events.try_recv() {
+            assert_eq!(e["topic"], "verdicts");
+            let id = e["payload"]["result_id"].as_i64().expect("result id");
+            assert!(streamed.insert(id), "result {id} streamed twice");
+        }
+        (streamed == stored_ids).then_some(())
+    });
+}
