@@ -22,7 +22,6 @@ pub struct ServeConfig {
     pub objects: ObjectsConfig,
     pub auth: AuthConfig,
     pub cameras: CameraPolicy,
-    pub tls: Option<TlsConfig>,
     /// Largest request body accepted, bytes.
     pub max_body_bytes: usize,
     /// Whether `/metrics` needs a token (it never shows credentials).
@@ -38,7 +37,6 @@ impl Default for ServeConfig {
             objects: ObjectsConfig::default(),
             auth: AuthConfig::default(),
             cameras: CameraPolicy::default(),
-            tls: None,
             max_body_bytes: 1 << 20,
             metrics_require_auth: false,
         }
@@ -95,7 +93,8 @@ pub struct CameraPolicy {
     /// Allow `file` cameras (a clip replayed in a loop, for demos and line simulation), and
     /// the directory they must be under.
     pub file_root: Option<PathBuf>,
-    /// Pull cameras: first and largest wait between reconnection attempts, milliseconds.
+    /// Pull cameras: the first wait before reconnecting, and the longest, milliseconds
+    /// (exponential backoff with jitter in between).
     pub reconnect_initial_ms: u64,
     pub reconnect_max_ms: u64,
     /// Decoded frames waiting for inference per camera; more are dropped (and counted).
@@ -112,14 +111,6 @@ impl Default for CameraPolicy {
             queue_frames: 4,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain and private key.
-    pub cert: PathBuf,
-    pub key: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -105,7 +105,7 @@ impl ServeProcess {
     }
 
     pub fn client(&self) -> Api {
-        Api { base: format!("http://{}", self.addr), token: None, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build() }
+        Api { base: format!("http://{}", self.addr), token: None, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).max_idle_connections(0).build() }
     }
 
     /// A client logged in as the first admin.

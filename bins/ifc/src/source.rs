@@ -3,7 +3,6 @@
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use ifc::codec::FrameRate;
-use ifc::decode::{Decoder, EncodedPacket, Frame};
 use ifc::remux::{mp4_source, RawSource, RawSourceStats, SourceItem};
 
 use crate::input::InputKind;
@@ -85,26 +84,4 @@ pub fn nothing_decodable(path: &std::path::Path, run: &SourceRun) -> anyhow::Err
         ),
         None => anyhow::anyhow!("{}: no decodable video found", path.display()),
     }
-}
-
-/// Decodes every packet on the calling thread, then flushes, handing each frame (display order)
-/// to `on_frame`. A damaged access unit is counted by the decoder and skipped; decoding goes on.
-/// Frames NVDEC leaves on the GPU are copied to the host here, once, until the CUDA
-/// preprocessing path consumes them where they are.
-pub fn decode_all(
-    decoder: &mut dyn Decoder,
-    packets: Vec<EncodedPacket>,
-    mut on_frame: impl FnMut(Frame) -> Result<()>,
-) -> Result<()> {
-    for p in packets {
-        let _ = decoder.push(p);
-        while let Ok(Some(frame)) = decoder.pull() {
-            on_frame(frame.to_host()?)?;
-        }
-    }
-    let _ = decoder.flush();
-    while let Ok(Some(frame)) = decoder.pull() {
-        on_frame(frame.to_host()?)?;
-    }
-    Ok(())
 }

@@ -4,7 +4,10 @@
 
 use std::fmt::Write;
 
-use ifc::inspect::StreamCounters;
+use ifc::inspect::{CountersSnapshot, StreamCounters};
+
+/// A counter's name, help text and how to read it from a snapshot.
+type CounterRow = (&'static str, &'static str, fn(&CountersSnapshot) -> u64);
 
 pub struct StreamMetrics<'a> {
     pub inspection: &'a str,
@@ -17,7 +20,7 @@ const LATENCY_BOUNDS_S: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 
 pub fn render(streams: &[StreamMetrics<'_>], outbox_backlog: i64) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, fn(&ifc::inspect::CountersSnapshot) -> u64); 9] = [
+    let counters: [CounterRow; 9] = [
         ("ifc_packets_received_total", "Encoded packets (access units) received.", |s| s.packets_received),
         ("ifc_frames_decoded_total", "Frames decoded.", |s| s.frames_decoded),
         ("ifc_frames_sampled_total", "Frames chosen by the sample node.", |s| s.frames_sampled),

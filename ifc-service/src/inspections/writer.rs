@@ -65,7 +65,15 @@ async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, it
             Err(e) => tracing::error!(camera = %camera_id, error = %e, "snapshot lost: the object store refused it"),
         }
     }
-    let record_json = serde_json::to_value(record).unwrap_or(serde_json::Value::Null);
+    // The same text `ifc run` writes to results.jsonl (f32 scores as f32, not widened to f64).
+    let record_text = match record.to_json_line() {
+        Ok(text) => text,
+        Err(e) => {
+            tracing::error!(camera = %camera_id, error = %e, "result lost: cannot serialise its record");
+            return;
+        }
+    };
+    let record_json: serde_json::Value = serde_json::from_str(&record_text).unwrap_or(serde_json::Value::Null);
     let result = NewResult {
         inspection_id: inspection_id.to_owned(),
         camera_id: camera_id.to_owned(),
@@ -73,7 +81,7 @@ async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, it
         pts_90k: record.pts_90k,
         wall_ms: msg.wall_ms,
         verdict: verdict.to_owned(),
-        record: record_json.to_string(),
+        record: record_text,
         snapshot_key: snapshot.clone(),
         product: item.product.clone(),
         lot: item.lot.clone(),
