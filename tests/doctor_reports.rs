@@ -78,8 +78,10 @@ fn the_gpu_check_stops_with_a_clear_message_and_code_2_without_a_gpu() {
         std::time::Duration::from_secs(60),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let first = stdout.lines().next().unwrap_or_default();
-    assert!(first.starts_with("libnvcuvid.so.1: "), "says first whether libnvcuvid was found: {stdout}");
+    let mut lines = stdout.lines();
+    assert!(lines.next().is_some_and(|l| l.starts_with("tracing to ")), "says first where the trace goes: {stdout}");
+    let first = lines.next().unwrap_or_default();
+    assert!(first.starts_with("libnvcuvid.so.1: "), "then whether libnvcuvid was found: {stdout}");
     assert!(stdout.lines().any(|l| l.starts_with("NVRTC: ")), "{stdout}");
     let log = std::fs::read_to_string(out_dir.path().join("gpu-check.log")).expect("the log is written under --out");
     assert_eq!(log, stdout, "the log holds what was printed");
