@@ -10,7 +10,6 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 profile=${IFC_GPU_CHECK_PROFILE:-release}
 dest=.gpu-check
-grep -qx '/.gpu-check/' .git/info/exclude 2>/dev/null || echo '/.gpu-check/' >> "$(git rev-parse --git-path info/exclude)"
 mkdir -p "$dest/bin" "$dest/data/refs"
 cargo build --profile "$profile" -p ifc-gpu-check --locked
 dir=$profile; [[ $profile == dev ]] && dir=debug
