@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
 pub mod demo;
+/// libifc's hostile-peer kit (scripted RTSP servers that misbehave on purpose).
+#[path = "../../libifc/tests/support/hostile_peer.rs"]
+pub mod hostile_peer;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;

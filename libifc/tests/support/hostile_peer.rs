@@ -40,6 +40,9 @@ pub enum Misbehaviour {
     HugePictureParameterSets,
     /// Plays, then sends RTCP and RTP fragments that never complete a picture, every 10 ms.
     NeverAPicture,
+    /// Plays, then sends random bytes as interleaved RTP, every 5 ms: packets with a valid RTP
+    /// header and a random payload (garbage NAL units), and frames that are random throughout.
+    RandomRtp,
 }
 
 /// A running peer; stops when dropped.
@@ -237,6 +240,28 @@ impl Script {
                     // abandons the last one.
                     self.rtp(seq, 3600 * u32::from(seq), false, &[0x7c, 0x85, 0x88, 0x84])?;
                     std::thread::sleep(Duration::from_millis(10));
+                }
+                Ok(())
+            }
+            Misbehaviour::RandomRtp => {
+                self.handshake(REAL_SPROP)?;
+                // xorshift64: reproducible garbage without a dependency.
+                let mut state = 0x9e37_79b9_7f4a_7c15u64;
+                let mut next = move || {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state
+                };
+                for seq in 0u16.. {
+                    let len = 1 + (next() % 1400) as usize;
+                    let payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                    if seq % 2 == 0 {
+                        self.rtp(seq, 3600 * u32::from(seq / 4), seq % 4 == 2, &payload)?;
+                    } else {
+                        self.send(&frame(0, &payload))?;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
                 }
                 Ok(())
             }
