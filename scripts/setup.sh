@@ -21,9 +21,9 @@ fi
 # Reference implementations the test suite compares against: numpy, jsonschema, onnx and
 # onnxruntime (the embedded backend's outputs), OpenCV (preprocessing), PyAV (the Python
 # package's decoded planes); maturin builds the Python package (py/), pytest and mypy
-# (stubtest) test it.
-py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy)
-if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy" 2>/dev/null; then
+# (stubtest) test it; schemathesis fuzzes `ifc serve`'s API from its OpenAPI document.
+py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy schemathesis)
+if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy, schemathesis" 2>/dev/null; then
   echo "setup: installing ${py_packages[*]} for python3" >&2
   python3 -m pip install -q "${py_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_packages[@]}"

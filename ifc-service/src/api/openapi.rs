@@ -22,7 +22,7 @@ use super::{auth_routes, cameras, inspections, pipelines, results, users, ws};
         ws::events,
     ),
     components(schemas(crate::events::EventEnvelope)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &InvalidInput),
 )]
 pub struct ApiDoc;
 
@@ -40,6 +40,30 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Every operation that takes parameters or a body can answer 422 (a field that does not
+/// parse or is out of range: [`super::error::ApiError::Invalid`]), whether or not its
+/// annotation lists it; the contract says so once, here.
+struct InvalidInput;
+
+impl Modify for InvalidInput {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let invalid = ResponseBuilder::new()
+            .description("A parameter or field is malformed or out of range")
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some();
+                if takes_input {
+                    operation.responses.responses.entry("422".into()).or_insert_with(|| invalid.clone().into());
+                }
+            }
+        }
     }
 }
 

@@ -6,6 +6,28 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::Role;
 use crate::db::{ApiKeyRow, CameraRow, InspectionRow, PipelineRow, PipelineVersionRow, ResultRow, UserRow};
 
+/// Names (users, keys, cameras, pipelines; product, lot and serial) as `check_name` accepts
+/// them, said in the schema so that clients (and schemathesis) generate what the server takes.
+const NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+
+fn name_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(128))
+        .pattern(Some(NAME_PATTERN))
+        .build()
+}
+
+fn optional_name_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([utoipa::openapi::Type::String, utoipa::openapi::Type::Null]))
+        .min_length(Some(1))
+        .max_length(Some(128))
+        .pattern(Some(NAME_PATTERN))
+        .build()
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
@@ -61,8 +83,10 @@ impl UserView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
+    #[schema(schema_with = name_schema)]
     pub username: String,
     /// At least 12 characters.
+    #[schema(min_length = 12)]
     pub password: String,
     pub role: Role,
 }
@@ -71,6 +95,7 @@ pub struct NewUserRequest {
 #[serde(deny_unknown_fields)]
 pub struct NewApiKeyRequest {
     /// What the key is for (`line3-camera`, `mes-bridge`).
+    #[schema(schema_with = name_schema)]
     pub name: String,
     pub role: Role,
 }
@@ -119,6 +144,7 @@ pub enum CameraKind {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CameraRequest {
+    #[schema(schema_with = name_schema)]
     pub name: String,
     pub kind: CameraKind,
     /// `rtsp://host[:port]/path` (credentials here are moved to the stored credentials), or
@@ -127,8 +153,11 @@ pub struct CameraRequest {
     pub username: Option<String>,
     /// Stored, never returned.
     pub password: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub product: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub lot: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub serial: Option<String>,
 }
 
@@ -192,6 +221,7 @@ impl SourceStatusView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineRequest {
+    #[schema(schema_with = name_schema)]
     pub name: String,
     /// The pipeline document (schema: `schema/pipeline.schema.json`).
     #[schema(value_type = Object)]
@@ -255,8 +285,11 @@ pub struct InspectionRequest {
     /// Default: the latest version.
     pub pipeline_version: Option<i64>,
     /// Default: the camera's.
+    #[schema(schema_with = optional_name_schema)]
     pub product: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub lot: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub serial: Option<String>,
     /// Start at once (default true).
     pub start: Option<bool>,
@@ -265,8 +298,11 @@ pub struct InspectionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemRequest {
+    #[schema(schema_with = optional_name_schema)]
     pub product: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub lot: Option<String>,
+    #[schema(schema_with = optional_name_schema)]
     pub serial: Option<String>,
 }
 
