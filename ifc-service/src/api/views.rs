@@ -317,6 +317,10 @@ pub struct InspectionCounters {
     pub decode_errors: u64,
     pub reconnects: u64,
     pub queue_depth: u64,
+    /// Decode-to-verdict latency of the frames inferred so far, milliseconds (absent before
+    /// the first).
+    pub verdict_latency_p50_ms: Option<f64>,
+    pub verdict_latency_p99_ms: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

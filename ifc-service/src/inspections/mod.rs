@@ -242,6 +242,7 @@ impl Manager {
 
 fn counters_view(c: &StreamCounters) -> InspectionCounters {
     let s = c.snapshot();
+    let latency = c.latency();
     InspectionCounters {
         packets_received: s.packets_received,
         frames_decoded: s.frames_decoded,
@@ -251,6 +252,8 @@ fn counters_view(c: &StreamCounters) -> InspectionCounters {
         decode_errors: s.decode_errors,
         reconnects: s.reconnects,
         queue_depth: s.queue_depth,
+        verdict_latency_p50_ms: latency.percentile_ns(50.0).map(|ns| ns as f64 / 1e6),
+        verdict_latency_p99_ms: latency.percentile_ns(99.0).map(|ns| ns as f64 / 1e6),
     }
 }
 
