@@ -1,5 +1,5 @@
 -- Results of `ifc run`: one row per run, one row per inferred frame.
--- Applied by libifc's store (ifc::store) when PRAGMA user_version is below 1.
+-- Applied by ifc-service's run_store when PRAGMA user_version is below 1.
 
 CREATE TABLE runs (
     id                  INTEGER PRIMARY KEY,

@@ -102,7 +102,7 @@ fn shorthand_and_document_agree_and_find_the_marked_part() {
     assert!(ng.len() >= 30, "{ng:?}");
 
     // SQLite: one run, one row per record, equal to the JSONL.
-    let store = ifc::store::ResultStore::open(&short.join("results.sqlite")).unwrap();
+    let mut store = ifc_service::run_store::ResultStore::open(&short.join("results.sqlite")).unwrap();
     let run = store.last_run_id().unwrap().unwrap();
     let rows = store.frames(run).unwrap();
     assert_eq!(rows.len(), records.len());

@@ -2,7 +2,8 @@
 //! runtime and the network: the REST/WebSocket API ([`api`]), auth ([`auth`]), the metadata
 //! store ([`db`]: SQLite or PostgreSQL through sqlx), objects ([`objects`]), events
 //! ([`events`]: a transactional outbox and its relay) and running inspections
-//! ([`inspections`]), which drive libifc's blocking stream threads.
+//! ([`inspections`]), which drive libifc's blocking stream threads. [`run_store`] is `ifc
+//! run`'s results file on the same SQL layer.
 //!
 //! libifc never sees tokio: CPU work (decoding, preprocessing, inference) runs on libifc's own
 //! threads behind bounded queues, and model loading and Triton connections go through
@@ -16,6 +17,7 @@ pub mod db;
 pub mod events;
 pub mod inspections;
 pub mod objects;
+pub mod run_store;
 mod serve;
 pub mod shutdown;
 

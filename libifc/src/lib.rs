@@ -64,8 +64,6 @@ pub mod remux;
 pub mod rtp;
 pub mod rtsp;
 pub mod runner;
-#[cfg(feature = "sqlite")]
-pub mod store;
 #[cfg(test)]
 mod test_rng;
 #[cfg(test)]

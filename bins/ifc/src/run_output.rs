@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use ifc::pipeline::{PipelineDocument, SinkNode};
 use ifc::runner::{encode_jpeg, JsonlSink, ResultSink, RunPlan, SinkError, SnapshotSink, SnapshotWriter};
-use ifc::store::{ResultStore, RunInfo, SqliteSink};
+use ifc_service::run_store::{ResultStore, RunInfo, SqliteSink};
 
 /// Writes each snapshot as `DIR/<stem>.jpg` (quality 90), encoded by libifc's [`encode_jpeg`].
 pub struct JpegDir {

@@ -1,5 +1,5 @@
 //! Where records go: [`ResultSink`] and the library's sinks for JSON Lines and snapshots. The
-//! SQLite sink is [`crate::store::SqliteSink`].
+//! SQLite sink is `ifc_service::run_store::SqliteSink` (on the service layer's SQL library).
 
 use super::stats::RunStats;
 use super::FrameRecord;

@@ -1,30 +1,37 @@
-//! The results store: an SQLite database with a `runs` table and one `results` row per
-//! inferred frame (schema: `migrations/0001_results.sql`, applied by [`ResultStore::open`]).
+//! `ifc run`'s results file (`results.sqlite`): a `runs` table and one `results` row per
+//! inferred frame (schema: `migrations/0001_results.sql`, applied when `PRAGMA user_version`
+//! is below it). On sqlx, like the service's store: one SQL layer and one SQLite library in the
+//! whole product.
 //!
-//! This module does file I/O (SQLite owns its file); it stays behind the default-on `sqlite`
-//! feature so builds that only parse or decode need no SQLite. It reads no clock: the run's
-//! start time is the caller's.
+//! [`ResultStore`] is blocking: it owns a current-thread runtime and a single connection, for
+//! the CLI and for [`SqliteSink`] on libifc's inference thread. Never call it from inside an
+//! async task (the service writes through [`crate::db`] instead).
 
-#![forbid(unsafe_code)]
-
-use crate::decode::Frame;
-use crate::runner::{FrameRecord, ResultSink, RunStats, SinkError};
-use crate::verdict::Status;
-use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
+use std::str::FromStr;
+
+use ifc::decode::Frame;
+use ifc::runner::{FrameRecord, ResultSink, RunStats, SinkError};
+use ifc::verdict::Status;
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteQueryResult, SqliteRow, SqliteSynchronous};
+use sqlx::{ConnectOptions, Row, Sqlite, SqliteConnection};
+
+type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 
 /// Migrations in order; migration `i` brings `PRAGMA user_version` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/0001_results.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_results.sql")];
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     #[error("results store {path}: {source}")]
-    Sqlite { path: String, source: rusqlite::Error },
+    Sqlite { path: String, source: sqlx::Error },
     #[error("results store {path}: schema version {found} is newer than this build's {known}")]
     NewerSchema { path: String, found: i64, known: usize },
     #[error("results store {path}: {message}")]
     Data { path: String, message: String },
+    #[error("results store {path}: cannot start its runtime: {source}")]
+    Runtime { path: String, source: std::io::Error },
 }
 
 /// What a `runs` row says about the run when it starts.
@@ -61,141 +68,161 @@ pub struct RunTotals {
 
 /// An open results database.
 pub struct ResultStore {
-    conn: Connection,
+    runtime: tokio::runtime::Runtime,
+    conn: SqliteConnection,
     path: String,
 }
 
 impl ResultStore {
     /// Opens (creating when missing) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let name = path.display().to_string();
-        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite { path: name.clone(), source })?;
-        Self::init(conn, name)
+        Self::connect(SqliteConnectOptions::new().filename(path).create_if_missing(true), path.display().to_string())
     }
 
     pub fn open_in_memory() -> Result<Self, StoreError> {
-        let conn =
-            Connection::open_in_memory().map_err(|source| StoreError::Sqlite { path: ":memory:".into(), source })?;
-        Self::init(conn, ":memory:".into())
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|source| StoreError::Sqlite { path: ":memory:".into(), source })?;
+        Self::connect(options, ":memory:".into())
     }
 
-    fn init(conn: Connection, path: String) -> Result<Self, StoreError> {
-        let store = Self { conn, path };
+    fn connect(options: SqliteConnectOptions, path: String) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .map_err(|source| StoreError::Runtime { path: path.clone(), source })?;
         // WAL: readers (a dashboard) never block the run; NORMAL sync is durable across a
         // crash of ifc, which is what a results log needs.
-        store.sql(
-            store
-                .conn
-                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;"),
-        )?;
-        let version: i64 = store.sql(store.conn.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
-        if version > MIGRATIONS.len() as i64 {
-            return Err(StoreError::NewerSchema { path: store.path, found: version, known: MIGRATIONS.len() });
-        }
-        for (i, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
-            let sql = format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1);
-            store.sql(store.conn.execute_batch(&sql))?;
-        }
+        let options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .disable_statement_logging();
+        let conn = runtime
+            .block_on(options.connect())
+            .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let mut store = Self { runtime, conn, path };
+        store.migrate()?;
         Ok(store)
     }
 
-    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T, StoreError> {
-        r.map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self.one("PRAGMA user_version", |q| q)?.try_get(0).map_err(|e| self.err(e))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::NewerSchema { path: self.path.clone(), found: version, known: MIGRATIONS.len() });
+        }
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let sql = format!("BEGIN; {migration}; PRAGMA user_version = {}; COMMIT;", i + 1);
+            let result = self.runtime.block_on(sqlx::raw_sql(&sql).execute(&mut self.conn));
+            result.map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    fn err(&self, source: sqlx::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn data(&self, message: String) -> StoreError {
+        StoreError::Data { path: self.path.clone(), message }
+    }
+
+    fn exec<'q>(&mut self, sql: &'q str, bind: impl FnOnce(Query<'q>) -> Query<'q>) -> Result<SqliteQueryResult, StoreError> {
+        let result = self.runtime.block_on(bind(sqlx::query(sql)).execute(&mut self.conn));
+        result.map_err(|e| self.err(e))
+    }
+
+    fn one<'q>(&mut self, sql: &'q str, bind: impl FnOnce(Query<'q>) -> Query<'q>) -> Result<SqliteRow, StoreError> {
+        let result = self.runtime.block_on(bind(sqlx::query(sql)).fetch_one(&mut self.conn));
+        result.map_err(|e| self.err(e))
+    }
+
+    fn all<'q>(&mut self, sql: &'q str, bind: impl FnOnce(Query<'q>) -> Query<'q>) -> Result<Vec<SqliteRow>, StoreError> {
+        let result = self.runtime.block_on(bind(sqlx::query(sql)).fetch_all(&mut self.conn));
+        result.map_err(|e| self.err(e))
     }
 
     /// Adds a `runs` row and returns its id.
-    pub fn begin_run(&self, info: &RunInfo) -> Result<i64, StoreError> {
-        self.sql(self.conn.execute(
+    pub fn begin_run(&mut self, info: &RunInfo) -> Result<i64, StoreError> {
+        let done = self.exec(
             "INSERT INTO runs (started_at_unix_ms, pipeline_name, pipeline_json, source, backend, model)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                info.started_at_unix_ms,
-                info.pipeline_name,
-                info.pipeline_json,
-                info.source,
-                info.backend,
-                info.model
-            ],
-        ))?;
-        Ok(self.conn.last_insert_rowid())
+            |q| {
+                q.bind(info.started_at_unix_ms)
+                    .bind(info.pipeline_name.clone())
+                    .bind(info.pipeline_json.clone())
+                    .bind(info.source.clone())
+                    .bind(info.backend.clone())
+                    .bind(info.model.clone())
+            },
+        )?;
+        Ok(done.last_insert_rowid())
     }
 
     /// Adds one frame's row.
-    pub fn insert_frame(&self, run_id: i64, record: &FrameRecord) -> Result<(), StoreError> {
-        let json = |v: Result<String, serde_json::Error>| {
-            v.map_err(|e| StoreError::Data { path: self.path.clone(), message: e.to_string() })
-        };
+    pub fn insert_frame(&mut self, run_id: i64, record: &FrameRecord) -> Result<(), StoreError> {
+        let json = |v: Result<String, serde_json::Error>| v.map_err(|e| self.data(e.to_string()));
         let fired = json(serde_json::to_string(&record.verdict.fired))?;
         let detections = json(serde_json::to_string(&record.detections))?;
         let window = record.window.as_ref().map(|w| json(serde_json::to_string(w))).transpose()?;
-        let frame_index = i64::try_from(record.frame_index)
-            .map_err(|_| StoreError::Data { path: self.path.clone(), message: "frame index past 2^63".into() })?;
-        let mut stmt = self.sql(self.conn.prepare_cached(
+        let frame_index = i64::try_from(record.frame_index).map_err(|_| self.data("frame index past 2^63".into()))?;
+        self.exec(
             "INSERT INTO results (run_id, frame_index, pts_90k, pts_s, verdict, fired_rules, detections, window)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        ))?;
-        let verdict = status_name(record.verdict.status);
-        let r = stmt.execute(params![
-            run_id,
-            frame_index,
-            record.pts_90k,
-            record.pts_s,
-            verdict,
-            fired,
-            detections,
-            window
-        ]);
-        self.sql(r).map(|_| ())
+            |q| {
+                q.bind(run_id)
+                    .bind(frame_index)
+                    .bind(record.pts_90k)
+                    .bind(record.pts_s)
+                    .bind(status_name(record.verdict.status))
+                    .bind(fired)
+                    .bind(detections)
+                    .bind(window)
+            },
+        )
+        .map(|_| ())
     }
 
     /// Fills in the run's totals.
-    pub fn finish_run(&self, run_id: i64, stats: &RunStats) -> Result<(), StoreError> {
+    pub fn finish_run(&mut self, run_id: i64, stats: &RunStats) -> Result<(), StoreError> {
         let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.sql(self.conn.execute(
+        self.exec(
             "UPDATE runs SET finished = 1, frames_decoded = ?2, frames_inferred = ?3, frames_not_inferred = ?4,
              ok_frames = ?5, ng_frames = ?6 WHERE id = ?1",
-            params![
-                run_id,
-                n(stats.frames_decoded),
-                n(stats.frames_inferred),
-                n(stats.frames_not_inferred),
-                n(stats.ok_frames),
-                n(stats.ng_frames)
-            ],
-        ))
+            |q| {
+                q.bind(run_id)
+                    .bind(n(stats.frames_decoded))
+                    .bind(n(stats.frames_inferred))
+                    .bind(n(stats.frames_not_inferred))
+                    .bind(n(stats.ok_frames))
+                    .bind(n(stats.ng_frames))
+            },
+        )
         .map(|_| ())
     }
 
     /// A run's frames, in frame order.
-    pub fn frames(&self, run_id: i64) -> Result<Vec<StoredFrame>, StoreError> {
-        let mut stmt = self.sql(self.conn.prepare(
+    pub fn frames(&mut self, run_id: i64) -> Result<Vec<StoredFrame>, StoreError> {
+        let rows = self.all(
             "SELECT frame_index, pts_90k, pts_s, verdict, fired_rules, detections, window
              FROM results WHERE run_id = ?1 ORDER BY frame_index",
-        ))?;
-        let rows = self.sql(stmt.query_map([run_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, Option<f64>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        }))?;
-        let bad = |m: String| StoreError::Data { path: self.path.clone(), message: m };
-        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).map_err(|e| bad(e.to_string()));
-        let mut out = Vec::new();
+            |q| q.bind(run_id),
+        )?;
+        let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).map_err(|e| self.data(e.to_string()));
+        let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let (index, pts_90k, pts_s, verdict, fired, detections, window) = self.sql(row)?;
+            let get = |e: sqlx::Error| self.err(e);
+            let index: i64 = row.try_get(0).map_err(get)?;
+            let verdict: String = row.try_get(3).map_err(get)?;
+            let fired: String = row.try_get(4).map_err(get)?;
+            let detections: String = row.try_get(5).map_err(get)?;
+            let window: Option<String> = row.try_get(6).map_err(get)?;
             out.push(StoredFrame {
-                frame_index: u64::try_from(index).map_err(|_| bad(format!("frame_index {index}")))?,
-                pts_90k,
-                pts_s,
+                frame_index: u64::try_from(index).map_err(|_| self.data(format!("frame_index {index}")))?,
+                pts_90k: row.try_get(1).map_err(get)?,
+                pts_s: row.try_get(2).map_err(get)?,
                 verdict: match verdict.as_str() {
                     "ok" => Status::Ok,
                     "ng" => Status::Ng,
-                    other => return Err(bad(format!("verdict {other:?}"))),
+                    other => return Err(self.data(format!("verdict {other:?}"))),
                 },
                 fired_rules: parse(&fired)?,
                 detections: parse(&detections)?,
@@ -206,24 +233,22 @@ impl ResultStore {
     }
 
     /// The latest run's id, if any.
-    pub fn last_run_id(&self) -> Result<Option<i64>, StoreError> {
-        self.sql(self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0)).optional()).map(Option::flatten)
+    pub fn last_run_id(&mut self) -> Result<Option<i64>, StoreError> {
+        self.one("SELECT max(id) FROM runs", |q| q)?.try_get(0).map_err(|e| self.err(e))
     }
 
     /// A run's row: whether it finished, and its totals (absent until it finishes).
-    pub fn run_totals(&self, run_id: i64) -> Result<RunTotals, StoreError> {
-        self.sql(self.conn.query_row(
-            "SELECT finished, frames_inferred, ok_frames, ng_frames FROM runs WHERE id = ?1",
-            [run_id],
-            |r| {
-                Ok(RunTotals {
-                    finished: r.get::<_, i64>(0)? != 0,
-                    frames_inferred: r.get(1)?,
-                    ok_frames: r.get(2)?,
-                    ng_frames: r.get(3)?,
-                })
-            },
-        ))
+    pub fn run_totals(&mut self, run_id: i64) -> Result<RunTotals, StoreError> {
+        let row = self.one("SELECT finished, frames_inferred, ok_frames, ng_frames FROM runs WHERE id = ?1", |q| {
+            q.bind(run_id)
+        })?;
+        let get = |e: sqlx::Error| self.err(e);
+        Ok(RunTotals {
+            finished: row.try_get::<i64, _>(0).map_err(get)? != 0,
+            frames_inferred: row.try_get(1).map_err(get)?,
+            ok_frames: row.try_get(2).map_err(get)?,
+            ng_frames: row.try_get(3).map_err(get)?,
+        })
     }
 }
 
@@ -241,17 +266,13 @@ pub struct SqliteSink {
 }
 
 impl SqliteSink {
-    pub fn new(store: ResultStore, info: &RunInfo) -> Result<Self, StoreError> {
+    pub fn new(mut store: ResultStore, info: &RunInfo) -> Result<Self, StoreError> {
         let run_id = store.begin_run(info)?;
         Ok(Self { store, run_id })
     }
 
     pub fn run_id(&self) -> i64 {
         self.run_id
-    }
-
-    pub fn store(&self) -> &ResultStore {
-        &self.store
     }
 }
 
@@ -270,8 +291,8 @@ impl ResultSink for SqliteSink {
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
-    use crate::postprocess::{BoxXyxy, Detection};
-    use crate::verdict::{RuleHit, Verdict};
+    use ifc::postprocess::{BoxXyxy, Detection};
+    use ifc::verdict::{RuleHit, Verdict};
 
     fn record(i: u64, ng: bool) -> FrameRecord {
         let det = Detection {
@@ -315,7 +336,7 @@ mod tests {
 
     #[test]
     fn rows_read_back_as_the_records_serialise() {
-        let store = ResultStore::open_in_memory().unwrap();
+        let mut store = ResultStore::open_in_memory().unwrap();
         let run = store.begin_run(&info()).unwrap();
         let records = [record(0, false), record(3, true)];
         for r in &records {
@@ -350,13 +371,13 @@ mod tests {
         let path = dir.join("results.sqlite");
         let _ = std::fs::remove_file(&path);
         let first = {
-            let store = ResultStore::open(&path).unwrap();
+            let mut store = ResultStore::open(&path).unwrap();
             store.begin_run(&info()).unwrap()
         };
-        let store = ResultStore::open(&path).unwrap();
+        let mut store = ResultStore::open(&path).unwrap();
         assert_eq!(store.last_run_id().unwrap(), Some(first), "migrations are not re-applied");
         assert!(store.begin_run(&info()).unwrap() > first);
-        store.conn.execute_batch("PRAGMA user_version = 99").unwrap();
+        store.exec("PRAGMA user_version = 99", |q| q).unwrap();
         drop(store);
         assert!(matches!(ResultStore::open(&path), Err(StoreError::NewerSchema { found: 99, .. })));
         let _ = std::fs::remove_dir_all(&dir);
