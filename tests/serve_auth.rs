@@ -41,6 +41,11 @@ fn endpoints() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
         ("POST", "/api/v1/inspections/nope/start", "operator", Some(json!({}))),
         ("POST", "/api/v1/inspections/nope/stop", "operator", Some(json!({}))),
         ("PUT", "/api/v1/inspections/nope/item", "operator", Some(json!({"lot": "L"}))),
+        ("GET", "/api/v1/products", "viewer", None),
+        ("POST", "/api/v1/products", "operator", Some(json!({"code": "", "name": "n"}))),
+        ("GET", "/api/v1/products/nope", "viewer", None),
+        ("DELETE", "/api/v1/products/nope", "operator", None),
+        ("GET", "/api/v1/lots", "viewer", None),
         ("GET", "/api/v1/results", "viewer", None),
         ("GET", "/api/v1/results/1", "viewer", None),
         ("GET", "/api/v1/results/1/snapshot", "viewer", None),
@@ -120,6 +125,21 @@ fn every_endpoint_refuses_bad_credentials_and_low_roles() {
     let (status, doc) = open.get("/api/v1/openapi.json");
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true), "OpenAPI 3.1");
+    // The matrix above covers every operation the document lists (but the three that take no
+    // token: login, refresh and the document itself).
+    let listed = endpoints();
+    let covers = |method: &str, template: &str| {
+        listed.iter().any(|(m, path, _, _)| {
+            let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+            m.eq_ignore_ascii_case(method) && t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+        })
+    };
+    for (template, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("operations").keys() {
+            let open_by_design = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/openapi.json"].contains(&template.as_str());
+            assert!(open_by_design || covers(method, template), "{method} {template} is not in the auth matrix");
+        }
+    }
     // A revoked key stops working at once.
     let keys = admin.get("/api/v1/api-keys").1;
     let viewer_key = keys.as_array().expect("keys").iter().find(|k| k["name"] == "viewer-key").expect("viewer key");

@@ -8,6 +8,7 @@ pub mod hostile_peer;
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
 pub mod serve;
+pub mod serve_steps;
 pub mod triton;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use axum::Json;
 
 use super::extract::{ApiJson, ApiPath};
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::users::check_name;
+use super::users::{check_item, check_name};
 use super::views::{CameraKind, CameraRequest, CameraView};
 use super::AppState;
 use crate::auth::{Principal, Role};
@@ -81,11 +81,7 @@ pub async fn delete(State(state): State<AppState>, principal: Principal, ApiPath
 /// in the URL moved to the credential fields.
 async fn checked(state: &AppState, req: CameraRequest) -> ApiResult<NewCamera> {
     check_name("name", &req.name)?;
-    for (field, value) in [("product", &req.product), ("lot", &req.lot), ("serial", &req.serial)] {
-        if let Some(v) = value {
-            check_name(field, v)?;
-        }
-    }
+    check_item(&req.product, &req.lot, &req.serial)?;
     let policy = &state.config.cameras;
     let source = match req.kind {
         CameraKind::Rtsp => check_rtsp(policy, &req.url).await,

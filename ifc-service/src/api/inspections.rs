@@ -6,7 +6,7 @@ use axum::Json;
 
 use super::extract::{ApiJson, ApiPath};
 use super::error::{ApiResult, ErrorBody};
-use super::users::check_name;
+use super::users::check_item;
 use super::views::{InspectionRequest, InspectionView, ItemRequest};
 use super::AppState;
 use crate::auth::{Principal, Role};
@@ -38,11 +38,7 @@ pub async fn create(
     ApiJson(req): ApiJson<InspectionRequest>,
 ) -> ApiResult<(StatusCode, Json<InspectionView>)> {
     principal.require(Role::Operator)?;
-    for (field, value) in [("product", &req.product), ("lot", &req.lot), ("serial", &req.serial)] {
-        if let Some(v) = value {
-            check_name(field, v)?;
-        }
-    }
+    check_item(&req.product, &req.lot, &req.serial)?;
     let camera = state.db.camera(&req.camera_id).await?;
     let version = state.db.pipeline_version(&req.pipeline_id, req.pipeline_version).await?;
     let product = req.product.or(camera.product);
@@ -94,11 +90,7 @@ pub async fn set_item(
     ApiJson(req): ApiJson<ItemRequest>,
 ) -> ApiResult<Json<InspectionView>> {
     principal.require(Role::Operator)?;
-    for (field, value) in [("product", &req.product), ("lot", &req.lot), ("serial", &req.serial)] {
-        if let Some(v) = value {
-            check_name(field, v)?;
-        }
-    }
+    check_item(&req.product, &req.lot, &req.serial)?;
     let row = state.db.set_inspection_item(&id, req.product.as_deref(), req.lot.as_deref(), req.serial.as_deref()).await?;
     state.manager.set_item(&id, req.product, req.lot, req.serial);
     Ok(Json(InspectionView::from_row(&row, state.manager.live_state(&row.id))))

@@ -14,6 +14,7 @@ mod inspections;
 pub mod openapi;
 mod pipelines;
 mod principal;
+mod products;
 mod results;
 mod users;
 pub mod views;
@@ -70,6 +71,9 @@ pub fn app(state: AppState) -> Router {
         .route("/inspections/:id/start", post(inspections::start))
         .route("/inspections/:id/stop", post(inspections::stop))
         .route("/inspections/:id/item", put(inspections::set_item))
+        .route("/products", get(products::list).post(products::create))
+        .route("/products/:code", get(products::get_one).delete(products::delete))
+        .route("/lots", get(products::lots))
         .route("/results", get(results::list))
         .route("/results/:id", get(results::get_one))
         .route("/results/:id/snapshot", get(results::snapshot))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth_routes, cameras, inspections, pipelines, results, users, ws};
+use super::{auth_routes, cameras, inspections, pipelines, products, results, users, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use super::{auth_routes, cameras, inspections, pipelines, results, users, ws};
         pipelines::add_version, pipelines::version,
         inspections::list, inspections::get_one, inspections::create, inspections::start, inspections::stop,
         inspections::set_item,
+        products::list, products::create, products::get_one, products::delete, products::lots,
         results::list, results::get_one, results::snapshot, results::statistics,
         ws::events,
     ),

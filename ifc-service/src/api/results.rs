@@ -33,6 +33,7 @@ pub async fn list(
         camera_id: q.camera_id,
         inspection_id: q.inspection_id,
         verdict: q.verdict.map(verdict_str),
+        product: q.product,
         lot: q.lot,
         from_ms: q.from_ms,
         to_ms: q.to_ms,
@@ -89,6 +90,7 @@ pub async fn statistics(
         camera_id: q.camera_id,
         inspection_id: q.inspection_id,
         verdict: None,
+        product: q.product,
         lot: q.lot,
         from_ms: q.from_ms,
         to_ms: q.to_ms,
@@ -103,7 +105,7 @@ pub async fn statistics(
     Ok(Json(StatsView { window_ms, windows, ok, ng, ng_rate: rate(ok, ng) }))
 }
 
-fn rate(ok: i64, ng: i64) -> f64 {
+pub(super) fn rate(ok: i64, ng: i64) -> f64 {
     if ok + ng == 0 {
         0.0
     } else {

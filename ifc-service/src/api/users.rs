@@ -94,3 +94,13 @@ pub(super) fn check_name(field: &str, name: &str) -> ApiResult<()> {
     }
     Ok(())
 }
+
+/// An item's product, lot and serial (cameras, inspections, items): each a name when present.
+pub(super) fn check_item(product: &Option<String>, lot: &Option<String>, serial: &Option<String>) -> ApiResult<()> {
+    for (field, value) in [("product", product), ("lot", lot), ("serial", serial)] {
+        if let Some(v) = value {
+            check_name(field, v)?;
+        }
+    }
+    Ok(())
+}

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Role;
-use crate::db::{ApiKeyRow, CameraRow, InspectionRow, PipelineRow, PipelineVersionRow, ResultRow, UserRow};
+use crate::db::{ApiKeyRow, CameraRow, InspectionRow, PipelineRow, PipelineVersionRow, ProductRow, ResultRow, UserRow};
 
 /// Names (users, keys, cameras, pipelines; product, lot and serial) as `check_name` accepts
 /// them, said in the schema so that clients (and schemathesis) generate what the server takes.
@@ -381,6 +381,7 @@ pub struct ResultQuery {
     pub camera_id: Option<String>,
     pub inspection_id: Option<String>,
     pub verdict: Option<VerdictFilter>,
+    pub product: Option<String>,
     pub lot: Option<String>,
     /// Wall time, Unix ms, inclusive.
     pub from_ms: Option<i64>,
@@ -443,6 +444,7 @@ pub struct ResultsPage {
 pub struct StatsQuery {
     pub camera_id: Option<String>,
     pub inspection_id: Option<String>,
+    pub product: Option<String>,
     pub lot: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
@@ -477,4 +479,55 @@ pub struct EventsQuery {
     pub topics: Option<String>,
     /// The token, for browsers that cannot set headers on a WebSocket.
     pub access_token: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRequest {
+    /// The product's code as lines and results carry it (`product` on cameras, inspections,
+    /// items and results).
+    #[schema(schema_with = name_schema)]
+    pub code: String,
+    #[schema(schema_with = name_schema)]
+    pub name: String,
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductView {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at_ms: i64,
+}
+
+impl ProductView {
+    pub fn from_row(r: &ProductRow) -> Self {
+        Self { code: r.code.clone(), name: r.name.clone(), description: r.description.clone(), created_at_ms: r.created_at_ms }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct LotsQuery {
+    /// Only this product's lots.
+    pub product: Option<String>,
+    /// At most this many lots (1–1000); default 100.
+    pub limit: Option<i64>,
+}
+
+/// A lot as its results tell it: counts and when it was inspected.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LotView {
+    pub product: Option<String>,
+    pub lot: String,
+    pub ok: i64,
+    pub ng: i64,
+    /// ng / (ok + ng).
+    pub ng_rate: f64,
+    /// The first and the last result's wall time, Unix ms.
+    pub first_ms: i64,
+    pub last_ms: i64,
 }

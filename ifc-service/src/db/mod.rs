@@ -12,6 +12,7 @@ mod inspections;
 mod keys;
 mod outbox;
 mod pipelines;
+mod products;
 mod results;
 mod users;
 
@@ -20,6 +21,7 @@ pub use inspections::InspectionRow;
 pub use keys::ApiKeyRow;
 pub use outbox::{OutboxEvent, OutboxRow};
 pub use pipelines::{PipelineRow, PipelineVersionRow};
+pub use products::{LotRow, ProductRow};
 pub use results::{NewResult, ResultFilter, ResultRow, StatsBucket};
 pub use users::UserRow;
 

@@ -46,6 +46,7 @@ pub struct ResultFilter {
     pub camera_id: Option<String>,
     pub inspection_id: Option<String>,
     pub verdict: Option<String>,
+    pub product: Option<String>,
     pub lot: Option<String>,
     /// Wall time, Unix ms: `from_ms <= wall_ms < to_ms`.
     pub from_ms: Option<i64>,
@@ -78,6 +79,9 @@ fn where_clause(f: &ResultFilter) -> (String, Vec<Bind>) {
     }
     if let Some(v) = &f.verdict {
         add("verdict = ?", Bind::Text(v.clone()));
+    }
+    if let Some(v) = &f.product {
+        add("product = ?", Bind::Text(v.clone()));
     }
     if let Some(v) = &f.lot {
         add("lot = ?", Bind::Text(v.clone()));

@@ -1,0 +1,51 @@
+//! Steps the `ifc serve` tests share: cameras, the sampled demo pipeline, inspections.
+
+use serde_json::{json, Value};
+
+use crate::demo::demo_model;
+use crate::serve::Api;
+
+/// Inferred frames per second of media time per camera: the pipelines below sample at this rate,
+/// so each camera's inferred rate is steady whatever the machine's speed.
+pub const SAMPLED_FPS: f64 = 5.0;
+
+/// The demo pipeline with frames sampled at [`SAMPLED_FPS`] before inference.
+pub fn sampled_document() -> Value {
+    let model = demo_model();
+    let labels = model.with_extension("yaml");
+    json!({
+        "version": 1,
+        "name": "sampled-demo",
+        "nodes": [
+            {"id": "input", "source": {"kind": "file", "uri": "camera"}},
+            {"id": "decode", "inputs": ["input"], "decode": {}},
+            {"id": "sample", "inputs": ["decode"], "sample": {"mode": "fps", "fps": SAMPLED_FPS}},
+            {"id": "letterbox", "inputs": ["sample"], "preprocess": {"resize": "letterbox"}},
+            {"id": "model", "inputs": ["letterbox"], "infer": {"backend": "embedded", "model": model}},
+            {"id": "detections", "inputs": ["model"], "postprocess": {"kind": "auto", "labels": labels}},
+            {"id": "verdict", "inputs": ["detections"], "rule": {"rules": [
+                {"kind": "detected", "id": "ng-scratch", "message": "scratch detected", "class": "scratch", "min_score": 0.5}
+            ]}},
+            {"id": "results", "inputs": ["verdict"], "sink": {"jsonl": "unused.jsonl"}}
+        ]
+    })
+}
+
+pub fn add_camera(api: &Api, name: &str, kind: &str, url: &str) -> String {
+    let (status, camera) = api.post("/api/v1/cameras", &json!({"name": name, "kind": kind, "url": url}));
+    assert_eq!(status, 201, "add camera {name}: {camera}");
+    camera["id"].as_str().expect("id").to_owned()
+}
+
+pub fn add_pipeline(api: &Api) -> String {
+    let (status, pipeline) = api.post("/api/v1/pipelines", &json!({"name": "sampled", "document": sampled_document()}));
+    assert_eq!(status, 201, "pipeline: {pipeline}");
+    pipeline["id"].as_str().expect("id").to_owned()
+}
+
+pub fn start_inspection(api: &Api, camera: &str, pipeline: &str) -> String {
+    let (status, inspection) = api.post("/api/v1/inspections", &json!({"camera_id": camera, "pipeline_id": pipeline}));
+    assert_eq!(status, 201, "inspection: {inspection}");
+    inspection["id"].as_str().expect("id").to_owned()
+}
+
