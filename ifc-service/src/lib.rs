@@ -14,8 +14,10 @@ pub mod camera_policy;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod grpc;
 pub mod inspections;
 pub mod objects;
+pub mod listen;
 mod serve;
 pub mod shutdown;
 
