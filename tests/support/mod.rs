@@ -4,6 +4,7 @@ pub mod demo;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
+pub mod grpc;
 pub mod serve;
 pub mod triton;
 
