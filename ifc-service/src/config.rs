@@ -256,7 +256,7 @@ mod tests {
     fn tls_is_read_from_the_file() {
         let c: ServeConfig =
             serde_yaml_ng::from_str("tls: {cert_file: /etc/ifc/cert.pem, key_file: key.pem}").expect("tls config");
-        let tls = c.tls.expect("tls");
+        let tls = c.tls.clone().expect("tls");
         assert_eq!(tls.cert_file, PathBuf::from("/etc/ifc/cert.pem"));
         assert_eq!(c.in_data_dir(&tls.key_file), PathBuf::from("ifc-data/key.pem"));
         assert!(serde_yaml_ng::from_str::<ServeConfig>("tls: {cert_file: c.pem}").is_err(), "key_file is required");

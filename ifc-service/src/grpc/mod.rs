@@ -21,7 +21,6 @@ use axum::Router;
 use tonic::body::BoxBody;
 use tonic::metadata::MetadataMap;
 use tonic::server::NamedService;
-use tonic::Status;
 use tower::{Service, ServiceExt};
 
 use crate::api::error::ApiError;
@@ -95,13 +94,13 @@ where
 
 impl GrpcApi {
     /// The caller, from `authorization: Bearer <access token or API key>` metadata.
-    async fn caller(&self, metadata: &MetadataMap) -> Result<Principal, Status> {
+    async fn caller(&self, metadata: &MetadataMap) -> Result<Principal, ApiError> {
         let value = metadata
             .get("authorization")
             .ok_or_else(|| ApiError::Unauthorized("no bearer token".into()))?
             .to_str()
             .map_err(|_| ApiError::Unauthorized("the authorization metadata is not text".into()))?;
         let token = parse_bearer(value).ok_or_else(|| ApiError::Unauthorized("authorization: not a bearer token".into()))?;
-        Ok(authenticate(&self.state, token).await?)
+        authenticate(&self.state, token).await
     }
 }
