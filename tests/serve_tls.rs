@@ -24,9 +24,26 @@ fn certificates(dir: &Path) -> (String, String, String) {
     std::fs::write(&ext, "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").expect("ext file");
     let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
     let steps: [Vec<&str>; 3] = [
-        [&["req", "-x509"][..], &ec, &["-days", "1", "-subj", "/CN=ifc test CA", "-keyout", &ca_key, "-out", &ca]].concat(),
+        [&["req", "-x509"][..], &ec, &["-days", "1", "-subj", "/CN=ifc test CA", "-keyout", &ca_key, "-out", &ca]]
+            .concat(),
         [&["req"][..], &ec, &["-subj", "/CN=localhost", "-keyout", &key, "-out", &csr]].concat(),
-        vec!["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-days", "1", "-extfile", &ext, "-out", &cert],
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            &ext,
+            "-out",
+            &cert,
+        ],
     ];
     for args in steps {
         let out = Command::new("openssl").args(&args).output().expect("openssl runs (Debian: openssl)");
@@ -37,7 +54,11 @@ fn certificates(dir: &Path) -> (String, String, String) {
 
 /// curl with `args`: (exit code, stdout).
 fn curl(args: &[&str]) -> (i32, String) {
-    let out = Command::new("curl").args(["--silent", "--show-error", "--max-time", "20"]).args(args).output().expect("curl runs");
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "20"])
+        .args(args)
+        .output()
+        .expect("curl runs");
     eprintln!("curl {args:?}: {}", String::from_utf8_lossy(&out.stderr).trim());
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -46,8 +67,12 @@ fn curl(args: &[&str]) -> (i32, String) {
 fn https_grpc_over_tls_and_wss_on_one_port() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (ca, cert, key) = certificates(dir.path());
-    let mut server =
-        ServeProcess::start_with_args(&dir.path().join("data"), dir.path(), &[], &["--tls-cert", &cert, "--tls-key", &key]);
+    let mut server = ServeProcess::start_with_args(
+        &dir.path().join("data"),
+        dir.path(),
+        &[],
+        &["--tls-cert", &cert, "--tls-key", &key],
+    );
     assert_eq!(server.scheme, "https", "the server announces https");
     let port = server.addr.port();
     let resolve = format!("localhost:{port}:127.0.0.1");
@@ -61,7 +86,15 @@ fn https_grpc_over_tls_and_wss_on_one_port() {
     assert!(plain != 0 && plain != 28, "plain HTTP to the TLS port must fail at once (curl exit {plain})");
     let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
     let (status, tokens) = curl(&[
-        "--cacert", &ca, "--resolve", &resolve, "-H", "content-type: application/json", "-d", &login, &https("/api/v1/auth/login"),
+        "--cacert",
+        &ca,
+        "--resolve",
+        &resolve,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &login,
+        &https("/api/v1/auth/login"),
     ]);
     assert_eq!(status, 0);
     let tokens: serde_json::Value = serde_json::from_str(&tokens).expect("login JSON");
@@ -85,7 +118,8 @@ fn https_grpc_over_tls_and_wss_on_one_port() {
     let url = format!("wss://localhost:{port}/api/v1/events");
     let mut request = tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).expect("request");
     request.headers_mut().insert("Authorization", format!("Bearer {token}").parse().expect("header"));
-    let (mut socket, response) = tungstenite::client::client(request, StreamOwned::new(tls, tcp)).expect("wss handshake");
+    let (mut socket, response) =
+        tungstenite::client::client(request, StreamOwned::new(tls, tcp)).expect("wss handshake");
     assert_eq!(response.status().as_u16(), 101);
 
     // An idle client whose runtime nobody drives would never answer HTTP/2's shutdown PING, and

@@ -98,7 +98,10 @@ pub(crate) async fn serve(listener: TcpListener, tls: Option<TlsAcceptor>, app: 
     }
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
-        tracing::warn!(open = connections.len(), "shutdown: connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        tracing::warn!(
+            open = connections.len(),
+            "shutdown: connections still open after {DRAIN_TIMEOUT:?}; closing them"
+        );
         connections.abort_all();
     }
 }
@@ -120,5 +123,21 @@ where
     if let Err(e) = result {
         // Clients hanging up mid-request are routine.
         tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_certificate_files_are_named_errors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let err = tls_acceptor(&cert, &key).err().expect("no file");
+        assert!(matches!(&err, TlsError::Certificate { path, .. } if path == &cert), "{err}");
+        std::fs::write(&cert, "not PEM at all\n").expect("write");
+        let err = tls_acceptor(&cert, &key).err().expect("no certificate");
+        assert!(err.to_string().contains("no CERTIFICATE block"), "{err}");
     }
 }

@@ -93,7 +93,12 @@ impl Grpc {
     }
 
     pub fn with_token(&self, token: &str) -> Self {
-        Self { rt: Arc::clone(&self.rt), target: self.target.clone(), channel: self.channel.clone(), token: Some(token.into()) }
+        Self {
+            rt: Arc::clone(&self.rt),
+            target: self.target.clone(),
+            channel: self.channel.clone(),
+            token: Some(token.into()),
+        }
     }
 
     /// `message` with this client's token as `authorization` metadata.
@@ -114,7 +119,10 @@ impl Grpc {
     /// the stream's end or error as the last item.
     // tonic's own calls return `Status` by value; a test helper need not box it.
     #[allow(clippy::result_large_err)]
-    pub fn watch(&self, request: pb::WatchRequest) -> Result<mpsc::Receiver<Result<Value, tonic::Status>>, tonic::Status> {
+    pub fn watch(
+        &self,
+        request: pb::WatchRequest,
+    ) -> Result<mpsc::Receiver<Result<Value, tonic::Status>>, tonic::Status> {
         let (tx, rx) = mpsc::channel();
         let (opened_tx, opened_rx) = mpsc::channel();
         let target = self.target.clone();

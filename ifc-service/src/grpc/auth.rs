@@ -7,7 +7,9 @@ use super::pb::{self, auth_server::Auth, users_server::Users};
 use super::GrpcApi;
 use crate::api::auth_routes::{log_in, refresh_tokens, who};
 use crate::api::users::{keys, new_key, new_user, remove_user, revoke, users};
-use crate::api::views::{ApiKeyView, LoginRequest, NewApiKeyRequest, NewUserRequest, RefreshRequest, TokenResponse, UserView};
+use crate::api::views::{
+    ApiKeyView, LoginRequest, NewApiKeyRequest, NewUserRequest, RefreshRequest, TokenResponse, UserView,
+};
 
 fn tokens(t: TokenResponse) -> pb::TokenResponse {
     pb::TokenResponse {
@@ -23,7 +25,14 @@ fn user(u: UserView) -> pb::User {
 }
 
 fn key(k: ApiKeyView) -> pb::ApiKey {
-    pb::ApiKey { id: k.id, name: k.name, prefix: k.prefix, role: role(k.role), created_at_ms: k.created_at_ms, revoked: k.revoked }
+    pb::ApiKey {
+        id: k.id,
+        name: k.name,
+        prefix: k.prefix,
+        role: role(k.role),
+        created_at_ms: k.created_at_ms,
+        revoked: k.revoked,
+    }
 }
 
 #[tonic::async_trait]
@@ -46,7 +55,10 @@ impl Auth for GrpcApi {
 
 #[tonic::async_trait]
 impl Users for GrpcApi {
-    async fn list_users(&self, request: Request<pb::ListUsersRequest>) -> Result<Response<pb::ListUsersResponse>, Status> {
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let users = users(&self.state, &caller).await?.into_iter().map(user).collect();
         Ok(Response::new(pb::ListUsersResponse { users }))
@@ -59,13 +71,19 @@ impl Users for GrpcApi {
         Ok(Response::new(user(new_user(&self.state, &caller, req).await?)))
     }
 
-    async fn delete_user(&self, request: Request<pb::DeleteUserRequest>) -> Result<Response<pb::DeleteUserResponse>, Status> {
+    async fn delete_user(
+        &self,
+        request: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::DeleteUserResponse>, Status> {
         let caller = self.caller(request.metadata()).await?;
         remove_user(&self.state, &caller, &request.into_inner().id).await?;
         Ok(Response::new(pb::DeleteUserResponse {}))
     }
 
-    async fn list_api_keys(&self, request: Request<pb::ListApiKeysRequest>) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let keys = keys(&self.state, &caller).await?.into_iter().map(key).collect();
         Ok(Response::new(pb::ListApiKeysResponse { keys }))

@@ -52,7 +52,10 @@ fn camera_request(spec: Option<pb::CameraSpec>) -> Result<CameraRequest, ApiErro
 
 #[tonic::async_trait]
 impl Cameras for GrpcApi {
-    async fn list_cameras(&self, request: Request<pb::ListCamerasRequest>) -> Result<Response<pb::ListCamerasResponse>, Status> {
+    async fn list_cameras(
+        &self,
+        request: Request<pb::ListCamerasRequest>,
+    ) -> Result<Response<pb::ListCamerasResponse>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let cameras = list_cameras(&self.state, &caller).await?.into_iter().map(camera).collect();
         Ok(Response::new(pb::ListCamerasResponse { cameras }))
@@ -76,7 +79,10 @@ impl Cameras for GrpcApi {
         Ok(Response::new(camera(update_camera(&self.state, &caller, &id, req).await?)))
     }
 
-    async fn delete_camera(&self, request: Request<pb::DeleteCameraRequest>) -> Result<Response<pb::DeleteCameraResponse>, Status> {
+    async fn delete_camera(
+        &self,
+        request: Request<pb::DeleteCameraRequest>,
+    ) -> Result<Response<pb::DeleteCameraResponse>, Status> {
         let caller = self.caller(request.metadata()).await?;
         delete_camera(&self.state, &caller, &request.into_inner().id).await?;
         Ok(Response::new(pb::DeleteCameraResponse {}))

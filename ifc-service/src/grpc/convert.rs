@@ -19,7 +19,9 @@ pub(super) fn role_from(field: &str, value: i32) -> Result<Role, ApiError> {
         Ok(pb::Role::Viewer) => Ok(Role::Viewer),
         Ok(pb::Role::Operator) => Ok(Role::Operator),
         Ok(pb::Role::Admin) => Ok(Role::Admin),
-        Ok(pb::Role::Unspecified) | Err(_) => Err(ApiError::invalid(field, "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN")),
+        Ok(pb::Role::Unspecified) | Err(_) => {
+            Err(ApiError::invalid(field, "must be ROLE_VIEWER, ROLE_OPERATOR or ROLE_ADMIN"))
+        }
     }
 }
 
@@ -28,7 +30,12 @@ pub(super) fn source_status(s: SourceStatusView) -> pb::SourceStatus {
 }
 
 pub(super) fn field_error(e: FieldError) -> pb::FieldError {
-    pb::FieldError { node_index: e.node_index.map(|i| i as u64), node_id: e.node_id, field: e.field, message: e.message }
+    pb::FieldError {
+        node_index: e.node_index.map(|i| i as u64),
+        node_id: e.node_id,
+        field: e.field,
+        message: e.message,
+    }
 }
 
 /// JSON as text, the way the REST API writes it.

@@ -40,9 +40,9 @@ fn message(item: FeedItem) -> Result<pb::Event, Status> {
             created_at_ms: e.created_at_ms,
             payload_json: json_text(&e.payload),
         }),
-        FeedItem::Lagged => {
-            Err(Status::resource_exhausted("too slow for the live feed: resume with after_event_id = the last event's id"))
-        }
+        FeedItem::Lagged => Err(Status::resource_exhausted(
+            "too slow for the live feed: resume with after_event_id = the last event's id",
+        )),
         FeedItem::Unavailable => Err(Status::unavailable("the metadata store failed: resume later")),
     }
 }

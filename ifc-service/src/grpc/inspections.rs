@@ -54,7 +54,10 @@ impl Inspections for GrpcApi {
         Ok(Response::new(pb::ListInspectionsResponse { inspections }))
     }
 
-    async fn get_inspection(&self, request: Request<pb::GetInspectionRequest>) -> Result<Response<pb::Inspection>, Status> {
+    async fn get_inspection(
+        &self,
+        request: Request<pb::GetInspectionRequest>,
+    ) -> Result<Response<pb::Inspection>, Status> {
         let caller = self.caller(request.metadata()).await?;
         Ok(Response::new(inspection(get_inspection(&self.state, &caller, &request.into_inner().id).await?)))
     }
@@ -77,12 +80,18 @@ impl Inspections for GrpcApi {
         Ok(Response::new(inspection(create_inspection(&self.state, &caller, req).await?)))
     }
 
-    async fn start_inspection(&self, request: Request<pb::StartInspectionRequest>) -> Result<Response<pb::Inspection>, Status> {
+    async fn start_inspection(
+        &self,
+        request: Request<pb::StartInspectionRequest>,
+    ) -> Result<Response<pb::Inspection>, Status> {
         let caller = self.caller(request.metadata()).await?;
         Ok(Response::new(inspection(start_inspection(&self.state, &caller, &request.into_inner().id).await?)))
     }
 
-    async fn stop_inspection(&self, request: Request<pb::StopInspectionRequest>) -> Result<Response<pb::Inspection>, Status> {
+    async fn stop_inspection(
+        &self,
+        request: Request<pb::StopInspectionRequest>,
+    ) -> Result<Response<pb::Inspection>, Status> {
         let caller = self.caller(request.metadata()).await?;
         Ok(Response::new(inspection(stop_inspection(&self.state, &caller, &request.into_inner().id).await?)))
     }

@@ -60,9 +60,8 @@ pub fn routes(state: AppState) -> Result<Router, ReflectionError> {
     // Requests larger than the REST API's body limit are refused here too.
     let limit = state.config.max_body_bytes;
     let api = GrpcApi { state };
-    let reflection = || {
-        tonic_reflection::server::Builder::configure().register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-    };
+    let reflection =
+        || tonic_reflection::server::Builder::configure().register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET);
     let router = Router::new();
     let router = add(router, AuthServer::new(api.clone()).max_decoding_message_size(limit));
     let router = add(router, UsersServer::new(api.clone()).max_decoding_message_size(limit));
@@ -100,7 +99,8 @@ impl GrpcApi {
             .ok_or_else(|| ApiError::Unauthorized("no bearer token".into()))?
             .to_str()
             .map_err(|_| ApiError::Unauthorized("the authorization metadata is not text".into()))?;
-        let token = parse_bearer(value).ok_or_else(|| ApiError::Unauthorized("authorization: not a bearer token".into()))?;
+        let token =
+            parse_bearer(value).ok_or_else(|| ApiError::Unauthorized("authorization: not a bearer token".into()))?;
         authenticate(&self.state, token).await
     }
 }

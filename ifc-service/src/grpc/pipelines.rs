@@ -40,7 +40,10 @@ impl Pipelines for GrpcApi {
         Ok(Response::new(pipeline(get_pipeline(&self.state, &caller, &request.into_inner().id).await?)))
     }
 
-    async fn create_pipeline(&self, request: Request<pb::CreatePipelineRequest>) -> Result<Response<pb::Pipeline>, Status> {
+    async fn create_pipeline(
+        &self,
+        request: Request<pb::CreatePipelineRequest>,
+    ) -> Result<Response<pb::Pipeline>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let pb::CreatePipelineRequest { name, document_json } = request.into_inner();
         let req = PipelineRequest { name, document: parse_json("document_json", &document_json)? };

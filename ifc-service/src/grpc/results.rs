@@ -41,7 +41,10 @@ fn verdict_filter(value: i32) -> Result<Option<VerdictFilter>, ApiError> {
 
 #[tonic::async_trait]
 impl Results for GrpcApi {
-    async fn list_results(&self, request: Request<pb::ListResultsRequest>) -> Result<Response<pb::ResultsPage>, Status> {
+    async fn list_results(
+        &self,
+        request: Request<pb::ListResultsRequest>,
+    ) -> Result<Response<pb::ResultsPage>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let r = request.into_inner();
         let query = ResultQuery {
@@ -55,7 +58,10 @@ impl Results for GrpcApi {
             limit: r.limit,
         };
         let page = list_results(&self.state, &caller, query).await?;
-        Ok(Response::new(pb::ResultsPage { items: page.items.into_iter().map(result).collect(), next_cursor: page.next_cursor }))
+        Ok(Response::new(pb::ResultsPage {
+            items: page.items.into_iter().map(result).collect(),
+            next_cursor: page.next_cursor,
+        }))
     }
 
     async fn get_result(&self, request: Request<pb::GetResultRequest>) -> Result<Response<pb::Result>, Status> {
@@ -69,7 +75,10 @@ impl Results for GrpcApi {
         Ok(Response::new(pb::Snapshot { content_type: SNAPSHOT_CONTENT_TYPE.into(), data: data.to_vec() }))
     }
 
-    async fn get_statistics(&self, request: Request<pb::GetStatisticsRequest>) -> Result<Response<pb::Statistics>, Status> {
+    async fn get_statistics(
+        &self,
+        request: Request<pb::GetStatisticsRequest>,
+    ) -> Result<Response<pb::Statistics>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let r = request.into_inner();
         let query = StatsQuery {
@@ -86,7 +95,12 @@ impl Results for GrpcApi {
             windows: stats
                 .windows
                 .into_iter()
-                .map(|w| pb::StatisticsWindow { window_start_ms: w.window_start_ms, ok: w.ok, ng: w.ng, ng_rate: w.ng_rate })
+                .map(|w| pb::StatisticsWindow {
+                    window_start_ms: w.window_start_ms,
+                    ok: w.ok,
+                    ng: w.ng,
+                    ng_rate: w.ng_rate,
+                })
                 .collect(),
             ok: stats.ok,
             ng: stats.ng,
