@@ -4,6 +4,10 @@
 //! [`app`] builds the whole router from an [`AppState`]; tests drive it with `oneshot` or
 //! over a real socket. Every endpoint but the health ones (and `/metrics` unless configured)
 //! requires a bearer token: an access token from `/api/v1/auth/login` or an API key.
+//!
+//! Each operation is one `pub(crate)` function taking the state, the caller and the request
+//! (`cameras::create_camera`, `results::list_results`, …): the axum handler here and the gRPC
+//! method in [`crate::grpc`] both call it, so REST and gRPC cannot drift apart.
 
 pub(crate) mod auth_routes;
 pub(crate) mod cameras;
