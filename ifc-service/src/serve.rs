@@ -14,8 +14,8 @@ use crate::config::{ObjectsConfig, ServeConfig};
 use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, LocalFeed, OutboxRelay};
 use crate::grpc;
-use crate::listen::{self, tls_acceptor};
 use crate::inspections::Manager;
+use crate::listen::{self, tls_acceptor};
 use crate::objects::{LocalDirStore, ObjectStore};
 use crate::shutdown::Shutdown;
 
