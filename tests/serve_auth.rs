@@ -244,6 +244,13 @@ fn grpc_gives_the_same_answers_as_status_codes() {
     let missing = admin.run(EventsClient::new(admin.channel.clone()).watch(admin.request(unknown)));
     assert_eq!(code(missing), Some(Code::NotFound));
 
+    // Over the 1 MiB body limit: refused before decoding (REST's 413).
+    let huge = pb::CreateCameraRequest {
+        camera: Some(pb::CameraSpec { name: "x".repeat(2 << 20), kind: pb::CameraKind::Rtsp as i32, ..Default::default() }),
+    };
+    let too_large = admin.run(CamerasClient::new(admin.channel.clone()).create_camera(admin.request(huge)));
+    assert_eq!(code(too_large), Some(Code::OutOfRange));
+
     // gRPC's routes leave REST's alone: an unknown REST path is still a plain 404.
     assert_eq!(server.client().get("/api/v1/no-such-thing").0, 404);
 }
