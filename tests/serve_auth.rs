@@ -184,6 +184,10 @@ fn grpc_gives_the_same_answers_as_status_codes() {
     use pb::pipelines_client::PipelinesClient;
     use pb::results_client::ResultsClient;
     use pb::users_client::UsersClient;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
@@ -250,6 +254,23 @@ fn grpc_gives_the_same_answers_as_status_codes() {
     };
     let too_large = admin.run(CamerasClient::new(admin.channel.clone()).create_camera(admin.request(huge)));
     assert_eq!(code(too_large), Some(Code::OutOfRange));
+
+    // Reflection (the contract, like /api/v1/openapi.json: no token) lists every service.
+    let list_services = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let services = grpc.run(async {
+        let mut replies = ServerReflectionClient::new(grpc.channel.clone())
+            .server_reflection_info(tokio_stream::iter([list_services]))
+            .await
+            .expect("reflection answers")
+            .into_inner();
+        match replies.message().await.expect("a reply").and_then(|r| r.message_response) {
+            Some(MessageResponse::ListServicesResponse(l)) => l.service.into_iter().map(|s| s.name).collect::<Vec<_>>(),
+            other => panic!("not a service list: {other:?}"),
+        }
+    });
+    for name in ["Auth", "Users", "Cameras", "Pipelines", "Inspections", "Results", "Events"] {
+        assert!(services.contains(&format!("ifc.v1.{name}")), "reflection lists ifc.v1.{name}: {services:?}");
+    }
 
     // gRPC's routes leave REST's alone: an unknown REST path is still a plain 404.
     assert_eq!(server.client().get("/api/v1/no-such-thing").0, 404);

@@ -4,7 +4,8 @@
 //! everything else is REST). Each method authenticates from its `authorization` metadata and
 //! then calls the very function the REST handler calls; [`ApiError`]s become status codes.
 //!
-//! Server reflection (v1 and v1alpha) is on, so `grpcurl` needs no proto file.
+//! Server reflection (v1 and v1alpha; like the OpenAPI document, it needs no token) is on, so
+//! `grpcurl` needs no proto file.
 
 mod auth;
 mod cameras;
