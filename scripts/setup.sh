@@ -7,7 +7,9 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   libffmpeg-nvenc-dev
   # The RTSP tests' server: gst-rtsp-server (a small C program built by the tests) packetizing
   # ffmpeg's H.264/H.265 with rtph264pay/rtph265pay (plugins-good) after h26xparse (plugins-bad).
-  gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+  gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  # ifc serve's TLS test: a throwaway CA and certificate (openssl CLI), HTTPS through curl.
+  openssl curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

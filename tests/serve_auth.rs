@@ -1,13 +1,16 @@
 //! The auth matrix of `ifc serve`: every endpoint × {no token, expired token, token signed with
 //! another key, `alg: none`, a role too low, API key} gives the documented status: 401 for
 //! every bad credential, 403 for a role too low, and for a good credential whatever the
-//! endpoint answers (never 401/403). Health endpoints need nothing.
+//! endpoint answers (never 401/403). Health endpoints need nothing. The gRPC API gives the same
+//! answers as status codes (UNAUTHENTICATED, PERMISSION_DENIED, …).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use ifc_integration_tests::serve::{Api, ServeProcess};
+use ifc_integration_tests::grpc::{pb, Grpc};
+use ifc_integration_tests::serve::{Api, ServeProcess, ADMIN_PASSWORD};
+use tonic::Code;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
 
@@ -157,7 +160,7 @@ fn login_refresh_and_bodies_over_the_limit() {
     assert_eq!((status, reply["error"]["code"].as_str()), (401, Some("unauthorized")));
     let (status, tokens) = client.post(
         "/api/v1/auth/login",
-        &json!({"username": "admin", "password": ifc_integration_tests::serve::ADMIN_PASSWORD}),
+        &json!({"username": "admin", "password": ADMIN_PASSWORD}),
     );
     assert_eq!(status, 200, "{tokens}");
     let refresh = tokens["refresh_token"].as_str().expect("refresh token");
@@ -185,4 +188,110 @@ fn login_refresh_and_bodies_over_the_limit() {
     assert!(!listed.contains("s3cret-pw"), "a password came back: {listed}");
     assert_eq!(camera["url"], "rtsp://192.0.2.7:554/live");
     assert_eq!(camera["has_password"], true);
+}
+
+/// The status code of a failed call; `None` when it succeeded.
+fn code<T>(reply: Result<tonic::Response<T>, tonic::Status>) -> Option<Code> {
+    reply.err().map(|s| s.code())
+}
+
+#[test]
+fn grpc_gives_the_same_answers_as_status_codes() {
+    use pb::auth_client::AuthClient;
+    use pb::cameras_client::CamerasClient;
+    use pb::events_client::EventsClient;
+    use pb::inspections_client::InspectionsClient;
+    use pb::pipelines_client::PipelinesClient;
+    use pb::results_client::ResultsClient;
+    use pb::users_client::UsersClient;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
+    let grpc = Grpc::connect(server.addr).expect("gRPC on the REST port");
+    let login = |username: &str, password: &str| {
+        let request = pb::LoginRequest { username: username.into(), password: password.into() };
+        grpc.run(AuthClient::new(grpc.channel.clone()).login(request)).map(|r| r.into_inner().access_token).map_err(|s| s.code())
+    };
+    assert_eq!(login("admin", "wrong").err(), Some(Code::Unauthenticated));
+    let admin = grpc.with_token(&login("admin", ADMIN_PASSWORD).expect("admin logs in"));
+
+    // No token, a garbage token, `alg: none`: UNAUTHENTICATED, for unary calls and the stream.
+    let list = |g: &Grpc| code(g.run(CamerasClient::new(g.channel.clone()).list_cameras(g.request(pb::ListCamerasRequest {}))));
+    let alg_none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), URL_SAFE_NO_PAD.encode(b"{}"));
+    for bad in [&grpc, &grpc.with_token("not-a-token"), &grpc.with_token(&alg_none)] {
+        assert_eq!(list(bad), Some(Code::Unauthenticated));
+        let watch = bad.run(EventsClient::new(bad.channel.clone()).watch(bad.request(pb::WatchRequest::default())));
+        assert_eq!(code(watch), Some(Code::Unauthenticated));
+    }
+    assert_eq!(list(&admin), None);
+
+    // A viewer (made over gRPC) reads but cannot start an inspection or make keys.
+    let user = pb::CreateUserRequest { username: "viewer".into(), password: "viewer-password-1".into(), role: pb::Role::Viewer as i32 };
+    admin.run(UsersClient::new(admin.channel.clone()).create_user(admin.request(user))).expect("admin makes a viewer");
+    let viewer = grpc.with_token(&login("viewer", "viewer-password-1").expect("viewer logs in"));
+    assert_eq!(list(&viewer), None);
+    let start = pb::CreateInspectionRequest { camera_id: "nope".into(), pipeline_id: "nope".into(), ..Default::default() };
+    let denied = viewer.run(InspectionsClient::new(viewer.channel.clone()).create_inspection(viewer.request(start.clone())));
+    assert_eq!(code(denied), Some(Code::PermissionDenied));
+    let key = pb::CreateApiKeyRequest { name: "k".into(), role: pb::Role::Viewer as i32 };
+    let denied = viewer.run(UsersClient::new(viewer.channel.clone()).create_api_key(viewer.request(key.clone())));
+    assert_eq!(code(denied), Some(Code::PermissionDenied));
+
+    // An API key works as a bearer token, with its role.
+    let made = admin.run(UsersClient::new(admin.channel.clone()).create_api_key(admin.request(key))).expect("key").into_inner();
+    let device = grpc.with_token(&made.secret);
+    let me = device.run(AuthClient::new(device.channel.clone()).me(device.request(pb::MeRequest {}))).expect("me").into_inner();
+    assert_eq!((me.role, me.credential.as_str()), (pb::Role::Viewer as i32, "api_key"));
+    assert_eq!(list(&device), None);
+
+    // Typed errors: NOT_FOUND, INVALID_ARGUMENT (naming the field).
+    let missing = admin.run(CamerasClient::new(admin.channel.clone()).get_camera(admin.request(pb::GetCameraRequest { id: "nope".into() })));
+    assert_eq!(code(missing), Some(Code::NotFound));
+    let missing = admin.run(InspectionsClient::new(admin.channel.clone()).create_inspection(admin.request(start)));
+    assert_eq!(code(missing), Some(Code::NotFound));
+    let bad_limit = pb::ListResultsRequest { limit: Some(0), ..Default::default() };
+    let invalid = admin.run(ResultsClient::new(admin.channel.clone()).list_results(admin.request(bad_limit))).expect_err("limit 0");
+    assert_eq!((invalid.code(), invalid.message()), (Code::InvalidArgument, "limit: must be 1–1000"));
+    let no_kind = pb::CreateCameraRequest {
+        camera: Some(pb::CameraSpec { name: "c".into(), url: "rtsp://192.0.2.1/x".into(), ..Default::default() }),
+    };
+    let invalid = admin.run(CamerasClient::new(admin.channel.clone()).create_camera(admin.request(no_kind)));
+    assert_eq!(code(invalid), Some(Code::InvalidArgument));
+    let not_json = pb::CreatePipelineRequest { name: "p".into(), document_json: "{".into() };
+    let invalid = admin.run(PipelinesClient::new(admin.channel.clone()).create_pipeline(admin.request(not_json)));
+    assert_eq!(code(invalid), Some(Code::InvalidArgument));
+    let unknown = pb::WatchRequest { after_event_id: Some("nope".into()), topics: vec![] };
+    let missing = admin.run(EventsClient::new(admin.channel.clone()).watch(admin.request(unknown)));
+    assert_eq!(code(missing), Some(Code::NotFound));
+
+    // Over the 1 MiB body limit: refused before decoding (REST's 413).
+    let huge = pb::CreateCameraRequest {
+        camera: Some(pb::CameraSpec { name: "x".repeat(2 << 20), kind: pb::CameraKind::Rtsp as i32, ..Default::default() }),
+    };
+    let too_large = admin.run(CamerasClient::new(admin.channel.clone()).create_camera(admin.request(huge)));
+    assert_eq!(code(too_large), Some(Code::OutOfRange));
+
+    // Reflection (the contract, like /api/v1/openapi.json: no token) lists every service.
+    let list_services = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let services = grpc.run(async {
+        let mut replies = ServerReflectionClient::new(grpc.channel.clone())
+            .server_reflection_info(tokio_stream::iter([list_services]))
+            .await
+            .expect("reflection answers")
+            .into_inner();
+        match replies.message().await.expect("a reply").and_then(|r| r.message_response) {
+            Some(MessageResponse::ListServicesResponse(l)) => l.service.into_iter().map(|s| s.name).collect::<Vec<_>>(),
+            other => panic!("not a service list: {other:?}"),
+        }
+    });
+    for name in ["Auth", "Users", "Cameras", "Pipelines", "Inspections", "Products", "Results", "Events"] {
+        assert!(services.contains(&format!("ifc.v1.{name}")), "reflection lists ifc.v1.{name}: {services:?}");
+    }
+
+    // gRPC's routes leave REST's alone: an unknown REST path is still a plain 404.
+    assert_eq!(server.client().get("/api/v1/no-such-thing").0, 404);
 }

@@ -1,13 +1,15 @@
 //! `ifc serve` end to end: two real RTSP cameras (gst-rtsp-server serving the demo clip and a
 //! second clip in real time) are added through the API and inspected with the demo pipeline;
-//! the verdicts stored and streamed over WebSocket equal `ifc run`'s records for the same
-//! frames, and the NG snapshots are in the object store.
+//! the verdicts stored, streamed over WebSocket and streamed over gRPC (`Events.Watch`, live
+//! and resumed) equal `ifc run`'s records for the same frames, gRPC's paged results equal
+//! REST's, and the NG snapshots are in the object store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use ifc_integration_tests::demo::{demo_clip_cut, demo_model, ifc_run, read_jsonl};
+use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::rtsp_server::RtspServer;
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
 use serde_json::{json, Value};
@@ -35,6 +37,40 @@ fn demo_document(clip: &Path, dir: &Path) -> Value {
     serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
 }
 
+/// Every result of `camera` over gRPC (`Results.ListResults`, following the cursor), as
+/// (id, record).
+fn grpc_results(grpc: &Grpc, camera: &str) -> Vec<(i64, Value)> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let request =
+            pb::ListResultsRequest { camera_id: Some(camera.to_owned()), cursor, limit: Some(500), ..Default::default() };
+        let page = grpc
+            .run(pb::results_client::ResultsClient::new(grpc.channel.clone()).list_results(grpc.request(request)))
+            .expect("ListResults")
+            .into_inner();
+        out.extend(page.items.into_iter().map(|r| (r.id, serde_json::from_str(&r.record_json).expect("record JSON"))));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return out,
+        }
+    }
+}
+
+/// Checks a streamed verdict event against `ifc run`'s record of its frame (first pass only);
+/// returns its result id.
+fn check_streamed_verdict(e: &Value, expected: &BTreeMap<&str, &BTreeMap<u64, Value>>) -> i64 {
+    assert_eq!(e["topic"], "verdicts");
+    let p = &e["payload"];
+    let camera = p["camera_id"].as_str().expect("camera id");
+    let index = p["frame_index"].as_u64().expect("frame index");
+    if let Some(want) = expected[camera].get(&index) {
+        assert_eq!(p["record"]["detections"], want["detections"], "streamed: camera {camera} frame {index}: detections");
+        assert_eq!(p["record"]["verdict"], want["verdict"], "streamed: camera {camera} frame {index}: verdict");
+    }
+    p["result_id"].as_i64().expect("result id")
+}
+
 fn add_camera(api: &Api, name: &str, url: &str) -> String {
     let (status, camera) = api.post("/api/v1/cameras", &json!({"name": name, "kind": "rtsp", "url": url}));
     assert_eq!(status, 201, "add camera: {camera}");
@@ -42,7 +78,7 @@ fn add_camera(api: &Api, name: &str, url: &str) -> String {
 }
 
 #[test]
-fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_and_websocket() {
+fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_websocket_and_grpc() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The demo clip (300 frames) and its frames 100..200 as a second clip; file names say the
     // codec for the RTSP test server.
@@ -61,6 +97,11 @@ fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_and_websocket() {
     let api = server.admin();
     let token = api.token.clone().expect("logged in");
     let events = subscribe(&server, &token, "topics=verdicts");
+    // gRPC on the same port (h2c), with the same access token.
+    let grpc = Grpc::connect(server.addr).expect("gRPC connects").with_token(&token);
+    let watched = grpc
+        .watch(pb::WatchRequest { after_event_id: None, topics: vec!["verdicts".into()] })
+        .expect("Events.Watch opens");
 
     let id_a = add_camera(&api, "line-a", &camera_a.url(""));
     let id_b = add_camera(&api, "line-b", &camera_b.url(""));
@@ -95,6 +136,10 @@ fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_and_websocket() {
     for (camera, expected) in [(&id_a, &expected_a), (&id_b, &expected_b)] {
         let results = api.all_results(&format!("camera_id={camera}"));
         stored_ids.extend(results.iter().map(|r| r["id"].as_i64().expect("id")));
+        let over_grpc = grpc_results(&grpc, camera);
+        let over_rest: Vec<(i64, Value)> =
+            results.iter().map(|r| (r["id"].as_i64().expect("id"), r["record"].clone())).collect();
+        assert!(over_grpc == over_rest, "camera {camera}: gRPC's ListResults differs from REST's /results");
         let first_pass: Vec<&Value> =
             results.iter().filter(|r| r["frame_index"].as_u64().is_some_and(|i| i < expected.len() as u64)).collect();
         assert!(
@@ -133,4 +178,31 @@ fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_and_websocket() {
         }
         (streamed == stored_ids).then_some(())
     });
+
+    // And over gRPC: the same verdicts, each once, with ifc run's records.
+    let expected: BTreeMap<&str, &BTreeMap<u64, Value>> = [(id_a.as_str(), &expected_a), (id_b.as_str(), &expected_b)].into();
+    let mut over_grpc = Vec::new();
+    wait_for(Duration::from_secs(30), "every verdict over gRPC", || {
+        while let Ok(item) = watched.try_recv() {
+            let e = item.expect("the Watch stream stays open");
+            over_grpc.push(e["id"].as_str().expect("event id").to_owned());
+            assert!(streamed.remove(&check_streamed_verdict(&e, &expected)), "a result streamed twice over gRPC, or never stored");
+        }
+        streamed.is_empty().then_some(())
+    });
+
+    // Resumed from the first event: every later one again, from the store, in order.
+    let resumed = grpc
+        .watch(pb::WatchRequest { after_event_id: Some(over_grpc[0].clone()), topics: vec!["verdicts".into()] })
+        .expect("Events.Watch resumes");
+    let mut again = Vec::new();
+    wait_for(Duration::from_secs(30), "the resumed gRPC feed", || {
+        while let Ok(item) = resumed.try_recv() {
+            let e = item.expect("the resumed stream stays open");
+            check_streamed_verdict(&e, &expected);
+            again.push(e["id"].as_str().expect("event id").to_owned());
+        }
+        (again.len() >= over_grpc.len() - 1).then_some(())
+    });
+    assert_eq!(again, over_grpc[1..], "resumed after the first event: the rest, in order");
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use ifc_integration_tests::demo::demo_clip;
+use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::serve::{wait_for, ServeProcess};
 use ifc_integration_tests::serve_steps::{add_camera, add_pipeline};
 use serde_json::{json, Value};
@@ -67,6 +68,26 @@ fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries(
         let stats = api.get(&format!("/api/v1/statistics?product=P-100&lot={}&window_ms=3600000", lot["lot"].as_str().expect("lot"))).1;
         assert_eq!((stats["ok"].as_i64(), stats["ng"].as_i64()), (Some(ok), Some(ng)), "{stats}");
     }
+    // gRPC gives the same lots and the same per-lot results.
+    let grpc = Grpc::connect(server.addr).expect("gRPC connects").with_token(api.token.as_deref().expect("token"));
+    let reply = grpc
+        .run(pb::products_client::ProductsClient::new(grpc.channel.clone()).list_lots(grpc.request(pb::ListLotsRequest { product: Some("P-100".into()), limit: None })))
+        .expect("ListLots")
+        .into_inner();
+    let grpc_lots: Vec<(String, i64, i64)> = reply.lots.iter().map(|l| (l.lot.clone(), l.ok, l.ng)).collect();
+    let rest_lots: Vec<(String, i64, i64)> =
+        lots.iter().map(|l| (l["lot"].as_str().unwrap_or_default().to_owned(), l["ok"].as_i64().unwrap_or(-1), l["ng"].as_i64().unwrap_or(-1))).collect();
+    assert_eq!(grpc_lots, rest_lots);
+    let page = grpc
+        .run(pb::results_client::ResultsClient::new(grpc.channel.clone()).list_results(grpc.request(pb::ListResultsRequest {
+            product: Some("P-100".into()),
+            lot: Some("L-2".into()),
+            limit: Some(1000),
+            ..Default::default()
+        })))
+        .expect("ListResults")
+        .into_inner();
+    assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), lot2.iter().filter_map(|r| r["id"].as_i64()).collect::<Vec<_>>());
     assert_eq!(api.get("/api/v1/lots?product=P-999").1, json!([]));
     assert_eq!(api.get("/api/v1/lots?limit=0").0, 422);
 

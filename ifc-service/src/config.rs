@@ -12,8 +12,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServeConfig {
-    /// Address the API listens on (REST, WebSocket, health, metrics).
+    /// Address the API listens on (REST, WebSocket, gRPC, health, metrics).
     pub listen: SocketAddr,
+    /// Serve HTTPS (and gRPC over TLS) on `listen` with this certificate and key. Default:
+    /// plain HTTP (behind a load balancer, TLS usually ends there).
+    pub tls: Option<TlsConfig>,
     /// Where the embedded defaults keep their files: the SQLite database, objects, the JWT key.
     pub data_dir: PathBuf,
     /// `sqlite://PATH` or `postgres://USER:PASS@HOST/DB`. Default: `ifc.sqlite` in the data dir.
@@ -32,6 +35,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: None,
             data_dir: PathBuf::from("ifc-data"),
             database_url: None,
             objects: ObjectsConfig::default(),
@@ -41,6 +45,16 @@ impl Default for ServeConfig {
             metrics_require_auth: false,
         }
     }
+}
+
+/// TLS (rustls): PEM files; relative paths are inside the data dir.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert_file: PathBuf,
+    /// The certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -133,9 +147,9 @@ impl ServeConfig {
             .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
     }
 
-    /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`
-    /// and `IFC_FILE_CAMERA_ROOT` from `env` (a lookup, so tests need not touch the process's
-    /// environment).
+    /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`,
+    /// `IFC_FILE_CAMERA_ROOT` and `IFC_TLS_CERT` + `IFC_TLS_KEY` (both or neither) from `env` (a
+    /// lookup, so tests need not touch the process's environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = env("IFC_LISTEN") {
             self.listen = v.parse().map_err(|e| ConfigError::Env { name: "IFC_LISTEN", message: format!("{e}") })?;
@@ -152,6 +166,18 @@ impl ServeConfig {
         }
         if let Some(v) = env("IFC_FILE_CAMERA_ROOT") {
             self.cameras.file_root = Some(PathBuf::from(v));
+        }
+        match (env("IFC_TLS_CERT"), env("IFC_TLS_KEY")) {
+            (Some(cert), Some(key)) => {
+                self.tls = Some(TlsConfig { cert_file: PathBuf::from(cert), key_file: PathBuf::from(key) });
+            }
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(ConfigError::Env { name: "IFC_TLS_KEY", message: "needed with IFC_TLS_CERT".into() })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Env { name: "IFC_TLS_CERT", message: "needed with IFC_TLS_KEY".into() })
+            }
         }
         Ok(())
     }
@@ -222,5 +248,17 @@ mod tests {
         assert!(c.cameras.allow_loopback);
         let err = c.apply_env(|k| (k == "IFC_LISTEN").then(|| "nope".to_owned())).expect_err("bad address");
         assert!(err.to_string().contains("IFC_LISTEN"), "{err}");
+        let err = c.apply_env(|k| (k == "IFC_TLS_CERT").then(|| "cert.pem".to_owned())).expect_err("key missing");
+        assert!(err.to_string().contains("IFC_TLS_KEY"), "{err}");
+    }
+
+    #[test]
+    fn tls_is_read_from_the_file() {
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("tls: {cert_file: /etc/ifc/cert.pem, key_file: key.pem}").expect("tls config");
+        let tls = c.tls.clone().expect("tls");
+        assert_eq!(tls.cert_file, PathBuf::from("/etc/ifc/cert.pem"));
+        assert_eq!(c.in_data_dir(&tls.key_file), PathBuf::from("ifc-data/key.pem"));
+        assert!(serde_yaml_ng::from_str::<ServeConfig>("tls: {cert_file: c.pem}").is_err(), "key_file is required");
     }
 }

@@ -13,7 +13,9 @@ use crate::auth::{hash_password, JwtKeys, Role};
 use crate::config::{ObjectsConfig, ServeConfig};
 use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, LocalFeed, OutboxRelay};
+use crate::grpc;
 use crate::inspections::Manager;
+use crate::listen::{self, tls_acceptor};
 use crate::objects::{LocalDirStore, ObjectStore};
 use crate::shutdown::Shutdown;
 
@@ -29,6 +31,8 @@ pub struct FirstAdmin {
 #[derive(Debug, Clone)]
 pub struct Served {
     pub addr: SocketAddr,
+    /// Whether it serves HTTPS (and gRPC over TLS).
+    pub tls: bool,
     /// Set when this start made the first admin with a generated password.
     pub generated_admin_password: Option<String>,
 }
@@ -43,6 +47,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+    // Before anything else starts: a bad certificate must stop the start, not the first client.
+    let tls = match &config.tls {
+        Some(t) => Some(tls_acceptor(&config.in_data_dir(&t.cert_file), &config.in_data_dir(&t.key_file))?),
+        None => None,
+    };
     let url = config.database_url();
     let db = Db::open(&url).await.with_context(|| format!("metadata store {}", redact(&url)))?;
     let jwt_path = config.in_data_dir(&config.auth.jwt_key_file);
@@ -64,7 +73,10 @@ pub async fn serve(
         outbox_wake: Arc::clone(&outbox_wake),
         manager: Arc::new(Manager::new(config.cameras.clone())),
         config: Arc::new(config.clone()),
+        shutdown: shutdown.clone(),
     };
+    // REST and gRPC on one listener: gRPC's paths are `/ifc.v1.<Service>/<Method>`.
+    let router = app(state.clone()).merge(grpc::routes(state.clone())?);
     let relay = tokio::spawn(OutboxRelay::new(db.clone(), bus, feed, outbox_wake).run(shutdown.clone()));
     state.manager.restore(&state).await;
 
@@ -72,15 +84,11 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, database = %redact(&url), "ifc serve: listening");
+    tracing::info!(%addr, tls = tls.is_some(), database = %redact(&url), "ifc serve: listening");
     if let Some(started) = started {
-        let _ = started.send(Served { addr, generated_admin_password });
+        let _ = started.send(Served { addr, tls: tls.is_some(), generated_admin_password });
     }
-    let wait = shutdown.clone();
-    axum::serve(listener, app(state.clone()).into_make_service())
-        .with_graceful_shutdown(async move { wait.wait().await })
-        .await
-        .context("HTTP server")?;
+    listen::serve(listener, tls, router, shutdown.clone()).await;
     tracing::info!("ifc serve: stopping inspections");
     state.manager.stop_all().await;
     state.outbox_wake.notify_one();

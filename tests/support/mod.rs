@@ -7,6 +7,7 @@ pub mod hostile_peer;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
+pub mod grpc;
 pub mod serve;
 pub mod serve_steps;
 pub mod triton;

@@ -19,7 +19,10 @@ pub struct ServeProcess {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// `http` or `https`, as the server announced.
+    pub scheme: String,
     env: Vec<(String, String)>,
+    args: Vec<String>,
     /// What the server wrote to stderr, line by line.
     pub log: mpsc::Receiver<String>,
 }
@@ -28,21 +31,27 @@ impl ServeProcess {
     /// Starts `ifc serve --data-dir DATA --listen 127.0.0.1:0` with loopback cameras allowed,
     /// file cameras under `file_root`, and `env` on top; waits until it listens.
     pub fn start(data_dir: &Path, file_root: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with_args(data_dir, file_root, env, &[])
+    }
+
+    /// [`ServeProcess::start`] with more `ifc serve` arguments (`--tls-cert`, …).
+    pub fn start_with_args(data_dir: &Path, file_root: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
         let mut all: Vec<(String, String)> = vec![
             ("IFC_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("IFC_ALLOW_LOOPBACK_CAMERAS".into(), "1".into()),
             ("IFC_FILE_CAMERA_ROOT".into(), file_root.display().to_string()),
         ];
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Self::launch(data_dir, all, "127.0.0.1:0")
+        Self::launch(data_dir, all, args.iter().map(|a| (*a).to_owned()).collect(), "127.0.0.1:0")
     }
 
-    fn launch(data_dir: &Path, env: Vec<(String, String)>, listen: &str) -> Self {
+    fn launch(data_dir: &Path, env: Vec<(String, String)>, args: Vec<String>, listen: &str) -> Self {
         let mut child = Command::new(ifc_bin())
             .current_dir(crate::demo::repo())
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args(["--listen", listen])
+            .args(&args)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -60,16 +69,18 @@ impl ServeProcess {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
-        let addr = loop {
+        let (scheme, addr) = loop {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("ifc serve did not start within 60 s"));
-            if let Some(rest) = line.strip_prefix("ifc serve: listening on http://") {
+            if let Some((scheme, rest)) =
+                line.strip_prefix("ifc serve: listening on ").and_then(|rest| rest.split_once("://"))
+            {
                 let addr = rest.split_whitespace().next().expect("address");
-                break addr.parse().expect("socket address");
+                break (scheme.to_owned(), addr.parse().expect("socket address"));
             }
         };
-        Self { child, addr, data_dir: data_dir.to_owned(), env, log: rx }
+        Self { child, addr, data_dir: data_dir.to_owned(), scheme, env, args, log: rx }
     }
 
     /// SIGKILL: no shutdown of any kind.
@@ -95,13 +106,13 @@ impl ServeProcess {
     /// The same data dir, port and environment again (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         let listen = self.addr.to_string();
-        let next = Self::launch(&self.data_dir.clone(), self.env.clone(), &listen);
+        let next = Self::launch(&self.data_dir.clone(), self.env.clone(), self.args.clone(), &listen);
         let old = std::mem::replace(self, next);
         drop(old);
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     pub fn client(&self) -> Api {

@@ -84,7 +84,8 @@ enum Command {
     /// Example: ifc doctor --json
     Doctor(doctor_cmd::DoctorArgs),
     /// Run the inspection service: cameras inspected around the clock, controlled over a REST
-    /// and WebSocket API (under /api/v1, OpenAPI at /api/v1/openapi.json).
+    /// and WebSocket API (under /api/v1, OpenAPI at /api/v1/openapi.json) and gRPC (package
+    /// ifc.v1, proto/ifc/v1/ifc.proto, reflection on) on the same port; HTTPS with --tls-cert.
     ///
     /// One process on embedded defaults: SQLite in the data dir, NG snapshots in a local
     /// directory, in-process events, the embedded ONNX runtime. Every endpoint but /livez,

@@ -7,23 +7,31 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use ifc_service::config::{config_json_schema, ServeConfig};
+use ifc_service::config::{config_json_schema, ServeConfig, TlsConfig};
 use ifc_service::{serve, shutdown, FirstAdmin};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// A YAML config file (schema: schema/serve-config.schema.json, or --print-config-schema).
     /// Environment variables IFC_LISTEN, IFC_DATA_DIR, IFC_DATABASE_URL,
-    /// IFC_ALLOW_LOOPBACK_CAMERAS and IFC_FILE_CAMERA_ROOT override it; flags override both.
+    /// IFC_ALLOW_LOOPBACK_CAMERAS, IFC_FILE_CAMERA_ROOT, IFC_TLS_CERT and IFC_TLS_KEY override
+    /// it; flags override both.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Where the embedded defaults keep their files (database, objects, JWT key). Default:
     /// ./ifc-data.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Address to listen on. Default: 127.0.0.1:8080.
+    /// Address to listen on (REST, WebSocket and gRPC). Default: 127.0.0.1:8080.
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Serve HTTPS (and gRPC over TLS) with this PEM certificate chain (with --tls-key).
+    /// Overrides the config's `tls` and IFC_TLS_CERT.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's PEM private key (with --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Print the config file's JSON Schema and exit.
     #[arg(long)]
     pub print_config_schema: bool,
@@ -53,6 +61,13 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        // Flags are relative to the working directory, not the data dir as the file's are.
+        config.tls = Some(TlsConfig {
+            cert_file: std::path::absolute(cert).with_context(|| format!("--tls-cert {}", cert.display()))?,
+            key_file: std::path::absolute(key).with_context(|| format!("--tls-key {}", key.display()))?,
+        });
+    }
     let first_admin = FirstAdmin {
         username: std::env::var("IFC_ADMIN_USER").unwrap_or_else(|_| "admin".into()),
         password: std::env::var("IFC_ADMIN_PASSWORD").ok(),
@@ -63,7 +78,11 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let (started_tx, started_rx) = tokio::sync::oneshot::channel();
         let server = tokio::spawn(serve(config, first_admin, shutdown, Some(started_tx)));
         if let Ok(served) = started_rx.await {
-            eprintln!("ifc serve: listening on http://{} (API under /api/v1, docs at /api/v1/openapi.json)", served.addr);
+            let scheme = if served.tls { "https" } else { "http" };
+            eprintln!(
+                "ifc serve: listening on {scheme}://{} (REST under /api/v1, docs at /api/v1/openapi.json; gRPC ifc.v1)",
+                served.addr
+            );
             if let Some(password) = served.generated_admin_password {
                 eprintln!("ifc serve: first admin created: user `admin`, password `{password}` (shown once; set IFC_ADMIN_PASSWORD to choose it)");
             }

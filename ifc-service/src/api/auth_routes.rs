@@ -13,6 +13,11 @@ use crate::db::{now_ms, UserRow};
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
+    log_in(&state, req).await.map(Json)
+}
+
+/// Shared by REST and gRPC.
+pub(crate) async fn log_in(state: &AppState, req: LoginRequest) -> ApiResult<TokenResponse> {
     let user = state.db.user_by_name(&req.username).await?;
     // Verify against a fixed hash when the user is unknown, so timing does not tell.
     let stored = user.as_ref().map_or(DUMMY_HASH, |u| u.password_hash.as_str()).to_owned();
@@ -21,7 +26,7 @@ pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginReq
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     match user {
-        Some(user) if ok => Ok(Json(issue(&state, &user).await?)),
+        Some(user) if ok => issue(state, &user).await,
         _ => Err(ApiError::Unauthorized("wrong username or password".into())),
     }
 }
@@ -32,13 +37,18 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
+    refresh_tokens(&state, req).await.map(Json)
+}
+
+/// Shared by REST and gRPC.
+pub(crate) async fn refresh_tokens(state: &AppState, req: RefreshRequest) -> ApiResult<TokenResponse> {
     let user_id = state
         .db
         .take_refresh_token(&hash_secret(&req.refresh_token), now_ms())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown, used or expired refresh token".into()))?;
     let user = state.db.user_by_id(&user_id).await?.ok_or_else(|| ApiError::Unauthorized("the user is gone".into()))?;
-    Ok(Json(issue(&state, &user).await?))
+    issue(state, &user).await
 }
 
 async fn issue(state: &AppState, user: &UserRow) -> ApiResult<TokenResponse> {
@@ -54,11 +64,16 @@ async fn issue(state: &AppState, user: &UserRow) -> ApiResult<TokenResponse> {
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = MeView), (status = 401, body = ErrorBody)))]
 pub async fn me(principal: Principal) -> Json<MeView> {
+    Json(who(principal))
+}
+
+/// Shared by REST and gRPC.
+pub(crate) fn who(principal: Principal) -> MeView {
     let credential = match principal.credential {
         Credential::AccessToken => "access_token",
         Credential::ApiKey => "api_key",
     };
-    Json(MeView { subject: principal.subject, role: principal.role, credential: credential.into() })
+    MeView { subject: principal.subject, role: principal.role, credential: credential.into() }
 }
 
 #[cfg(test)]

@@ -4,19 +4,24 @@
 //! [`app`] builds the whole router from an [`AppState`]; tests drive it with `oneshot` or
 //! over a real socket. Every endpoint but the health ones (and `/metrics` unless configured)
 //! requires a bearer token: an access token from `/api/v1/auth/login` or an API key.
+//!
+//! Each operation is one `pub(crate)` function taking the state, the caller and the request
+//! (`cameras::create_camera`, `results::list_results`, …): the axum handler here and the gRPC
+//! method in [`crate::grpc`] both call it, so REST and gRPC cannot drift apart.
 
-mod auth_routes;
-mod cameras;
+pub(crate) mod auth_routes;
+pub(crate) mod cameras;
 mod extract;
+pub(crate) mod feed;
 pub mod error;
 mod health;
-mod inspections;
+pub(crate) mod inspections;
 pub mod openapi;
-mod pipelines;
-mod principal;
-mod products;
-mod results;
-mod users;
+pub(crate) mod pipelines;
+pub(crate) mod principal;
+pub(crate) mod products;
+pub(crate) mod results;
+pub(crate) mod users;
 pub mod views;
 mod ws;
 
@@ -33,6 +38,7 @@ use crate::db::Db;
 use crate::events::{EventBus, LocalFeed};
 use crate::inspections::Manager;
 use crate::objects::ObjectStore;
+use crate::shutdown::Shutdown;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -46,6 +52,8 @@ pub struct AppState {
     pub outbox_wake: Arc<Notify>,
     pub manager: Arc<Manager>,
     pub config: Arc<ServeConfig>,
+    /// Ends the long-lived responses (event feeds), so a graceful shutdown does not wait on them.
+    pub shutdown: Shutdown,
 }
 
 /// The whole API.

@@ -15,19 +15,14 @@ use crate::auth::{Principal, Role};
 #[utoipa::path(get, path = "/api/v1/pipelines", tag = "pipelines", security(("bearer" = [])),
     responses((status = 200, body = [PipelineView]), (status = 401, body = ErrorBody)))]
 pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Vec<PipelineView>>> {
-    principal.require(Role::Viewer)?;
-    Ok(Json(state.db.list_pipelines().await?.iter().map(PipelineView::from_row).collect()))
+    list_pipelines(&state, &principal).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/pipelines/validate", tag = "pipelines", security(("bearer" = [])),
     request_body = DocumentRequest,
     responses((status = 200, body = ValidationView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn validate(principal: Principal, ApiJson(req): ApiJson<DocumentRequest>) -> ApiResult<Json<ValidationView>> {
-    principal.require(Role::Viewer)?;
-    Ok(Json(match checked_document(req.document) {
-        Ok(_) => ValidationView { valid: true, errors: Vec::new() },
-        Err(errors) => ValidationView { valid: false, errors },
-    }))
+    validate_pipeline(&principal, req.document).map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/pipelines", tag = "pipelines", security(("bearer" = [])), request_body = PipelineRequest,
@@ -38,18 +33,13 @@ pub async fn create(
     principal: Principal,
     ApiJson(req): ApiJson<PipelineRequest>,
 ) -> ApiResult<(StatusCode, Json<PipelineView>)> {
-    principal.require(Role::Operator)?;
-    check_name("name", &req.name)?;
-    let json = document_json(req.document)?;
-    let row = state.db.create_pipeline(&req.name, &json, Some(&principal.subject)).await?;
-    Ok((StatusCode::CREATED, Json(PipelineView::from_row(&row))))
+    Ok((StatusCode::CREATED, Json(create_pipeline(&state, &principal, req).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}", tag = "pipelines", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = PipelineView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<PipelineView>> {
-    principal.require(Role::Viewer)?;
-    Ok(Json(PipelineView::from_row(&state.db.pipeline(&id).await?)))
+    get_pipeline(&state, &principal, &id).await.map(Json)
 }
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}/versions", tag = "pipelines", security(("bearer" = [])),
@@ -60,8 +50,7 @@ pub async fn versions(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<PipelineVersionView>>> {
-    principal.require(Role::Viewer)?;
-    Ok(Json(state.db.list_pipeline_versions(&id).await?.iter().map(PipelineVersionView::from_row).collect()))
+    list_versions(&state, &principal, &id).await.map(Json)
 }
 
 #[utoipa::path(post, path = "/api/v1/pipelines/{id}/versions", tag = "pipelines", security(("bearer" = [])),
@@ -74,10 +63,7 @@ pub async fn add_version(
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<DocumentRequest>,
 ) -> ApiResult<(StatusCode, Json<PipelineVersionView>)> {
-    principal.require(Role::Operator)?;
-    let json = document_json(req.document)?;
-    let row = state.db.add_pipeline_version(&id, &json, Some(&principal.subject)).await?;
-    Ok((StatusCode::CREATED, Json(PipelineVersionView::from_row(&row))))
+    Ok((StatusCode::CREATED, Json(add_pipeline_version(&state, &principal, &id, req.document).await?)))
 }
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}/versions/{version}", tag = "pipelines", security(("bearer" = [])),
@@ -88,8 +74,57 @@ pub async fn version(
     principal: Principal,
     ApiPath((id, version)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<PipelineVersionView>> {
+    get_version(&state, &principal, &id, version).await.map(Json)
+}
+
+// The operations themselves, shared by the REST handlers above and the gRPC service.
+
+pub(crate) async fn list_pipelines(state: &AppState, principal: &Principal) -> ApiResult<Vec<PipelineView>> {
     principal.require(Role::Viewer)?;
-    Ok(Json(PipelineVersionView::from_row(&state.db.pipeline_version(&id, Some(version)).await?)))
+    Ok(state.db.list_pipelines().await?.iter().map(PipelineView::from_row).collect())
+}
+
+pub(crate) fn validate_pipeline(principal: &Principal, document: serde_json::Value) -> ApiResult<ValidationView> {
+    principal.require(Role::Viewer)?;
+    Ok(match checked_document(document) {
+        Ok(_) => ValidationView { valid: true, errors: Vec::new() },
+        Err(errors) => ValidationView { valid: false, errors },
+    })
+}
+
+pub(crate) async fn create_pipeline(state: &AppState, principal: &Principal, req: PipelineRequest) -> ApiResult<PipelineView> {
+    principal.require(Role::Operator)?;
+    check_name("name", &req.name)?;
+    let json = document_json(req.document)?;
+    let row = state.db.create_pipeline(&req.name, &json, Some(&principal.subject)).await?;
+    Ok(PipelineView::from_row(&row))
+}
+
+pub(crate) async fn get_pipeline(state: &AppState, principal: &Principal, id: &str) -> ApiResult<PipelineView> {
+    principal.require(Role::Viewer)?;
+    Ok(PipelineView::from_row(&state.db.pipeline(id).await?))
+}
+
+pub(crate) async fn list_versions(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Vec<PipelineVersionView>> {
+    principal.require(Role::Viewer)?;
+    Ok(state.db.list_pipeline_versions(id).await?.iter().map(PipelineVersionView::from_row).collect())
+}
+
+pub(crate) async fn add_pipeline_version(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    document: serde_json::Value,
+) -> ApiResult<PipelineVersionView> {
+    principal.require(Role::Operator)?;
+    let json = document_json(document)?;
+    let row = state.db.add_pipeline_version(id, &json, Some(&principal.subject)).await?;
+    Ok(PipelineVersionView::from_row(&row))
+}
+
+pub(crate) async fn get_version(state: &AppState, principal: &Principal, id: &str, version: i64) -> ApiResult<PipelineVersionView> {
+    principal.require(Role::Viewer)?;
+    Ok(PipelineVersionView::from_row(&state.db.pipeline_version(id, Some(version)).await?))
 }
 
 /// A valid document as the JSON the store keeps (normalised by a round trip).

@@ -20,12 +20,17 @@ impl FromRequestParts<AppState> for Principal {
 
 fn bearer(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+        return parse_bearer(value.to_str().ok()?).map(str::to_owned);
     }
     let query = parts.uri.query()?;
     query.split('&').find_map(|pair| pair.strip_prefix("access_token=").map(str::to_owned))
+}
+
+/// The token of an `Authorization: Bearer <token>` value (the scheme in any case); shared by
+/// HTTP headers and gRPC metadata.
+pub(crate) fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 pub(crate) async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {

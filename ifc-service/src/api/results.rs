@@ -23,6 +23,45 @@ pub async fn list(
     principal: Principal,
     ApiQuery(q): ApiQuery<ResultQuery>,
 ) -> ApiResult<Json<ResultsPage>> {
+    list_results(&state, &principal, q).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/results/{id}", tag = "results", security(("bearer" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = ResultView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<ResultView>> {
+    get_result(&state, &principal, id).await.map(Json)
+}
+
+#[utoipa::path(get, path = "/api/v1/results/{id}/snapshot", tag = "results", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, description = "The annotated snapshot", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn snapshot(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<impl IntoResponse> {
+    let bytes = get_snapshot(&state, &principal, id).await?;
+    Ok(([(header::CONTENT_TYPE, SNAPSHOT_CONTENT_TYPE)], bytes))
+}
+
+#[utoipa::path(get, path = "/api/v1/statistics", tag = "results", security(("bearer" = [])), params(StatsQuery),
+    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn statistics(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<Json<StatsView>> {
+    get_statistics(&state, &principal, q).await.map(Json)
+}
+
+/// What snapshots are (the one encoder is `ifc::runner::encode_jpeg`).
+pub(crate) const SNAPSHOT_CONTENT_TYPE: &str = "image/jpeg";
+
+// The operations themselves, shared by the REST handlers above and the gRPC service.
+
+pub(crate) async fn list_results(state: &AppState, principal: &Principal, q: ResultQuery) -> ApiResult<ResultsPage> {
     principal.require(Role::Viewer)?;
     let limit = i64::from(q.limit.unwrap_or(100));
     if !(1..=1000).contains(&limit) {
@@ -44,43 +83,26 @@ pub async fn list(
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
-    Ok(Json(ResultsPage { items: rows.iter().map(ResultView::from_row).collect(), next_cursor }))
+    Ok(ResultsPage { items: rows.iter().map(ResultView::from_row).collect(), next_cursor })
 }
 
-#[utoipa::path(get, path = "/api/v1/results/{id}", tag = "results", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = ResultView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<ResultView>> {
+pub(crate) async fn get_result(state: &AppState, principal: &Principal, id: i64) -> ApiResult<ResultView> {
     principal.require(Role::Viewer)?;
-    Ok(Json(ResultView::from_row(&state.db.result(id).await?)))
+    Ok(ResultView::from_row(&state.db.result(id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/results/{id}/snapshot", tag = "results", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, description = "The annotated snapshot", content_type = "image/jpeg", body = Vec<u8>),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn snapshot(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<impl IntoResponse> {
+/// The snapshot's JPEG bytes.
+pub(crate) async fn get_snapshot(state: &AppState, principal: &Principal, id: i64) -> ApiResult<bytes::Bytes> {
     principal.require(Role::Viewer)?;
     let row = state.db.result(id).await?;
     let key = row.snapshot_key.ok_or_else(|| ApiError::NotFound(format!("result {id} has no snapshot")))?;
-    let bytes = state.objects.get(&key).await.map_err(|e| match e {
+    state.objects.get(&key).await.map_err(|e| match e {
         ObjectError::NotFound { .. } => ApiError::NotFound(format!("result {id}: the snapshot is not stored (yet)")),
         other => ApiError::Unavailable(format!("object store: {other}")),
-    })?;
-    Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes))
+    })
 }
 
-#[utoipa::path(get, path = "/api/v1/statistics", tag = "results", security(("bearer" = [])), params(StatsQuery),
-    responses((status = 200, body = StatsView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
-pub async fn statistics(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(q): ApiQuery<StatsQuery>,
-) -> ApiResult<Json<StatsView>> {
+pub(crate) async fn get_statistics(state: &AppState, principal: &Principal, q: StatsQuery) -> ApiResult<StatsView> {
     principal.require(Role::Viewer)?;
     let window_ms = q.window_ms.unwrap_or(60_000);
     if !(1000..=31 * 24 * 3_600_000).contains(&window_ms) {
@@ -102,7 +124,7 @@ pub async fn statistics(
         .into_iter()
         .map(|b| StatsWindow { window_start_ms: b.window_start_ms, ok: b.ok, ng: b.ng, ng_rate: rate(b.ok, b.ng) })
         .collect();
-    Ok(Json(StatsView { window_ms, windows, ok, ng, ng_rate: rate(ok, ng) }))
+    Ok(StatsView { window_ms, windows, ok, ng, ng_rate: rate(ok, ng) })
 }
 
 pub(super) fn rate(ok: i64, ng: i64) -> f64 {
