@@ -30,6 +30,13 @@ fn camera_state(api: &Api, id: &str) -> String {
     v["status"]["state"].as_str().unwrap_or_default().to_owned()
 }
 
+/// The tests here measure rates: one at a time, so that they do not take each other's cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Frames inferred per second for `inspection` over `window`.
 fn inferred_rate(api: &Api, inspection: &str, window: Duration) -> f64 {
     let (start, t0) = (counter(api, inspection, "frames_inferred"), Instant::now());
@@ -67,6 +74,7 @@ fn long_clip(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn kill_9_during_inspection_keeps_the_database_the_outbox_and_the_running_inspections() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = demo_clip(dir.path());
     let mut server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
@@ -113,6 +121,7 @@ fn kill_9_during_inspection_keeps_the_database_the_outbox_and_the_running_inspec
 
 #[test]
 fn a_camera_killed_and_restarted_goes_live_backoff_live_and_the_other_keeps_its_rate() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = long_clip(dir.path());
     let clip = clip.to_str().expect("utf-8");
@@ -172,6 +181,7 @@ fn a_camera_killed_and_restarted_goes_live_backoff_live_and_the_other_keeps_its_
 
 #[test]
 fn cameras_sending_garbage_get_errors_of_their_own_and_the_good_camera_is_untouched() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = long_clip(dir.path());
     let good_camera = RtspServer::start(clip.to_str().expect("utf-8"), None);
