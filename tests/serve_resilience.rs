@@ -11,7 +11,7 @@ use ifc_integration_tests::demo::demo_clip;
 use ifc_integration_tests::hostile_peer::{HostilePeer, Misbehaviour};
 use ifc_integration_tests::rtsp_server::RtspServer;
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
-use ifc_integration_tests::serve_steps::{add_camera, add_pipeline, start_inspection, SAMPLED_FPS};
+use ifc_integration_tests::serve_steps::{add_camera, add_pipeline, long_clip, start_inspection, SAMPLED_FPS};
 use serde_json::{json, Value};
 
 fn inspection(api: &Api, id: &str) -> Value {
@@ -54,22 +54,6 @@ fn sqlite_integrity(path: &Path) -> String {
         .expect("python3");
     assert!(out.status.success(), "integrity check: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-/// The demo clip (1280×720, 25 fps, 12 s) five times over without re-encoding: 60 s of a
-/// camera that does not end during a test.
-fn long_clip(dir: &Path) -> std::path::PathBuf {
-    let clip = demo_clip(dir);
-    let long = dir.join("h264_long.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "error", "-y", "-stream_loop", "4", "-i"])
-        .arg(&clip)
-        .args(["-c", "copy"])
-        .arg(&long)
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success(), "ffmpeg -stream_loop failed");
-    long
 }
 
 #[test]

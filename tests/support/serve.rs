@@ -83,6 +83,11 @@ impl ServeProcess {
         Self { child, addr, data_dir: data_dir.to_owned(), scheme, env, args, log: rx }
     }
 
+    /// The server's process id (for /proc readings).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown of any kind.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

@@ -1,8 +1,11 @@
 //! Steps the `ifc serve` tests share: cameras, the sampled demo pipeline, inspections.
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use serde_json::{json, Value};
 
-use crate::demo::demo_model;
+use crate::demo::{demo_clip, demo_model};
 use crate::serve::Api;
 
 /// Inferred frames per second of media time per camera: the pipelines below sample at this rate,
@@ -49,3 +52,18 @@ pub fn start_inspection(api: &Api, camera: &str, pipeline: &str) -> String {
     inspection["id"].as_str().expect("id").to_owned()
 }
 
+/// The demo clip (1280×720, 25 fps, 12 s) five times over without re-encoding: 60 s of a
+/// camera that does not end during a test.
+pub fn long_clip(dir: &Path) -> PathBuf {
+    let clip = demo_clip(dir);
+    let long = dir.join("h264_long.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-stream_loop", "4", "-i"])
+        .arg(&clip)
+        .args(["-c", "copy"])
+        .arg(&long)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "ffmpeg -stream_loop failed");
+    long
+}
