@@ -7,3 +7,6 @@ CREATE TABLE products (
 );
 
 CREATE INDEX results_product_lot ON results (product, lot, wall_ms);
+
+-- A camera's results in id order (the results API's paging): read from the index, no sort.
+CREATE INDEX results_camera_id ON results (camera_id, id);

@@ -402,9 +402,10 @@ pub struct ResultView {
     pub pts_90k: Option<i64>,
     pub wall_ms: i64,
     pub verdict: VerdictFilter,
-    /// The frame's record as `ifc run` writes it: detections, verdict, window.
+    /// The frame's record as `ifc run` writes it: detections, verdict, window. Sent as
+    /// stored (already JSON), not parsed and written again: the largest part of a page.
     #[schema(value_type = Object)]
-    pub record: serde_json::Value,
+    pub record: Box<serde_json::value::RawValue>,
     /// `/api/v1/results/{id}/snapshot` when an annotated snapshot was stored.
     pub snapshot_url: Option<String>,
     pub product: Option<String>,
@@ -422,7 +423,8 @@ impl ResultView {
             pts_90k: r.pts_90k,
             wall_ms: r.wall_ms,
             verdict: if r.verdict == "ng" { VerdictFilter::Ng } else { VerdictFilter::Ok },
-            record: serde_json::from_str(&r.record).unwrap_or(serde_json::Value::Null),
+            // `null` for a stored record that is not JSON (the service never writes one).
+            record: serde_json::value::RawValue::from_string(r.record.clone()).unwrap_or_default(),
             snapshot_url: r.snapshot_key.as_ref().map(|_| format!("/api/v1/results/{}/snapshot", r.id)),
             product: r.product.clone(),
             lot: r.lot.clone(),

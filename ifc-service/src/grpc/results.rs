@@ -2,7 +2,6 @@
 
 use tonic::{Request, Response, Status};
 
-use super::convert::json_text;
 use super::pb::{self, results_server::Results};
 use super::GrpcApi;
 use crate::api::error::ApiError;
@@ -21,7 +20,7 @@ fn result(r: ResultView) -> pb::Result {
             VerdictFilter::Ok => pb::Verdict::Ok,
             VerdictFilter::Ng => pb::Verdict::Ng,
         } as i32,
-        record_json: json_text(&r.record),
+        record_json: r.record.get().to_owned(),
         snapshot_url: r.snapshot_url,
         product: r.product,
         lot: r.lot,
