@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod events;
+pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +29,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Whether `/metrics` needs a token (it never shows credentials).
     pub metrics_require_auth: bool,
+    /// Where events are published: in process (default) or Kafka.
+    pub events: EventsConfig,
+    /// How long published events stay in the outbox.
+    pub outbox: OutboxConfig,
 }
 
 impl Default for ServeConfig {
@@ -39,6 +46,8 @@ impl Default for ServeConfig {
             cameras: CameraPolicy::default(),
             max_body_bytes: 1 << 20,
             metrics_require_auth: false,
+            events: EventsConfig::default(),
+            outbox: OutboxConfig::default(),
         }
     }
 }
@@ -122,6 +131,8 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("environment variable {name}: {message}")]
     Env { name: &'static str, message: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
 }
 
 impl ServeConfig {
@@ -133,8 +144,10 @@ impl ServeConfig {
             .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
     }
 
-    /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`
-    /// and `IFC_FILE_CAMERA_ROOT` from `env` (a lookup, so tests need not touch the process's
+    /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`,
+    /// `IFC_FILE_CAMERA_ROOT`, `IFC_KAFKA_BROKERS` (switches the bus to Kafka, keeping the
+    /// file's other Kafka settings), `IFC_KAFKA_TOPIC_PREFIX` and `IFC_KAFKA_CREATE_TOPICS` (a
+    /// partition count) from `env` (a lookup, so tests need not touch the process's
     /// environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = env("IFC_LISTEN") {
@@ -153,6 +166,35 @@ impl ServeConfig {
         if let Some(v) = env("IFC_FILE_CAMERA_ROOT") {
             self.cameras.file_root = Some(PathBuf::from(v));
         }
+        if let Some(v) = env("IFC_KAFKA_BROKERS") {
+            let mut kafka = match std::mem::take(&mut self.events) {
+                EventsConfig::Kafka(k) => k,
+                EventsConfig::InProcess => KafkaConfig::default(),
+            };
+            kafka.brokers = v;
+            self.events = EventsConfig::Kafka(kafka);
+        }
+        if let Some(v) = env("IFC_KAFKA_TOPIC_PREFIX") {
+            kafka_of(&mut self.events, "IFC_KAFKA_TOPIC_PREFIX")?.topic_prefix = v;
+        }
+        if let Some(v) = env("IFC_KAFKA_CREATE_TOPICS") {
+            let name = "IFC_KAFKA_CREATE_TOPICS";
+            let partitions = v
+                .parse::<i32>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| ConfigError::Env { name, message: format!("not a partition count: {v:?}") })?;
+            let kafka = kafka_of(&mut self.events, name)?;
+            kafka.create_topics = Some(CreateTopics { partitions, ..kafka.create_topics.clone().unwrap_or_default() });
+        }
+        Ok(())
+    }
+
+    /// Checks what serde cannot: settings that are well-formed but unusable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let EventsConfig::Kafka(k) = &self.events {
+            k.validate()?;
+        }
         Ok(())
     }
 
@@ -170,6 +212,17 @@ impl ServeConfig {
         } else {
             self.data_dir.join(path)
         }
+    }
+}
+
+/// The Kafka settings an environment variable refines; an error when the bus is in-process.
+fn kafka_of<'a>(events: &'a mut EventsConfig, name: &'static str) -> Result<&'a mut KafkaConfig, ConfigError> {
+    match events {
+        EventsConfig::Kafka(k) => Ok(k),
+        EventsConfig::InProcess => Err(ConfigError::Env {
+            name,
+            message: "the bus is in-process: set IFC_KAFKA_BROKERS or `events: {kind: kafka}` too".into(),
+        }),
     }
 }
 
@@ -222,5 +275,42 @@ mod tests {
         assert!(c.cameras.allow_loopback);
         let err = c.apply_env(|k| (k == "IFC_LISTEN").then(|| "nope".to_owned())).expect_err("bad address");
         assert!(err.to_string().contains("IFC_LISTEN"), "{err}");
+    }
+
+    #[test]
+    fn kafka_from_the_file_or_the_environment() {
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b1:9092,b2:9092', topic_prefix: 'plant1.'}")
+                .expect("kafka config");
+        let EventsConfig::Kafka(k) = &c.events else { panic!("kafka expected: {:?}", c.events) };
+        assert_eq!((k.brokers.as_str(), k.topic_prefix.as_str()), ("b1:9092,b2:9092", "plant1."));
+        assert_eq!(k.delivery_timeout_ms, KafkaConfig::default().delivery_timeout_ms);
+        c.validate().expect("valid");
+
+        let mut c = ServeConfig::default();
+        let err = c.apply_env(|k| (k == "IFC_KAFKA_TOPIC_PREFIX").then(|| "x.".to_owned())).expect_err("no kafka");
+        assert!(err.to_string().contains("in-process"), "{err}");
+        c.apply_env(|k| match k {
+            "IFC_KAFKA_BROKERS" => Some("127.0.0.1:1234".into()),
+            "IFC_KAFKA_CREATE_TOPICS" => Some("4".into()),
+            _ => None,
+        })
+        .expect("valid env");
+        let EventsConfig::Kafka(k) = &c.events else { panic!("kafka expected") };
+        assert_eq!(k.brokers, "127.0.0.1:1234");
+        assert_eq!(k.create_topics, Some(CreateTopics { partitions: 4, replication_factor: 1 }));
+    }
+
+    #[test]
+    fn settings_that_weaken_delivery_are_refused() {
+        let c: ServeConfig = serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {acks: '1'}}")
+            .expect("parses");
+        let err = c.validate().expect_err("acks refused");
+        assert!(err.to_string().contains("events.client.acks"), "{err}");
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {linger.ms: '5'}}").expect("parses");
+        c.validate().expect("other settings pass");
+        let err = serde_yaml_ng::from_str::<ServeConfig>("events: {kind: kafka, broker: 'b:9092'}").expect_err("typo");
+        assert!(err.to_string().contains("broker"), "{err}");
     }
 }

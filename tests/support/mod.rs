@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
 pub mod demo;
+pub mod kafka;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
