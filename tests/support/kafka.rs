@@ -113,12 +113,12 @@ pub struct Consumed {
     pub value: serde_json::Value,
 }
 
-/// Reads `topic`'s partitions `0..partitions` from the beginning (no consumer group: plain
-/// assignment) until `done` says it has enough; panics after `timeout`.
+/// Reads every partition of `topic` (as the broker's metadata lists them) from the beginning
+/// (no consumer group: plain assignment) until `done` says it has enough; panics after
+/// `timeout`.
 pub fn consume(
     bootstrap: &str,
     topic: &str,
-    partitions: i32,
     timeout: Duration,
     mut done: impl FnMut(&[Consumed]) -> bool,
 ) -> Vec<Consumed> {
@@ -128,8 +128,12 @@ pub fn consume(
         .set("enable.auto.commit", "false")
         .create()
         .expect("consumer");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
+    let partitions: Vec<i32> =
+        metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
+    assert!(!partitions.is_empty(), "{topic}: no partitions");
     let mut assignment = TopicPartitionList::new();
-    for p in 0..partitions {
+    for p in partitions {
         assignment.add_partition_offset(topic, p, Offset::Beginning).expect("partition");
     }
     consumer.assign(&assignment).expect("assign");

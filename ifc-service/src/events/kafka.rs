@@ -12,8 +12,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::config::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -23,13 +23,16 @@ use crate::config::{CreateTopics, KafkaConfig};
 
 const BUS: &str = "kafka";
 
+type Producer_ = FutureProducer<LogContext>;
+
 pub struct KafkaBus {
     client: ClientConfig,
-    /// Replaced when librdkafka reports a fatal error (an idempotent producer whose sequence
-    /// the broker no longer knows, e.g. after the broker lost its state): a fatal producer
-    /// refuses everything after.
-    producer: Mutex<FutureProducer>,
-    admin: AdminClient<DefaultClientContext>,
+    /// Replaced after every failed publish: librdkafka's idempotent producer keeps its producer
+    /// id and sequence numbers, and a broker that lost its state (restarted, or an empty
+    /// replacement) answers "unknown producer id" to them; librdkafka then bumps the epoch
+    /// locally, forever. A new producer asks the broker for a new id.
+    producer: Mutex<Producer_>,
+    admin: AdminClient<LogContext>,
     prefix: String,
     delivery_timeout: Duration,
     ready_timeout: Duration,
@@ -60,8 +63,15 @@ impl KafkaBus {
             // Bounded: a delivery report (success or failure) comes within this time, so a dead
             // broker fails a publish instead of holding the relay.
             .set("message.timeout.ms", config.delivery_timeout_ms.to_string());
-        let producer: FutureProducer = client.create().map_err(|e| err(format!("producer: {e}")))?;
-        let admin: AdminClient<DefaultClientContext> = client.create().map_err(|e| err(format!("admin client: {e}")))?;
+        if config.create_topics.is_some() && !config.client.contains_key("allow.auto.create.topics") {
+            // The bus makes the topics with their partition count: the producer's metadata
+            // requests must not let the broker make them first with its default count (which
+            // would move a camera to another partition than before).
+            client.set("allow.auto.create.topics", "false");
+        }
+        let producer = new_producer(&client)?;
+        let admin: AdminClient<LogContext> =
+            client.create_with_context(LogContext).map_err(|e| err(format!("admin client: {e}")))?;
         Ok(Self {
             client,
             producer: Mutex::new(producer),
@@ -74,21 +84,19 @@ impl KafkaBus {
         })
     }
 
-    fn producer(&self) -> FutureProducer {
+    fn producer(&self) -> Producer_ {
         self.producer.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// After a failed publish: a producer in a fatal state is replaced by a new one (a new
-    /// producer id; the events are sent again, duplicates dropped by consumers by id).
-    fn renew_if_fatal(&self) {
-        let producer = self.producer();
-        let Some((code, reason)) = producer.client().fatal_error() else { return };
-        match self.client.create::<FutureProducer>() {
-            Ok(fresh) => {
-                tracing::warn!(%code, %reason, "kafka: the producer failed fatally; starting a new one");
-                *self.producer.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
-            }
-            Err(e) => tracing::error!(%code, %reason, error = %e, "kafka: the producer failed fatally and cannot be replaced"),
+    /// After a failed publish: a new producer (a new producer id) for the next try. What the
+    /// old one still held is dropped with it; the relay sends those events again.
+    fn renew_producer(&self) {
+        if let Some((code, reason)) = self.producer().client().fatal_error() {
+            tracing::warn!(%code, %reason, "kafka: the producer failed fatally");
+        }
+        match new_producer(&self.client) {
+            Ok(fresh) => *self.producer.lock().unwrap_or_else(PoisonError::into_inner) = fresh,
+            Err(e) => tracing::error!(error = %e, "kafka: cannot make a new producer; keeping the old one"),
         }
     }
 
@@ -187,7 +195,7 @@ impl EventBus for KafkaBus {
                 // The broker may have lost its topics (a restarted in-memory broker): make them
                 // again before the next try.
                 self.topics_ready.store(false, Ordering::Release);
-                self.renew_if_fatal();
+                self.renew_producer();
             }
             result
         })
@@ -195,5 +203,29 @@ impl EventBus for KafkaBus {
 
     fn check(&self) -> BusFuture<'_> {
         Box::pin(self.check_broker())
+    }
+}
+
+fn new_producer(client: &ClientConfig) -> Result<Producer_, BusError> {
+    client.create_with_context(LogContext).map_err(|e| err(format!("producer: {e}")))
+}
+
+/// librdkafka's log and error callbacks into tracing. A broker that is down makes librdkafka
+/// report every failed connection attempt (several a second); the relay already warns once per
+/// failed publish with the reason, so those reports go to `debug`.
+pub struct LogContext;
+
+impl ClientContext for LogContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical => {
+                tracing::error!(target: "librdkafka", facility, "{message}");
+            }
+            _ => tracing::debug!(target: "librdkafka", facility, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::debug!(target: "librdkafka", %error, "{reason}");
     }
 }
