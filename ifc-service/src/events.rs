@@ -37,7 +37,7 @@ pub const TOPIC_ALARMS: &str = "alarms";
 pub const ALL_TOPICS: [&str; 4] = [TOPIC_VERDICTS, TOPIC_CAMERA_STATUS, TOPIC_INSPECTION_STATUS, TOPIC_ALARMS];
 
 /// An event as consumers see it (WebSocket frames, bus messages).
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EventEnvelope {
     pub id: String,
     pub seq: i64,

@@ -6,6 +6,10 @@
 //! is the JSON [`EventEnvelope`], and the headers carry `event-id` and `event-seq` so consumers
 //! can drop duplicates without parsing the value. [`KafkaBus::publish`] returns only when every
 //! event's delivery report is a success: the relay marks rows after that and never before.
+//!
+//! A failed publish is retried whole by the relay, so a consumer may see a run of events
+//! again (never a gap); it drops them by `id`. Within one producer the idempotent protocol
+//! keeps retries from duplicating or reordering.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -23,7 +27,7 @@ use crate::config::{CreateTopics, KafkaConfig};
 
 const BUS: &str = "kafka";
 
-type Producer_ = FutureProducer<LogContext>;
+type BusProducer = FutureProducer<LogContext>;
 
 pub struct KafkaBus {
     client: ClientConfig,
@@ -31,7 +35,7 @@ pub struct KafkaBus {
     /// id and sequence numbers, and a broker that lost its state (restarted, or an empty
     /// replacement) answers "unknown producer id" to them; librdkafka then bumps the epoch
     /// locally, forever. A new producer asks the broker for a new id.
-    producer: Mutex<Producer_>,
+    producer: Mutex<BusProducer>,
     admin: AdminClient<LogContext>,
     prefix: String,
     delivery_timeout: Duration,
@@ -84,7 +88,7 @@ impl KafkaBus {
         })
     }
 
-    fn producer(&self) -> Producer_ {
+    fn producer(&self) -> BusProducer {
         self.producer.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
@@ -206,7 +210,7 @@ impl EventBus for KafkaBus {
     }
 }
 
-fn new_producer(client: &ClientConfig) -> Result<Producer_, BusError> {
+fn new_producer(client: &ClientConfig) -> Result<BusProducer, BusError> {
     client.create_with_context(LogContext).map_err(|e| err(format!("producer: {e}")))
 }
 
