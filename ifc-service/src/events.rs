@@ -21,7 +21,7 @@ pub use schema::events_json_schema;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
@@ -145,13 +145,10 @@ impl OutboxRelay {
     /// not acknowledged stays in the outbox for the next start). A publish in flight is
     /// abandoned at shutdown: its rows are not marked, so the next start publishes them again.
     pub async fn run(self, shutdown: crate::shutdown::Shutdown) {
+        // Pruning on its own task: deleting a large backlog of old rows never delays publishing.
+        let pruner = tokio::spawn(prune_loop(self.db.clone(), self.outbox.clone(), shutdown.clone()));
         let mut backoff = Duration::from_millis(100);
-        let mut next_prune = Instant::now();
         loop {
-            if Instant::now() >= next_prune {
-                self.prune().await;
-                next_prune = Instant::now() + Duration::from_secs(self.outbox.prune_interval_s.max(1));
-            }
             let drained = tokio::select! {
                 r = self.drain_once() => r,
                 () = shutdown.wait() => break,
@@ -176,6 +173,7 @@ impl OutboxRelay {
                 }
             }
         }
+        pruner.abort();
         // Flush on shutdown, bounded so a dead bus cannot hold the process.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
             while let Ok(n) = self.drain_once().await {
@@ -204,19 +202,25 @@ impl OutboxRelay {
         }
         Ok(rows.len())
     }
+}
 
-    /// Deletes published rows past the retention, batch by batch; failures only logged (the
-    /// next round tries again).
-    async fn prune(&self) {
-        if self.outbox.retention_s == 0 {
-            return;
-        }
-        let retention_ms = i64::try_from(self.outbox.retention_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+/// Deletes published rows past the retention every `prune_interval_s`, batch by batch;
+/// failures are only logged (the next round tries again).
+async fn prune_loop(db: Db, outbox: OutboxConfig, shutdown: crate::shutdown::Shutdown) {
+    if outbox.retention_s == 0 {
+        return;
+    }
+    let retention_ms = i64::try_from(outbox.retention_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    loop {
         let before_ms = crate::db::now_ms().saturating_sub(retention_ms);
-        match self.db.prune_published_events(before_ms, i64::from(self.outbox.prune_batch.max(1))).await {
+        match db.prune_published_events(before_ms, i64::from(outbox.prune_batch.max(1))).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "outbox: pruned published events past their retention"),
             Err(e) => tracing::warn!(error = %e, "outbox: pruning failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(outbox.prune_interval_s.max(1))) => {}
+            () = shutdown.wait() => return,
         }
     }
 }

@@ -102,3 +102,28 @@ async fn marking_is_exact_and_pruning_keeps_unpublished_rows() {
     assert_eq!(db.unpublished_events(100).await.expect("rows").len(), 5);
     assert!(db.published_events_after(0, 100).await.expect("published").is_empty());
 }
+
+#[tokio::test]
+async fn the_relay_prunes_published_events_past_their_retention() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = open_db(dir.path()).await;
+    for n in 0..20 {
+        db.insert_event(&event(n)).await.expect("insert");
+    }
+    let bus = Arc::new(Recorder { accept: usize::MAX, calls: AtomicUsize::new(0), got: Mutex::new(Vec::new()) });
+    let outbox = ifc_service::config::OutboxConfig { retention_s: 1, prune_interval_s: 1, prune_batch: 7 };
+    let (stop, shutdown) = ifc_service::shutdown::channel();
+    let relay = tokio::spawn(relay(&db, Arc::clone(&bus)).with_outbox(outbox).run(shutdown));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = db.published_events_after(0, 100).await.expect("published").len();
+        if left == 0 && bus.got.lock().expect("lock").len() == 20 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{left} published rows still kept");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(db.outbox_backlog().await.expect("backlog"), 0);
+    stop.fire();
+    relay.await.expect("relay stops");
+}
