@@ -41,7 +41,8 @@ fn verdicts_from_kafka_equal_the_websocket_feed() {
     // Frames 100..150 of the demo clip: 2 s, marked parts among them (NG verdicts, snapshots).
     let clip = demo_clip_cut(dir.path(), 100, 50);
     let bootstrap = broker.bootstrap();
-    let env = [("IFC_KAFKA_BROKERS", bootstrap.as_str()), ("IFC_KAFKA_TOPIC_PREFIX", "e2e."), ("IFC_KAFKA_CREATE_TOPICS", "3")];
+    let env = broker.serve_env("e2e.");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &env);
     let open = server.client();
     let (status, ready) = open.get("/readyz");
@@ -93,6 +94,7 @@ fn verdicts_from_kafka_equal_the_websocket_feed() {
         assert_eq!(m.value, streamed[&m.event_id], "event {}: Kafka and WebSocket differ", m.event_id);
         assert_eq!(m.key, camera_id, "the message key is the camera");
     }
+    eprintln!("{} verdict events, {} messages from the broker: equal", streamed.len(), consumed.len());
     let payload_keys: BTreeSet<String> =
         consumed[0].value["payload"].as_object().expect("payload").keys().cloned().collect();
     assert_eq!(payload_keys, schema_properties("VerdictPayload"), "verdict payloads as the schema says");

@@ -60,6 +60,16 @@ impl Broker {
         self.addr.to_string()
     }
 
+    /// The environment that points `ifc serve` at this broker (for `ServeProcess::start`):
+    /// the Kafka bus, topics `{topic_prefix}…` made with 3 partitions.
+    pub fn serve_env(&self, topic_prefix: &str) -> [(&'static str, String); 3] {
+        [
+            ("IFC_KAFKA_BROKERS", self.bootstrap()),
+            ("IFC_KAFKA_TOPIC_PREFIX", topic_prefix.to_owned()),
+            ("IFC_KAFKA_CREATE_TOPICS", "3".to_owned()),
+        ]
+    }
+
     fn launch(&mut self) {
         let url = format!("tcp://{}", self.addr);
         let child = Command::new(&self.bin)
