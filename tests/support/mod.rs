@@ -4,6 +4,7 @@ pub mod demo;
 /// libifc's hostile-peer kit (scripted RTSP servers that misbehave on purpose).
 #[path = "../../libifc/tests/support/hostile_peer.rs"]
 pub mod hostile_peer;
+pub mod kafka;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;

@@ -14,8 +14,9 @@ use ifc_service::{serve, shutdown, FirstAdmin};
 pub struct ServeArgs {
     /// A YAML config file (schema: schema/serve-config.schema.json, or --print-config-schema).
     /// Environment variables IFC_LISTEN, IFC_DATA_DIR, IFC_DATABASE_URL,
-    /// IFC_ALLOW_LOOPBACK_CAMERAS, IFC_FILE_CAMERA_ROOT, IFC_TLS_CERT and IFC_TLS_KEY override
-    /// it; flags override both.
+    /// IFC_ALLOW_LOOPBACK_CAMERAS, IFC_FILE_CAMERA_ROOT, IFC_TLS_CERT and IFC_TLS_KEY,
+    /// IFC_KAFKA_BROKERS, IFC_KAFKA_TOPIC_PREFIX and IFC_KAFKA_CREATE_TOPICS override it; flags
+    /// override both.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Where the embedded defaults keep their files (database, objects, JWT key). Default:
@@ -38,11 +39,18 @@ pub struct ServeArgs {
     /// Print the API's OpenAPI document and exit.
     #[arg(long)]
     pub print_openapi: bool,
+    /// Print the events' JSON Schema (schema/events.schema.json: every topic's payload) and exit.
+    #[arg(long)]
+    pub print_events_schema: bool,
 }
 
 pub fn run(args: &ServeArgs) -> Result<()> {
     if args.print_config_schema {
         println!("{}", serde_json::to_string_pretty(&config_json_schema())?);
+        return Ok(());
+    }
+    if args.print_events_schema {
+        println!("{}", serde_json::to_string_pretty(&ifc_service::events::events_json_schema())?);
         return Ok(());
     }
     if args.print_openapi {

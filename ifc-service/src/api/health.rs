@@ -33,8 +33,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(()) => "ok".to_owned(),
         Err(e) => e.to_string(),
     };
-    let bus = format!("ok ({})", state.bus.name());
-    let ready = database == "ok" && objects == "ok";
+    let bus = match state.bus.check().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => e.to_string(),
+    };
+    let ready = database == "ok" && objects == "ok" && bus == "ok";
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(Readiness { ready, database, objects, bus }))
 }

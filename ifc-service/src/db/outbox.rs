@@ -3,7 +3,8 @@
 //! Invariant: an event row is inserted in the same transaction as the data it describes, so
 //! an event exists exactly when its data does. The relay ([`crate::events`]) publishes rows in
 //! `seq` order and sets `published_at_ms` only after the bus acknowledged them; a crash between
-//! the two publishes the row again, and consumers drop duplicates by `event_id`.
+//! the two publishes the row again, and consumers drop duplicates by `event_id`. Published
+//! rows stay for the WebSocket feed's resume until the relay prunes them (`outbox.retention_s`).
 
 use super::{now_ms, Db, DbError};
 
@@ -66,14 +67,48 @@ impl Db {
         .await?)
     }
 
-    /// Marks events up to and including `last_seq` published (the relay publishes in order).
-    pub async fn mark_published_through(&self, last_seq: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE outbox SET published_at_ms = $1 WHERE seq <= $2 AND published_at_ms IS NULL")
-            .bind(now_ms())
-            .bind(last_seq)
-            .execute(self.pool())
-            .await?;
+    /// Marks exactly these events published (never a range: on PostgreSQL a lower `seq` can
+    /// commit after a higher one was published, and must not be marked unseen).
+    pub async fn mark_published(&self, seqs: &[i64]) -> Result<(), DbError> {
+        let now = now_ms();
+        // Bounded statements: both databases cap the number of bound parameters.
+        for chunk in seqs.chunks(500) {
+            let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "UPDATE outbox SET published_at_ms = $1 WHERE published_at_ms IS NULL AND seq IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql).bind(now);
+            for seq in chunk {
+                query = query.bind(*seq);
+            }
+            query.execute(self.pool()).await?;
+        }
         Ok(())
+    }
+
+    /// Deletes published events older than `before_ms`, `batch` rows per statement so no
+    /// statement holds the write lock for long; returns how many went. Unpublished rows are
+    /// never deleted, whatever their age.
+    pub async fn prune_published_events(&self, before_ms: i64, batch: i64) -> Result<u64, DbError> {
+        let mut deleted = 0;
+        loop {
+            let n = sqlx::query(
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE published_at_ms IS NOT NULL \
+                 AND published_at_ms < $1 ORDER BY seq LIMIT $2)",
+            )
+            .bind(before_ms)
+            .bind(batch)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            deleted += n;
+            if n < u64::try_from(batch).unwrap_or(u64::MAX) {
+                return Ok(deleted);
+            }
+            // Let writers in between batches.
+            tokio::task::yield_now().await;
+        }
     }
 
     pub async fn outbox_backlog(&self) -> Result<i64, DbError> {

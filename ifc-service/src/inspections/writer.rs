@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use ifc::inspect::SourceStatus;
 use ifc::verdict::Status;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::sink::RecordMsg;
 use super::{status_view, Item};
 use crate::api::AppState;
 use crate::db::{new_id, NewResult, OutboxEvent};
+use crate::events::schema::{CameraStatusPayload, InspectionStatusPayload, Verdict, VerdictPayload};
 use crate::events::{TOPIC_CAMERA_STATUS, TOPIC_INSPECTION_STATUS, TOPIC_VERDICTS};
 use crate::objects::snapshot_key;
 
@@ -53,9 +53,9 @@ async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, it
     let item = item.lock().unwrap_or_else(PoisonError::into_inner).clone();
     let event_id = new_id();
     let record = &msg.record;
-    let verdict = match record.verdict.status {
-        Status::Ok => "ok",
-        Status::Ng => "ng",
+    let (verdict, verdict_kind) = match record.verdict.status {
+        Status::Ok => ("ok", Verdict::Ok),
+        Status::Ng => ("ng", Verdict::Ng),
     };
     let mut snapshot = None;
     if let Some(jpeg) = msg.jpeg {
@@ -91,21 +91,20 @@ async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, it
         event_id: event_id.clone(),
         topic: TOPIC_VERDICTS.into(),
         key: camera_id.to_owned(),
-        payload: json!({
-            "result_id": result_id,
-            "inspection_id": inspection_id,
-            "camera_id": camera_id,
-            "frame_index": record.frame_index,
-            "pts_90k": record.pts_90k,
-            "wall_ms": msg.wall_ms,
-            "verdict": verdict,
-            "record": record_json,
-            "snapshot_url": snapshot.as_ref().map(|_| format!("/api/v1/results/{result_id}/snapshot")),
-            "product": item.product,
-            "lot": item.lot,
-            "serial": item.serial,
-        })
-        .to_string(),
+        payload: payload_text(&VerdictPayload {
+            result_id,
+            inspection_id: inspection_id.to_owned(),
+            camera_id: camera_id.to_owned(),
+            frame_index: record.frame_index,
+            pts_90k: record.pts_90k,
+            wall_ms: msg.wall_ms,
+            verdict: verdict_kind,
+            record: record_json.clone(),
+            snapshot_url: snapshot.as_ref().map(|_| format!("/api/v1/results/{result_id}/snapshot")),
+            product: item.product.clone(),
+            lot: item.lot.clone(),
+            serial: item.serial.clone(),
+        }),
     };
     // The database down: retry, holding this inspection's records (the channel fills, then
     // frames are dropped before inference and counted), rather than lose an accepted result.
@@ -129,7 +128,7 @@ async fn camera_event(state: &AppState, camera_id: &str, status: &SourceStatus) 
         event_id: new_id(),
         topic: TOPIC_CAMERA_STATUS.into(),
         key: camera_id.to_owned(),
-        payload: json!({ "camera_id": camera_id, "status": view }).to_string(),
+        payload: payload_text(&CameraStatusPayload { camera_id: camera_id.to_owned(), status: view.into() }),
     };
     if let Err(e) = state.db.insert_event(&event).await {
         tracing::warn!(camera = %camera_id, error = %e, "camera status event not stored");
@@ -142,11 +141,21 @@ pub async fn inspection_event(state: &AppState, inspection_id: &str, camera_id: 
         event_id: new_id(),
         topic: TOPIC_INSPECTION_STATUS.into(),
         key: camera_id.to_owned(),
-        payload: json!({ "inspection_id": inspection_id, "camera_id": camera_id, "state": status, "error": error })
-            .to_string(),
+        payload: payload_text(&InspectionStatusPayload {
+            inspection_id: inspection_id.to_owned(),
+            camera_id: camera_id.to_owned(),
+            state: status.to_owned(),
+            error: error.map(str::to_owned),
+        }),
     };
     if let Err(e) = state.db.insert_event(&event).await {
         tracing::warn!(inspection = %inspection_id, error = %e, "inspection status event not stored");
     }
     state.outbox_wake.notify_one();
+}
+
+/// A payload's JSON (the types in `events::schema`, so what is sent is what the schema says).
+fn payload_text(payload: &impl serde::Serialize) -> String {
+    // Plain structs of strings and numbers cannot fail to serialise; `null` keeps the event.
+    serde_json::to_string(payload).unwrap_or_else(|_| "null".to_owned())
 }
