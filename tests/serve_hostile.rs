@@ -7,10 +7,12 @@
 
 use std::time::{Duration, Instant};
 
-use ifc_integration_tests::hostile_peer::{HostilePeer, Misbehaviour};
+use ifc_integration_tests::hostile_peer::{resident_bytes, HostilePeer, Misbehaviour};
 use ifc_integration_tests::rtsp_server::RtspServer;
-use ifc_integration_tests::serve::{wait_for, Api, ServeProcess};
-use ifc_integration_tests::serve_steps::{add_camera, add_pipeline, long_clip, start_inspection, SAMPLED_FPS};
+use ifc_integration_tests::serve::{wait_for, ServeProcess};
+use ifc_integration_tests::serve_steps::{
+    add_camera, add_pipeline, camera_state, camera_status, counter, inspection, long_clip, start_inspection, SAMPLED_FPS,
+};
 
 /// The RTSP client's longest default wait (20 s for a first picture) plus room for a loaded
 /// machine.
@@ -30,22 +32,6 @@ const MISBEHAVIOURS: [Misbehaviour; 9] = [
     Misbehaviour::RandomRtp,
 ];
 
-fn resident_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().strip_suffix("kB"));
-    kib.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0) * 1024
-}
-
-fn camera_status(api: &Api, id: &str) -> serde_json::Value {
-    let (status, v) = api.get(&format!("/api/v1/cameras/{id}"));
-    assert_eq!(status, 200, "camera {id}: {v}");
-    v["status"].clone()
-}
-
-fn counters(api: &Api, inspection: &str) -> serde_json::Value {
-    api.get(&format!("/api/v1/inspections/{inspection}")).1["counters"].clone()
-}
-
 #[test]
 fn every_misbehaving_camera_fails_alone_within_its_deadline_with_bounded_memory() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -58,9 +44,9 @@ fn every_misbehaving_camera_fails_alone_within_its_deadline_with_bounded_memory(
     let good = add_camera(&api, "good", "rtsp", &good_camera.url(""));
     let good_inspection = start_inspection(&api, &good, &pipeline);
     wait_for(Duration::from_secs(60), "the good camera inferring", || {
-        (counters(&api, &good_inspection)["frames_inferred"].as_u64().unwrap_or(0) >= 5).then_some(())
+        (counter(&api, &good_inspection, "frames_inferred") >= 5).then_some(())
     });
-    let rss_before = resident_bytes(server.pid());
+    let rss_before = resident_bytes(&server.pid().to_string());
 
     let peers: Vec<(Misbehaviour, HostilePeer)> = MISBEHAVIOURS.iter().map(|&m| (m, HostilePeer::start(m))).collect();
     let started = Instant::now();
@@ -72,7 +58,7 @@ fn every_misbehaving_camera_fails_alone_within_its_deadline_with_bounded_memory(
             (*m, camera)
         })
         .collect();
-    let good_start = (counters(&api, &good_inspection)["frames_inferred"].as_u64().unwrap_or(0), Instant::now());
+    let good_start = (counter(&api, &good_inspection, "frames_inferred"), Instant::now());
 
     let mut failed_after = std::collections::BTreeMap::new();
     let mut peak_rss = rss_before;
@@ -88,7 +74,7 @@ fn every_misbehaving_camera_fails_alone_within_its_deadline_with_bounded_memory(
                 failed_after.insert(format!("{m:?}"), (started.elapsed(), reason));
             }
         }
-        peak_rss = peak_rss.max(resident_bytes(server.pid()));
+        peak_rss = peak_rss.max(resident_bytes(&server.pid().to_string()));
         std::thread::sleep(Duration::from_millis(200));
     }
     for (m, (after, reason)) in &failed_after {
@@ -103,10 +89,10 @@ fn every_misbehaving_camera_fails_alone_within_its_deadline_with_bounded_memory(
 
     // The good camera: its rate over the whole episode, no errors, no reconnects.
     std::thread::sleep(Duration::from_secs(3));
-    let c = counters(&api, &good_inspection);
+    let c = inspection(&api, &good_inspection)["counters"].clone();
     let rate = c["frames_inferred"].as_u64().unwrap_or(0).saturating_sub(good_start.0) as f64 / good_start.1.elapsed().as_secs_f64();
     assert!((rate - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS, "the good camera inferred {rate:.2}/s, sampled at {SAMPLED_FPS}/s");
     assert_eq!((c["decode_errors"].as_u64(), c["reconnects"].as_u64()), (Some(0), Some(0)), "good camera: {c}");
-    assert_eq!(camera_status(&api, &good)["state"], "live");
+    assert_eq!(camera_state(&api, &good), "live");
     assert_eq!(api.get("/readyz").0, 200);
 }

@@ -11,24 +11,10 @@ use ifc_integration_tests::demo::demo_clip;
 use ifc_integration_tests::hostile_peer::{HostilePeer, Misbehaviour};
 use ifc_integration_tests::rtsp_server::RtspServer;
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
-use ifc_integration_tests::serve_steps::{add_camera, add_pipeline, long_clip, start_inspection, SAMPLED_FPS};
-use serde_json::{json, Value};
-
-fn inspection(api: &Api, id: &str) -> Value {
-    let (status, v) = api.get(&format!("/api/v1/inspections/{id}"));
-    assert_eq!(status, 200, "inspection {id}: {v}");
-    v
-}
-
-fn counter(api: &Api, id: &str, name: &str) -> u64 {
-    inspection(api, id)["counters"][name].as_u64().unwrap_or(0)
-}
-
-fn camera_state(api: &Api, id: &str) -> String {
-    let (status, v) = api.get(&format!("/api/v1/cameras/{id}"));
-    assert_eq!(status, 200, "camera {id}: {v}");
-    v["status"]["state"].as_str().unwrap_or_default().to_owned()
-}
+use ifc_integration_tests::serve_steps::{
+    add_camera, add_pipeline, camera_state, counter, inspection, long_clip, start_inspection, SAMPLED_FPS,
+};
+use serde_json::json;
 
 /// The tests here measure rates: one at a time, so that they do not take each other's cores.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -23,7 +23,10 @@ fn sha256(path: &Path) -> String {
 
 #[test]
 fn bindings_were_generated_from_the_installed_headers() {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The directory cargo runs the test in, not the one it was compiled in: a build cache shared
+    // between checkouts (CI's and a developer's) may hold a binary compiled elsewhere.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let manifest = Path::new(&manifest_dir);
     let generated = std::fs::read_to_string(manifest.join("src/nvcuvid.rs")).expect("src/nvcuvid.rs is there");
     let recorded: Vec<(&str, &str)> = generated
         .lines()

@@ -12,7 +12,7 @@ use ifc::rtsp::{RtspError, RtspOptions, Session};
 
 #[path = "support/hostile_peer.rs"]
 mod hostile_peer;
-use hostile_peer::{HostilePeer, Misbehaviour};
+use hostile_peer::{resident_bytes, HostilePeer, Misbehaviour};
 
 /// Deadlines the peers are held to: each exchange 1 s, a picture 1 s, silence 5 s (longer, so
 /// that only the new deadlines can end the waits in time).
@@ -28,12 +28,6 @@ fn options() -> RtspOptions {
 const WITHIN: Duration = Duration::from_millis(3500);
 /// Growth of the resident set allowed per misbehaviour while the peer keeps sending.
 const MEMORY_BOUND_BYTES: u64 = 64 << 20;
-
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().strip_suffix("kB"));
-    kib.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0) * 1024
-}
 
 fn describe(peer: &HostilePeer) -> Result<(), RtspError> {
     Session::describe(&peer.url(), options()).map(drop)
@@ -67,9 +61,9 @@ fn every_misbehaviour_is_a_typed_error_within_its_deadline_with_bounded_memory()
     let mut report = Vec::new();
     for (misbehaviour, expected) in handshake {
         let peer = HostilePeer::start(misbehaviour);
-        let (rss, started) = (resident_bytes(), Instant::now());
+        let (rss, started) = (resident_bytes("self"), Instant::now());
         let result = describe(&peer);
-        let (elapsed, grew) = (started.elapsed(), resident_bytes().saturating_sub(rss));
+        let (elapsed, grew) = (started.elapsed(), resident_bytes("self").saturating_sub(rss));
         assert!(expected(&result), "{misbehaviour:?}: {result:?}");
         assert!(elapsed < WITHIN, "{misbehaviour:?}: took {elapsed:?}");
         assert!(grew < MEMORY_BOUND_BYTES, "{misbehaviour:?}: resident set grew {grew} bytes");
@@ -82,10 +76,10 @@ fn every_misbehaviour_is_a_typed_error_within_its_deadline_with_bounded_memory()
 
     // Plays, but no picture ever completes: the picture deadline, not the silence, ends it.
     let peer = HostilePeer::start(Misbehaviour::NeverAPicture);
-    let (rss, started) = (resident_bytes(), Instant::now());
+    let (rss, started) = (resident_bytes("self"), Instant::now());
     let mut live = LiveVideo::open(&peer.url(), options()).expect("the handshake itself is fine");
     let result = live.next_item();
-    let (elapsed, grew) = (started.elapsed(), resident_bytes().saturating_sub(rss));
+    let (elapsed, grew) = (started.elapsed(), resident_bytes("self").saturating_sub(rss));
     assert!(
         matches!(&result, Err(RtspError::Timeout { during, .. }) if during.contains("picture")),
         "{:?}",

@@ -67,3 +67,25 @@ pub fn long_clip(dir: &Path) -> PathBuf {
     assert!(status.success(), "ffmpeg -stream_loop failed");
     long
 }
+
+pub fn inspection(api: &Api, id: &str) -> Value {
+    let (status, v) = api.get(&format!("/api/v1/inspections/{id}"));
+    assert_eq!(status, 200, "inspection {id}: {v}");
+    v
+}
+
+/// One of the inspection's counters (`frames_inferred`, `decode_errors`, …).
+pub fn counter(api: &Api, id: &str, name: &str) -> u64 {
+    inspection(api, id)["counters"][name].as_u64().unwrap_or(0)
+}
+
+/// The camera's source status (`state`, `reason`, …).
+pub fn camera_status(api: &Api, id: &str) -> Value {
+    let (status, v) = api.get(&format!("/api/v1/cameras/{id}"));
+    assert_eq!(status, 200, "camera {id}: {v}");
+    v["status"].clone()
+}
+
+pub fn camera_state(api: &Api, id: &str) -> String {
+    camera_status(api, id)["state"].as_str().unwrap_or_default().to_owned()
+}

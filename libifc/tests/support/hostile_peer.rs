@@ -42,6 +42,7 @@ pub enum Misbehaviour {
     NeverAPicture,
     /// Plays, then sends random bytes as interleaved RTP, every 5 ms: packets with a valid RTP
     /// header and a random payload (garbage NAL units), and frames that are random throughout.
+    /// (Rust kit only: `ifc serve`'s tests use it; `py/tests/hostile_peer.py` has the others.)
     RandomRtp,
 }
 
@@ -267,6 +268,13 @@ impl Script {
             }
         }
     }
+}
+
+/// The resident set of a process (`"self"` or a pid), from /proc; 0 when unreadable.
+pub fn resident_bytes(process: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).unwrap_or_default();
+    let kib = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().strip_suffix("kB"));
+    kib.and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0) * 1024
 }
 
 /// An interleaved frame (RFC 2326 §10.12).
