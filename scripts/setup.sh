@@ -7,7 +7,9 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   libffmpeg-nvenc-dev
   # The RTSP tests' server: gst-rtsp-server (a small C program built by the tests) packetizing
   # ffmpeg's H.264/H.265 with rtph264pay/rtph265pay (plugins-good) after h26xparse (plugins-bad).
-  gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+  gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  # ifc serve's backends matrix: a throwaway PostgreSQL 15 cluster (initdb, postgres, psql).
+  postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -22,8 +24,9 @@ fi
 # onnxruntime (the embedded backend's outputs), OpenCV (preprocessing), PyAV (the Python
 # package's decoded planes); maturin builds the Python package (py/), pytest and mypy
 # (stubtest) test it.
-py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy)
-if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy" 2>/dev/null; then
+# moto[server] is the S3 server of ifc serve's backends matrix (python3 -m moto.server).
+py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy "moto[server]")
+if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy, moto.server" 2>/dev/null; then
   echo "setup: installing ${py_packages[*]} for python3" >&2
   python3 -m pip install -q "${py_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_packages[@]}"

@@ -10,11 +10,11 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::api::{app, AppState};
 use crate::auth::{hash_password, JwtKeys, Role};
-use crate::config::{ObjectsConfig, ServeConfig};
+use crate::config::ServeConfig;
 use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, LocalFeed, OutboxRelay};
 use crate::inspections::Manager;
-use crate::objects::{LocalDirStore, ObjectStore};
+use crate::objects::ObjectStore;
 use crate::shutdown::Shutdown;
 
 /// Where the first admin's password comes from.
@@ -48,10 +48,14 @@ pub async fn serve(
     let jwt_path = config.in_data_dir(&config.auth.jwt_key_file);
     let jwt = JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
     let generated_admin_password = ensure_first_admin(&db, &first_admin).await?;
-    let objects: Arc<dyn ObjectStore> = match &config.objects {
-        ObjectsConfig::Local { dir } => Arc::new(LocalDirStore::new(config.in_data_dir(dir))),
-    };
-    objects.ping().await.context("object store")?;
+    let spool = crate::objects::open(&config).context("object store")?;
+    // A store that is down at start is no reason not to start: objects wait in the spool and
+    // `/readyz` says so. A bad configuration (no bucket, no credentials) failed above.
+    if let Err(e) = spool.ping().await {
+        tracing::warn!(store = spool.name(), error = %e, "object store unavailable at start: objects wait in the spool");
+    }
+    let uploader = tokio::spawn(Arc::clone(&spool).run_uploader(shutdown.clone()));
+    let objects: Arc<dyn ObjectStore> = spool;
     let bus: Arc<dyn EventBus> = Arc::new(InProcessBus);
     let feed = LocalFeed::new(4096);
     let outbox_wake = Arc::new(Notify::new());
@@ -85,6 +89,7 @@ pub async fn serve(
     state.manager.stop_all().await;
     state.outbox_wake.notify_one();
     let _ = relay.await;
+    let _ = uploader.await;
     db.close().await;
     tracing::info!("ifc serve: stopped");
     Ok(())

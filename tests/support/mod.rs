@@ -1,9 +1,12 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
+pub mod backends;
 pub mod demo;
+pub mod postgres;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
+pub mod s3;
 pub mod serve;
 pub mod triton;
 

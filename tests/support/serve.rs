@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::backends::BackendServers;
 use crate::ifc_bin;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -19,28 +20,46 @@ pub struct ServeProcess {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    config: Option<PathBuf>,
     env: Vec<(String, String)>,
     /// What the server wrote to stderr, line by line.
     pub log: mpsc::Receiver<String>,
 }
 
 impl ServeProcess {
-    /// Starts `ifc serve --data-dir DATA --listen 127.0.0.1:0` with loopback cameras allowed,
-    /// file cameras under `file_root`, and `env` on top; waits until it listens.
+    /// Starts `ifc serve --data-dir DATA --listen 127.0.0.1:0` on the embedded defaults with
+    /// loopback cameras allowed, file cameras under `file_root`, and `env` on top; waits until
+    /// it listens.
     pub fn start(data_dir: &Path, file_root: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_on(&BackendServers::embedded(), data_dir, file_root, env)
+    }
+
+    /// [`Self::start`] on `servers` (the backends matrix): their configuration is written to
+    /// `DATA.yaml` beside the data dir and passed with `--config`.
+    pub fn start_on(servers: &BackendServers, data_dir: &Path, file_root: &Path, env: &[(&str, &str)]) -> Self {
         let mut all: Vec<(String, String)> = vec![
             ("IFC_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("IFC_ALLOW_LOOPBACK_CAMERAS".into(), "1".into()),
             ("IFC_FILE_CAMERA_ROOT".into(), file_root.display().to_string()),
         ];
+        all.extend(servers.env());
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Self::launch(data_dir, all, "127.0.0.1:0")
+        let config = servers.config_yaml().map(|yaml| {
+            let path = data_dir.with_extension("yaml");
+            std::fs::write(&path, yaml).expect("write the config file");
+            path
+        });
+        Self::launch(data_dir, config, all, "127.0.0.1:0")
     }
 
-    fn launch(data_dir: &Path, env: Vec<(String, String)>, listen: &str) -> Self {
-        let mut child = Command::new(ifc_bin())
-            .current_dir(crate::demo::repo())
-            .args(["serve", "--data-dir"])
+    fn launch(data_dir: &Path, config: Option<PathBuf>, env: Vec<(String, String)>, listen: &str) -> Self {
+        let mut command = Command::new(ifc_bin());
+        command.current_dir(crate::demo::repo()).arg("serve");
+        if let Some(config) = &config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
+            .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", listen])
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -69,7 +88,7 @@ impl ServeProcess {
                 break addr.parse().expect("socket address");
             }
         };
-        Self { child, addr, data_dir: data_dir.to_owned(), env, log: rx }
+        Self { child, addr, data_dir: data_dir.to_owned(), config, env, log: rx }
     }
 
     /// SIGKILL: no shutdown of any kind.
@@ -95,7 +114,7 @@ impl ServeProcess {
     /// The same data dir, port and environment again (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         let listen = self.addr.to_string();
-        let next = Self::launch(&self.data_dir.clone(), self.env.clone(), &listen);
+        let next = Self::launch(&self.data_dir.clone(), self.config.clone(), self.env.clone(), &listen);
         let old = std::mem::replace(self, next);
         drop(old);
     }
