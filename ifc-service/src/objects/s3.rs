@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::error::DisplayErrorContext;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
@@ -48,6 +50,11 @@ impl S3Store {
             .credentials_provider(credentials)
             .http_client(http)
             .force_path_style(config.path_style)
+            // Checksums only where S3 requires them: the SDK's default (CRC32 on every PUT, in
+            // aws-chunked bodies with a trailing checksum) is refused by several S3-compatible
+            // servers; a plain PUT of the whole object is what they all accept.
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
             .retry_config(RetryConfig::standard().with_max_attempts(2))
             .timeout_config(
                 TimeoutConfig::builder()
