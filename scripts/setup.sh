@@ -12,7 +12,9 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   openssl curl
   # librdkafka (ifc serve's Kafka bus), built from rdkafka-sys's bundled source by its
   # configure script and make, linked statically.
-  make)
+  make
+  # ifc serve's backends matrix: a throwaway PostgreSQL 15 cluster (initdb, postgres, psql).
+  postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -26,9 +28,10 @@ fi
 # Reference implementations the test suite compares against: numpy, jsonschema, onnx and
 # onnxruntime (the embedded backend's outputs), OpenCV (preprocessing), PyAV (the Python
 # package's decoded planes); maturin builds the Python package (py/), pytest and mypy
-# (stubtest) test it; schemathesis fuzzes `ifc serve`'s API from its OpenAPI document.
-py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy schemathesis)
-if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy, schemathesis" 2>/dev/null; then
+# (stubtest) test it; schemathesis fuzzes `ifc serve`'s API from its OpenAPI document;
+# moto[server] is the S3 server of ifc serve's backends matrix (python3 -m moto.server).
+py_packages=(numpy jsonschema onnx onnxruntime opencv-python-headless av maturin pytest mypy schemathesis "moto[server]")
+if ! python3 -c "import numpy, jsonschema, onnx, onnxruntime, cv2, av, maturin, pytest, mypy, schemathesis, moto.server" 2>/dev/null; then
   echo "setup: installing ${py_packages[*]} for python3" >&2
   python3 -m pip install -q "${py_packages[@]}" 2>/dev/null \
     || python3 -m pip install -q --break-system-packages "${py_packages[@]}"

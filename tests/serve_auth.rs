@@ -2,12 +2,14 @@
 //! another key, `alg: none`, a role too low, API key} gives the documented status: 401 for
 //! every bad credential, 403 for a role too low, and for a good credential whatever the
 //! endpoint answers (never 401/403). Health endpoints need nothing. The gRPC API gives the same
-//! answers as status codes (UNAUTHENTICATED, PERMISSION_DENIED, …).
+//! answers as status codes (UNAUTHENTICATED, PERMISSION_DENIED, …). The REST matrix runs on the
+//! embedded defaults and on PostgreSQL + S3 + Kafka (the backends matrix).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use ifc_integration_tests::backends::Backends;
 use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::serve::{Api, ServeProcess, ADMIN_PASSWORD};
 use tonic::Code;
@@ -76,8 +78,18 @@ fn token(key: &[u8], sub: &str, role: &str, iat: u64, exp: u64) -> String {
 
 #[test]
 fn every_endpoint_refuses_bad_credentials_and_low_roles() {
+    every_endpoint(Backends::EMBEDDED);
+}
+
+#[test]
+fn every_endpoint_refuses_bad_credentials_and_low_roles_on_postgres_s3_and_kafka() {
+    every_endpoint(Backends::SERVERS);
+}
+
+fn every_endpoint(backends: Backends) {
+    let servers = backends.start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
+    let server = ServeProcess::start_on(&servers, &dir.path().join("data"), dir.path(), &[]);
     let admin = server.admin();
     let key = std::fs::read(dir.path().join("data/jwt.key")).expect("the server's key");
     let admin_id = admin.get("/api/v1/auth/me").1["subject"].as_str().expect("subject").to_owned();
@@ -153,8 +165,18 @@ fn every_endpoint_refuses_bad_credentials_and_low_roles() {
 
 #[test]
 fn login_refresh_and_bodies_over_the_limit() {
+    login_refresh_and_limits(Backends::EMBEDDED);
+}
+
+#[test]
+fn login_refresh_and_bodies_over_the_limit_on_postgres_s3_and_kafka() {
+    login_refresh_and_limits(Backends::SERVERS);
+}
+
+fn login_refresh_and_limits(backends: Backends) {
+    let servers = backends.start();
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
+    let server = ServeProcess::start_on(&servers, &dir.path().join("data"), dir.path(), &[]);
     let client: Api = server.client();
     let (status, reply) = client.post("/api/v1/auth/login", &json!({"username": "admin", "password": "wrong"}));
     assert_eq!((status, reply["error"]["code"].as_str()), (401, Some("unauthorized")));

@@ -2,12 +2,14 @@
 //! second clip in real time) are added through the API and inspected with the demo pipeline;
 //! the verdicts stored, streamed over WebSocket and streamed over gRPC (`Events.Watch`, live
 //! and resumed) equal `ifc run`'s records for the same frames, gRPC's paged results equal
-//! REST's, and the NG snapshots are in the object store.
+//! REST's, and the NG snapshots are in the object store. Each test runs on the embedded
+//! defaults and on the servers (the backends matrix, `support/backends.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+use ifc_integration_tests::backends::Backends;
 use ifc_integration_tests::demo::{demo_clip_cut, demo_model, ifc_run, read_jsonl};
 use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::rtsp_server::RtspServer;
@@ -79,6 +81,16 @@ fn add_camera(api: &Api, name: &str, url: &str) -> String {
 
 #[test]
 fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_websocket_and_grpc() {
+    two_rtsp_cameras(Backends::EMBEDDED);
+}
+
+#[test]
+fn two_rtsp_cameras_give_ifc_runs_verdicts_on_postgres_s3_and_kafka() {
+    two_rtsp_cameras(Backends::SERVERS);
+}
+
+fn two_rtsp_cameras(backends: Backends) {
+    let servers = backends.start();
     let dir = tempfile::tempdir().expect("tempdir");
     // The demo clip (300 frames) and its frames 100..200 as a second clip; file names say the
     // codec for the RTSP test server.
@@ -93,7 +105,7 @@ fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_websocket_and_grpc() {
 
     let camera_a = RtspServer::start(clip_a.to_str().expect("utf-8"), None);
     let camera_b = RtspServer::start(clip_b.to_str().expect("utf-8"), None);
-    let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
+    let server = ServeProcess::start_on(&servers, &dir.path().join("data"), dir.path(), &[]);
     let api = server.admin();
     let token = api.token.clone().expect("logged in");
     let events = subscribe(&server, &token, "topics=verdicts");
@@ -167,6 +179,19 @@ fn two_rtsp_cameras_give_ifc_runs_verdicts_over_rest_websocket_and_grpc() {
     let ng_a = api.all_results(&format!("camera_id={id_a}&verdict=ng"));
     assert!(!ng_a.is_empty(), "camera A: no NG verdict stored");
     assert!(ng_a.iter().any(|r| !r["snapshot_url"].is_null()), "camera A: no NG snapshot stored");
+    // Every snapshot a result names is in the store itself (the bucket on S3), one object each.
+    let mut with_snapshot = 0;
+    for camera in [&id_a, &id_b] {
+        with_snapshot += api.all_results(&format!("camera_id={camera}")).iter().filter(|r| !r["snapshot_url"].is_null()).count();
+    }
+    let stored = wait_for(Duration::from_secs(30), "one stored object per snapshot", || {
+        let stored = servers.stored_objects(&server.data_dir);
+        (stored.len() == with_snapshot).then_some(stored)
+    });
+    assert!(stored.iter().all(|k| k.starts_with("snapshots/") && k.ends_with(".jpg")), "{stored:?}");
+    if let Some(rows) = servers.postgres_result_count() {
+        assert_eq!(rows, stored_ids.len() as i64, "results in PostgreSQL");
+    }
 
     // Every stored verdict came over the WebSocket, once.
     let mut streamed = BTreeSet::new();

@@ -66,11 +66,46 @@ pub struct TlsConfig {
     pub key_file: PathBuf,
 }
 
+/// The object store. Whichever it is, an object the store cannot take right now waits in
+/// `spool/objects/` in the data dir and is uploaded when the store answers again.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, tag = "kind", rename_all = "snake_case")]
 pub enum ObjectsConfig {
     /// A directory; relative paths are inside the data dir.
     Local { dir: PathBuf },
+    /// An S3-compatible server (AWS S3, MinIO, Ceph, s3s, moto).
+    S3(S3Config),
+}
+
+/// S3-compatible storage. The bucket must exist (`/readyz` checks it with HeadBucket).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The server's URL, e.g. `http://minio:9000`; none: AWS's endpoint for the region.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// The signing region (MinIO and most others accept any; AWS needs the bucket's).
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// Path-style URLs (`ENDPOINT/BUCKET/KEY`), which MinIO and most self-hosted servers
+    /// need; false: virtual-hosted style (`BUCKET.ENDPOINT/KEY`).
+    #[serde(default = "default_true")]
+    pub path_style: bool,
+    /// Credentials; when absent, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+    /// `AWS_SESSION_TOKEN` from the environment.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub secret_access_key: Option<String>,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 impl Default for ObjectsConfig {
@@ -286,6 +321,18 @@ mod tests {
         assert_eq!(c, ServeConfig::default());
         let err = serde_yaml_ng::from_str::<ServeConfig>("lisen: 1.2.3.4:80").expect_err("typo refused");
         assert!(err.to_string().contains("unknown field `lisen`"), "{err}");
+    }
+
+    #[test]
+    fn s3_objects_take_their_defaults_and_refuse_typos() {
+        let c: ServeConfig = serde_yaml_ng::from_str("objects: {kind: s3, bucket: snaps, endpoint: 'http://127.0.0.1:9000'}")
+            .expect("s3 config");
+        let ObjectsConfig::S3(s3) = &c.objects else { panic!("not s3: {:?}", c.objects) };
+        assert_eq!((s3.bucket.as_str(), s3.region.as_str(), s3.path_style), ("snaps", "us-east-1", true));
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        let err = serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3, bucket: b, bukket: c}").expect_err("typo");
+        assert!(err.to_string().contains("bukket"), "{err}");
+        assert!(serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3}").is_err(), "no bucket");
     }
 
     #[test]

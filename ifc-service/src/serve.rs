@@ -10,13 +10,13 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::api::{app, AppState};
 use crate::auth::{hash_password, JwtKeys, Role};
-use crate::config::{EventsConfig, ObjectsConfig, ServeConfig};
+use crate::config::{EventsConfig, ServeConfig};
 use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, KafkaBus, LocalFeed, OutboxRelay};
 use crate::grpc;
 use crate::inspections::Manager;
 use crate::listen::{self, tls_acceptor};
-use crate::objects::{LocalDirStore, ObjectStore};
+use crate::objects::ObjectStore;
 use crate::shutdown::Shutdown;
 
 /// Where the first admin's password comes from.
@@ -58,10 +58,14 @@ pub async fn serve(
     let jwt_path = config.in_data_dir(&config.auth.jwt_key_file);
     let jwt = JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
     let generated_admin_password = ensure_first_admin(&db, &first_admin).await?;
-    let objects: Arc<dyn ObjectStore> = match &config.objects {
-        ObjectsConfig::Local { dir } => Arc::new(LocalDirStore::new(config.in_data_dir(dir))),
-    };
-    objects.ping().await.context("object store")?;
+    let spool = crate::objects::open(&config).context("object store")?;
+    // A store that is down at start is no reason not to start: objects wait in the spool and
+    // `/readyz` says so. A bad configuration (no bucket, no credentials) failed above.
+    if let Err(e) = spool.ping().await {
+        tracing::warn!(store = spool.name(), error = %e, "object store unavailable at start: objects wait in the spool");
+    }
+    let uploader = tokio::spawn(Arc::clone(&spool).run_uploader(shutdown.clone()));
+    let objects: Arc<dyn ObjectStore> = spool;
     // A broker that is down does not stop the start: events wait in the outbox, and /readyz
     // says the bus is unreachable.
     let bus: Arc<dyn EventBus> = match &config.events {
@@ -104,6 +108,7 @@ pub async fn serve(
     state.manager.stop_all().await;
     state.outbox_wake.notify_one();
     let _ = relay.await;
+    let _ = uploader.await;
     db.close().await;
     tracing::info!("ifc serve: stopped");
     Ok(())

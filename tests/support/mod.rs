@@ -1,14 +1,17 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
+pub mod backends;
 pub mod demo;
 /// libifc's hostile-peer kit (scripted RTSP servers that misbehave on purpose).
 #[path = "../../libifc/tests/support/hostile_peer.rs"]
 pub mod hostile_peer;
 pub mod kafka;
+pub mod postgres;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
 pub mod grpc;
+pub mod s3;
 pub mod serve;
 pub mod serve_steps;
 pub mod triton;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::backends::BackendServers;
 use crate::ifc_bin;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
@@ -21,6 +22,7 @@ pub struct ServeProcess {
     pub data_dir: PathBuf,
     /// `http` or `https`, as the server announced.
     pub scheme: String,
+    config: Option<PathBuf>,
     env: Vec<(String, String)>,
     args: Vec<String>,
     /// What the server wrote to stderr, line by line.
@@ -28,27 +30,54 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    /// Starts `ifc serve --data-dir DATA --listen 127.0.0.1:0` with loopback cameras allowed,
-    /// file cameras under `file_root`, and `env` on top; waits until it listens.
+    /// Starts `ifc serve --data-dir DATA --listen 127.0.0.1:0` on the embedded defaults with
+    /// loopback cameras allowed, file cameras under `file_root`, and `env` on top; waits until
+    /// it listens.
     pub fn start(data_dir: &Path, file_root: &Path, env: &[(&str, &str)]) -> Self {
-        Self::start_with_args(data_dir, file_root, env, &[])
+        Self::start_full(&BackendServers::embedded(), data_dir, file_root, env, &[])
     }
 
-    /// [`ServeProcess::start`] with more `ifc serve` arguments (`--tls-cert`, …).
+    /// [`Self::start`] with more `ifc serve` arguments (`--tls-cert`, …).
     pub fn start_with_args(data_dir: &Path, file_root: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
+        Self::start_full(&BackendServers::embedded(), data_dir, file_root, env, args)
+    }
+
+    /// [`Self::start`] on `servers` (the backends matrix): their configuration is written to
+    /// `DATA.yaml` beside the data dir and passed with `--config`.
+    pub fn start_on(servers: &BackendServers, data_dir: &Path, file_root: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_full(servers, data_dir, file_root, env, &[])
+    }
+
+    fn start_full(
+        servers: &BackendServers,
+        data_dir: &Path,
+        file_root: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Self {
         let mut all: Vec<(String, String)> = vec![
             ("IFC_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("IFC_ALLOW_LOOPBACK_CAMERAS".into(), "1".into()),
             ("IFC_FILE_CAMERA_ROOT".into(), file_root.display().to_string()),
         ];
+        all.extend(servers.env());
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        Self::launch(data_dir, all, args.iter().map(|a| (*a).to_owned()).collect(), "127.0.0.1:0")
+        let config = servers.config_yaml().map(|yaml| {
+            let path = data_dir.with_extension("yaml");
+            std::fs::write(&path, yaml).expect("write the config file");
+            path
+        });
+        Self::launch(data_dir, config, all, args.iter().map(|a| (*a).to_owned()).collect(), "127.0.0.1:0")
     }
 
-    fn launch(data_dir: &Path, env: Vec<(String, String)>, args: Vec<String>, listen: &str) -> Self {
-        let mut child = Command::new(ifc_bin())
-            .current_dir(crate::demo::repo())
-            .args(["serve", "--data-dir"])
+    fn launch(data_dir: &Path, config: Option<PathBuf>, env: Vec<(String, String)>, args: Vec<String>, listen: &str) -> Self {
+        let mut command = Command::new(ifc_bin());
+        command.current_dir(crate::demo::repo()).arg("serve");
+        if let Some(config) = &config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
+            .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen", listen])
             .args(&args)
@@ -80,7 +109,7 @@ impl ServeProcess {
                 break (scheme.to_owned(), addr.parse().expect("socket address"));
             }
         };
-        Self { child, addr, data_dir: data_dir.to_owned(), scheme, env, args, log: rx }
+        Self { child, addr, data_dir: data_dir.to_owned(), scheme, config, env, args, log: rx }
     }
 
     /// The server's process id (for /proc readings).
@@ -111,7 +140,7 @@ impl ServeProcess {
     /// The same data dir, port and environment again (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         let listen = self.addr.to_string();
-        let next = Self::launch(&self.data_dir.clone(), self.env.clone(), self.args.clone(), &listen);
+        let next = Self::launch(&self.data_dir.clone(), self.config.clone(), self.env.clone(), self.args.clone(), &listen);
         let old = std::mem::replace(self, next);
         drop(old);
     }

@@ -1,6 +1,6 @@
 //! `ifc serve`: the service on embedded defaults (SQLite, a local object directory,
-//! in-process events, the embedded ONNX runtime), in one process. Wiring only: the service
-//! itself is `ifc-service`.
+//! in-process events, the embedded ONNX runtime), in one process, or on PostgreSQL and S3 as
+//! the config file says. Wiring only: the service itself is `ifc-service`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

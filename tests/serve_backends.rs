@@ -1,0 +1,126 @@
+//! What only the server backends can do wrong: the S3 server going down while snapshots are
+//! made (they wait in the spool and are uploaded when it returns), and two `ifc serve`
+//! processes migrating one fresh PostgreSQL database at the same moment.
+
+use std::path::Path;
+use std::time::Duration;
+
+use ifc_integration_tests::backends::{Backends, Database, Objects};
+use ifc_integration_tests::demo::{demo_clip, demo_model, ifc_run, repo};
+use ifc_integration_tests::serve::{wait_for, ServeProcess, ADMIN_PASSWORD};
+use serde_json::{json, Value};
+
+/// The shorthand's pipeline document for the demo model, as JSON.
+fn demo_document(clip: &Path, dir: &Path) -> Value {
+    let model = demo_model();
+    let out = ifc_run(
+        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--print-pipeline"],
+        dir,
+    );
+    assert!(out.status.success(), "--print-pipeline: {}", String::from_utf8_lossy(&out.stderr));
+    serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
+}
+
+fn spooled(data_dir: &Path) -> usize {
+    fn count(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()
+            })
+            .unwrap_or(0)
+    }
+    count(&data_dir.join("spool/objects"))
+}
+
+#[test]
+fn snapshots_made_while_s3_is_down_are_uploaded_when_it_returns() {
+    let mut servers = Backends { database: Database::Sqlite, objects: Objects::S3 }.start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = demo_clip(dir.path());
+    let document = demo_document(&clip, dir.path());
+    let server = ServeProcess::start_on(&servers, &dir.path().join("data"), dir.path(), &[]);
+    let api = server.admin();
+    assert_eq!(api.get("/readyz").0, 200, "ready while S3 answers");
+
+    servers.s3.as_mut().expect("s3").stop();
+    let (status, ready) = api.get("/readyz");
+    assert_eq!(status, 503, "{ready}");
+    assert_ne!(ready["objects"], "ok", "{ready}");
+
+    let (status, camera) =
+        api.post("/api/v1/cameras", &json!({"name": "line", "kind": "file", "url": clip.to_str().expect("utf-8")}));
+    assert_eq!(status, 201, "{camera}");
+    let (status, pipeline) = api.post("/api/v1/pipelines", &json!({"name": "demo", "document": document}));
+    assert_eq!(status, 201, "{pipeline}");
+    let (status, inspection) = api.post(
+        "/api/v1/inspections",
+        &json!({"camera_id": camera["id"], "pipeline_id": pipeline["id"]}),
+    );
+    assert_eq!(status, 201, "{inspection}");
+    let inspection = inspection["id"].as_str().expect("id");
+    // The clip's marked parts start at frame 100 (4 s in real time).
+    wait_for(Duration::from_secs(120), "NG snapshots while S3 is down", || {
+        let ng = api.all_results("verdict=ng");
+        (ng.iter().filter(|r| !r["snapshot_url"].is_null()).count() >= 3).then_some(())
+    });
+    let (status, v) = api.post(&format!("/api/v1/inspections/{inspection}/stop"), &json!({}));
+    assert_eq!(status, 200, "stop: {v}");
+
+    let snapshots: Vec<String> = api
+        .all_results("verdict=ng")
+        .iter()
+        .filter_map(|r| r["snapshot_url"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(spooled(&server.data_dir), snapshots.len(), "every snapshot waits in the spool");
+    let (status, jpeg) = api.get_bytes(&snapshots[0]);
+    assert_eq!(status, 200, "a waiting snapshot is shown from the spool");
+    assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "a JPEG");
+
+    let s3 = servers.s3.as_mut().expect("s3");
+    s3.restart();
+    let keys = wait_for(Duration::from_secs(90), "the spool uploaded to S3", || {
+        let keys = s3.keys();
+        (keys.len() == snapshots.len() && spooled(&server.data_dir) == 0).then_some(keys)
+    });
+    assert!(keys.iter().all(|k| k.starts_with("snapshots/")), "{keys:?}");
+    assert_eq!(api.get("/readyz").0, 200, "ready again");
+    // Served from S3 now (the spool is empty): the same keys the results name.
+    for url in &snapshots {
+        let (status, jpeg) = api.get_bytes(url);
+        assert_eq!(status, 200, "{url}");
+        assert!(jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "{url}: a JPEG");
+    }
+}
+
+#[test]
+fn two_servers_migrate_a_fresh_postgres_database_at_once() {
+    let servers = Backends { database: Database::Postgres, objects: Objects::Local }.start();
+    let pg = servers.postgres.as_ref().expect("postgres");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrations = std::fs::read_dir(repo().join("migrations/postgres")).expect("migrations").count().to_string();
+    for round in 0..3 {
+        let name = format!("race{round}");
+        let url = pg.create_database(&name);
+        let started: Vec<ServeProcess> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..2)
+                .map(|i| {
+                    let data = dir.path().join(format!("data-{round}-{i}"));
+                    let url = url.clone();
+                    let servers = &servers;
+                    let root = dir.path();
+                    s.spawn(move || ServeProcess::start_on(servers, &data, root, &[("IFC_DATABASE_URL", url.as_str())]))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("both start")).collect()
+        });
+        for server in &started {
+            let api = server.client();
+            let (status, tokens) =
+                api.post("/api/v1/auth/login", &json!({"username": "admin", "password": ADMIN_PASSWORD}));
+            assert_eq!(status, 200, "round {round}: {tokens}");
+            assert_eq!(api.get("/readyz").0, 200);
+        }
+        assert_eq!(pg.query(&name, "SELECT count(*) FROM _sqlx_migrations WHERE success"), migrations, "each migration once");
+        assert_eq!(pg.query(&name, "SELECT count(*) FROM users"), "1", "one first admin");
+    }
+}
