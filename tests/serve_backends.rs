@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use ifc_integration_tests::backends::{Backends, Database, Objects};
+use ifc_integration_tests::backends::{Backends, Bus, Database, Objects};
 use ifc_integration_tests::demo::{demo_clip, demo_model, ifc_run, repo};
 use ifc_integration_tests::serve::{wait_for, ServeProcess, ADMIN_PASSWORD};
 use serde_json::{json, Value};
@@ -34,7 +34,7 @@ fn spooled(data_dir: &Path) -> usize {
 
 #[test]
 fn snapshots_made_while_s3_is_down_are_uploaded_when_it_returns() {
-    let mut servers = Backends { database: Database::Sqlite, objects: Objects::S3 }.start();
+    let mut servers = Backends { database: Database::Sqlite, objects: Objects::S3, bus: Bus::InProcess }.start();
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = demo_clip(dir.path());
     let document = demo_document(&clip, dir.path());
@@ -94,7 +94,7 @@ fn snapshots_made_while_s3_is_down_are_uploaded_when_it_returns() {
 
 #[test]
 fn two_servers_migrate_a_fresh_postgres_database_at_once() {
-    let servers = Backends { database: Database::Postgres, objects: Objects::Local }.start();
+    let servers = Backends { database: Database::Postgres, objects: Objects::Local, bus: Bus::InProcess }.start();
     let pg = servers.postgres.as_ref().expect("postgres");
     let dir = tempfile::tempdir().expect("tempdir");
     let migrations = std::fs::read_dir(repo().join("migrations/postgres")).expect("migrations").count().to_string();
