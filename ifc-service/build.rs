@@ -5,6 +5,8 @@ fn main() {
     let proto_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../proto");
     let proto = format!("{proto_dir}/ifc/v1/ifc.proto");
     println!("cargo:rerun-if-changed={proto}");
+    // sqlx::migrate! embeds the migrations; a new file must rebuild the crate.
+    println!("cargo:rerun-if-changed=../migrations");
     let out_dir = std::env::var_os("OUT_DIR").map(std::path::PathBuf::from).unwrap_or_default();
     // A build script reports failure by panicking; the message names the missing tool.
     #[allow(clippy::expect_used)]

@@ -1,14 +1,19 @@
 //! What only the server backends can do wrong: the S3 server going down while snapshots are
-//! made (they wait in the spool and are uploaded when it returns), and two `ifc serve`
-//! processes migrating one fresh PostgreSQL database at the same moment.
+//! made (they wait in the spool and are uploaded when it returns), two `ifc serve`
+//! processes migrating one fresh PostgreSQL database at the same moment, and events that
+//! commit on PostgreSQL in another order than their sequence numbers were handed out.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ifc_integration_tests::backends::{Backends, Bus, Database, Objects};
 use ifc_integration_tests::demo::{demo_clip, demo_model, ifc_run, repo};
 use ifc_integration_tests::serve::{wait_for, ServeProcess, ADMIN_PASSWORD};
+use ifc_service::db::{Db, OutboxEvent};
+use ifc_service::events::{InProcessBus, LocalFeed, OutboxRelay};
 use serde_json::{json, Value};
+use sqlx::Connection;
 
 /// The shorthand's pipeline document for the demo model, as JSON.
 fn demo_document(clip: &Path, dir: &Path) -> Value {
@@ -123,4 +128,47 @@ fn two_servers_migrate_a_fresh_postgres_database_at_once() {
         assert_eq!(pg.query(&name, "SELECT count(*) FROM _sqlx_migrations WHERE success"), migrations, "each migration once");
         assert_eq!(pg.query(&name, "SELECT count(*) FROM users"), "1", "one first admin");
     }
+}
+
+#[test]
+fn an_event_committed_after_a_later_one_was_published_still_reaches_the_feed() {
+    let servers = Backends { database: Database::Postgres, objects: Objects::Local, bus: Bus::InProcess }.start();
+    let url = servers.postgres.as_ref().expect("postgres").create_database("late");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    runtime.block_on(async {
+        let db = Db::open(&url).await.expect("database");
+        let feed = LocalFeed::new(64);
+        let mut live = feed.subscribe();
+        let relay = OutboxRelay::new(db.clone(), Arc::new(InProcessBus), feed, Arc::new(tokio::sync::Notify::new()));
+        let event = |id: &str| OutboxEvent {
+            event_id: id.into(),
+            topic: "verdicts".into(),
+            key: "cam".into(),
+            payload: "{}".into(),
+        };
+
+        // "early" takes its sequence number first and commits last, as a slow writer does.
+        let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+        let mut tx = conn.begin().await.expect("begin");
+        sqlx::query("INSERT INTO outbox (event_id, topic, event_key, payload, created_at_ms) VALUES ('early', 'verdicts', 'cam', '{}', 0)")
+            .execute(&mut *tx)
+            .await
+            .expect("insert early");
+        db.insert_event(&event("later")).await.expect("insert later");
+        assert_eq!(relay.drain_once().await.expect("drain"), 1, "only the committed row is published");
+        tx.commit().await.expect("commit early");
+        assert_eq!(relay.drain_once().await.expect("drain"), 1);
+
+        let first = live.recv().await.expect("later, live");
+        let second = live.recv().await.expect("early, live");
+        assert_eq!((first.id.as_str(), second.id.as_str()), ("later", "early"));
+        assert!(first.seq > second.seq, "seq is allocation order: {} then {}", first.seq, second.seq);
+        assert!(second.published_seq > first.published_seq, "the feed's order is publication order");
+
+        // A subscriber that saw "later" and resumes after it gets "early".
+        let resume = db.event_published_seq("later").await.expect("query").expect("known").expect("published");
+        let after: Vec<String> =
+            db.published_events_after(resume, 10).await.expect("query").into_iter().map(|r| r.event_id).collect();
+        assert_eq!(after, ["early"]);
+    });
 }

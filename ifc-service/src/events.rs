@@ -18,6 +18,7 @@ pub mod schema;
 pub use kafka::KafkaBus;
 pub use schema::events_json_schema;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -47,6 +48,10 @@ pub struct EventEnvelope {
     pub created_at_ms: i64,
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
+    /// The feed's order (`published_seq`, set once published; 0 before): not part of the
+    /// event as consumers see it, where `seq` and `id` identify it.
+    #[serde(skip)]
+    pub published_seq: i64,
 }
 
 impl EventEnvelope {
@@ -58,6 +63,7 @@ impl EventEnvelope {
             key: row.event_key.clone(),
             created_at_ms: row.created_at_ms,
             payload: serde_json::from_str(&row.payload).unwrap_or(serde_json::Value::Null),
+            published_seq: row.published_seq.unwrap_or(0),
         }
     }
 }
@@ -194,11 +200,16 @@ impl OutboxRelay {
         let events: Vec<EventEnvelope> = rows.iter().map(EventEnvelope::from_row).collect();
         self.bus.publish(&events).await?;
         // Exactly the rows published: a row committed late with a lower seq (PostgreSQL hands
-        // out sequence numbers before commit) stays unpublished for the next batch.
+        // out sequence numbers before commit) stays unpublished for the next batch, and is
+        // numbered after these in the feed's order.
         let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-        self.db.mark_published(&seqs).await?;
-        for e in events {
-            self.feed.send(e);
+        let marked: HashMap<i64, i64> = self.db.mark_published(&seqs).await?.into_iter().collect();
+        for mut e in events {
+            // A row another relay marked meanwhile reaches the feed through that relay.
+            if let Some(&published_seq) = marked.get(&e.seq) {
+                e.published_seq = published_seq;
+                self.feed.send(e);
+            }
         }
         Ok(rows.len())
     }

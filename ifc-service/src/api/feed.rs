@@ -1,6 +1,7 @@
 //! The event feed behind both the WebSocket (`/api/v1/events`) and gRPC's `Events.Watch`:
 //! the stored events after a resume point first (from the outbox), then live ones, with none
-//! missing or repeated in between (ordered by `seq`). One task per subscriber feeds a bounded
+//! missing or repeated in between (ordered by `published_seq`, the order of publication, which
+//! on PostgreSQL can differ from `seq`). One task per subscriber feeds a bounded
 //! channel; the transport only forwards what comes out of it.
 
 use std::collections::HashSet;
@@ -27,7 +28,7 @@ pub(crate) enum FeedItem {
 /// A checked subscription, not yet started.
 #[derive(Debug)]
 pub(crate) struct Subscription {
-    /// `None`: live events only.
+    /// The resume point's `published_seq`; `None`: live events only.
     after_seq: Option<i64>,
     /// `None`: every topic.
     topics: Option<HashSet<String>>,
@@ -43,9 +44,12 @@ pub(crate) async fn subscription(
 ) -> ApiResult<Subscription> {
     principal.require(Role::Viewer)?;
     let after_seq = match after_event_id {
-        Some(id) => {
-            Some(state.db.event_seq(id).await?.ok_or_else(|| ApiError::NotFound(format!("event {id} not found")))?)
-        }
+        Some(id) => match state.db.event_published_seq(id).await? {
+            None => return Err(ApiError::NotFound(format!("event {id} not found"))),
+            // Not published yet, so no subscriber has seen it: nothing to resume after.
+            Some(None) => return Err(ApiError::NotFound(format!("event {id} is not published yet"))),
+            Some(published) => published,
+        },
         None => None,
     };
     let topics: HashSet<String> = topics.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
@@ -80,7 +84,7 @@ async fn run(state: AppState, sub: Subscription, tx: &mpsc::Sender<FeedItem>) {
                 let _ = tx.send(FeedItem::Unavailable).await;
                 return;
             };
-            let Some(last) = rows.last().map(|r| r.seq) else { break };
+            let Some(last) = rows.last().and_then(|r| r.published_seq) else { break };
             for row in &rows {
                 let e = EventEnvelope::from_row(row);
                 if wanted(&e) && tx.send(FeedItem::Event(Arc::new(e))).await.is_err() {
@@ -94,10 +98,10 @@ async fn run(state: AppState, sub: Subscription, tx: &mpsc::Sender<FeedItem>) {
     loop {
         match live.recv().await {
             Ok(e) => {
-                if last_sent.is_some_and(|s| e.seq <= s) {
+                if last_sent.is_some_and(|s| e.published_seq <= s) {
                     continue;
                 }
-                last_sent = Some(e.seq);
+                last_sent = Some(e.published_seq);
                 if wanted(&e) && tx.send(FeedItem::Event(e)).await.is_err() {
                     return;
                 }

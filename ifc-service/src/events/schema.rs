@@ -152,6 +152,7 @@ mod tests {
             })
             .expect("serialises"),
             created_at_ms: 1,
+            published_seq: Some(3),
         };
         let text = serde_json::to_string(&super::super::EventEnvelope::from_row(&row)).expect("serialises");
         let event: Event = serde_json::from_str(&text).expect("matches the schema's types");
