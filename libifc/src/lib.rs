@@ -60,6 +60,7 @@ pub mod pipeline;
 pub mod postprocess;
 pub mod preprocess;
 pub mod probe;
+pub mod record;
 pub mod remux;
 pub mod rtp;
 pub mod rtsp;
