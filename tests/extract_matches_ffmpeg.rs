@@ -1,6 +1,7 @@
 //! `ifc extract` end to end: raw output is bit-identical to ffmpeg's decode on every fixture
 //! (MP4 and raw, B-frames, HEVC Main 10, open GOP, resolution change), sampling keeps what it
-//! says, tensors come out with the promised shape and range, and damaged input never crashes.
+//! says, tensors come out with the promised shape and range, damaged input never crashes, and
+//! a frame decoded from damaged input is intact or not written (and counted).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -8,6 +9,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use ifc_integration_tests::damaged_stream::{
+    bpyramid_1366x768, display_position, extract_raw, nal_units, predicted_reference_slice,
+};
 use ifc_integration_tests::{fixtures, ifc_bin, run_ok, run_with_timeout, testdata};
 
 fn native_pix_fmt(fixture: &Path) -> &'static str {
@@ -128,5 +132,67 @@ fn damaged_streams_are_decoded_around_the_damage() {
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success(), "{file}: {stderr}");
         assert!(stderr.contains("ifc extract: decoded"), "{file}: summary printed: {stderr}");
+    }
+}
+
+/// Issue 15: bytes flipped in the middle of a P-picture's slice data. libavcodec conceals and
+/// flags that picture, but only when it comes out, after the B-pictures predicted from it
+/// that are displayed before it; those must not be written either.
+#[test]
+fn frames_of_a_damaged_b_pyramid_stream_are_intact_or_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean_path = bpyramid_1366x768(dir.path());
+    let data = std::fs::read(&clean_path).unwrap();
+    // The fourth predicted reference picture: a P-picture with a B-pyramid decoded after it.
+    let slice = predicted_reference_slice(&data, 3);
+    let mut damaged = data.clone();
+    let middle = (slice.nal + slice.end) / 2;
+    damaged[middle..middle + 8].iter_mut().for_each(|b| *b ^= 0xff);
+    let damaged_path = dir.path().join("flipped.h264");
+    std::fs::write(&damaged_path, damaged).unwrap();
+
+    let (clean, _) = extract_raw(&clean_path, 1);
+    assert_eq!(clean.len(), 120);
+    let (frames, summary) = extract_raw(&damaged_path, 1);
+    for (pts, planes) in &frames {
+        assert!(clean.get(pts) == Some(planes), "the frame of pts {pts} differs from the undamaged decode");
+    }
+    assert!(frames.len() < clean.len(), "damaged frames are dropped: {summary}");
+    assert!(summary.contains("damaged frames dropped") && !summary.contains("decode errors 0"), "{summary}");
+}
+
+/// A reference picture's access unit left out: libavcodec notices nothing and conceals what
+/// is predicted from it; ifc finds the frame_num gap, with one thread or several.
+#[test]
+fn frames_predicted_from_a_missing_access_unit_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean_path = bpyramid_1366x768(dir.path());
+    let data = std::fs::read(&clean_path).unwrap();
+    let gone = predicted_reference_slice(&data, 3);
+    assert_eq!(nal_units(&data).iter().filter(|u| u.start_code == gone.start_code).count(), 1);
+    let mut damaged = data.clone();
+    damaged.drain(gone.start_code..gone.end);
+    let damaged_path = dir.path().join("missing.h264");
+    std::fs::write(&damaged_path, damaged).unwrap();
+
+    let (clean, _) = extract_raw(&clean_path, 1);
+    let mut clean_pts: Vec<i64> = clean.keys().copied().collect();
+    clean_pts.sort_unstable();
+    let frame_duration = clean_pts[1] - clean_pts[0];
+    // A raw stream is timed by display position: every picture displayed after the missing
+    // one moves one frame earlier.
+    let gone_pts = clean_pts[display_position(&clean_path, gone.start_code)];
+    let clean_pts_of = |pts: i64| if pts < gone_pts { pts } else { pts + frame_duration };
+    for threads in [1, 2] {
+        let (frames, summary) = extract_raw(&damaged_path, threads);
+        for (&pts, planes) in &frames {
+            let expected = clean_pts_of(pts);
+            assert!(
+                clean.get(&expected) == Some(planes),
+                "{threads} threads: frame of pts {pts} ({expected} undamaged) differs"
+            );
+        }
+        assert!(frames.len() < clean.len() - 1, "{threads} threads: predicted frames dropped: {summary}");
+        assert!(summary.contains("damaged frames dropped") && !summary.contains("decode errors 0"), "{summary}");
     }
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
 pub mod backends;
+pub mod damaged_stream;
 pub mod demo;
 /// libifc's hostile-peer kit (scripted RTSP servers that misbehave on purpose).
 #[path = "../../libifc/tests/support/hostile_peer.rs"]

@@ -98,16 +98,20 @@ struct Totals {
 impl Totals {
     /// Counts for the closing line. Packets skipped to the next key frame count as decode
     /// errors: their pictures are lost, even where libavcodec reported no damage (a damaged
-    /// stream must never read "decode errors 0").
+    /// stream must never read "decode errors 0"). Damaged frames (concealed by libavcodec, or
+    /// found damaged by ifc's analysis: slices or references missing, predicted from a damaged
+    /// picture) are dropped by the decoder's default policy and counted apart.
     fn summary(&self) -> String {
         let skipped = self.decode.skipped_until_keyframe;
+        let damaged = self.decode.concealed_or_corrupt_frames + self.decode.damaged_frames;
         format!(
-            "decoded {} frames, kept {}, dropped {}, decode errors {}{}",
+            "decoded {} frames, kept {}, dropped {}, decode errors {}{}{}",
             self.decoded,
             self.sampled,
             self.dropped,
             self.decode.decode_errors + skipped,
             if skipped > 0 { format!(" ({skipped} packets skipped to the next key frame)") } else { String::new() },
+            if damaged > 0 { format!(", {damaged} damaged frames dropped") } else { String::new() },
         )
     }
 }
@@ -354,7 +358,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn packets_skipped_to_the_next_key_frame_count_as_decode_errors() {
+    fn skipped_packets_count_as_decode_errors_and_damaged_frames_are_counted() {
         // The damaged 1366x768 B-pyramid stream of issue 15: libavcodec flagged nothing, the
         // decoder skipped 88 packets to the next key frame.
         let decode = DecodeStats { skipped_until_keyframe: 88, ..DecodeStats::default() };
@@ -362,6 +366,20 @@ mod tests {
         assert_eq!(
             totals.summary(),
             "decoded 88 frames, kept 88, dropped 0, decode errors 88 (88 packets skipped to the next key frame)"
+        );
+        // The same stream now: the damaged reference, and the B-pictures decoded after it that
+        // libavcodec did not flag, are dropped and counted.
+        let decode = DecodeStats {
+            decode_errors: 1,
+            concealed_or_corrupt_frames: 1,
+            damaged_frames: 4,
+            skipped_until_keyframe: 49,
+            ..DecodeStats::default()
+        };
+        let totals = Totals { decoded: 66, sampled: 66, dropped: 0, decode };
+        assert_eq!(
+            totals.summary(),
+            "decoded 66 frames, kept 66, dropped 0, decode errors 50 (49 packets skipped to the next key frame), 5 damaged frames dropped"
         );
         let clean = Totals { decoded: 10, sampled: 10, dropped: 0, decode: DecodeStats::default() };
         assert_eq!(clean.summary(), "decoded 10 frames, kept 10, dropped 0, decode errors 0");

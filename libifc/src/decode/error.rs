@@ -19,6 +19,11 @@ pub enum DecodeError {
     /// Counted in [`DecodeStats::decode_errors`](super::DecodeStats::decode_errors).
     #[error("stream {stream_id}: packet {packet_index} (pts {pts_90k:?}): {reason}")]
     Bitstream { stream_id: u64, packet_index: u64, pts_90k: Option<i64>, reason: String },
+    /// ifc's analysis of the slice headers found this packet's picture damaged (slices
+    /// missing, reference pictures missing) where the backend may notice nothing. Counted in
+    /// [`DecodeStats::decode_errors`](super::DecodeStats::decode_errors).
+    #[error("stream {stream_id}: packet {packet_index} (pts {pts_90k:?}): damaged picture: {damage}")]
+    Damaged { stream_id: u64, packet_index: u64, pts_90k: Option<i64>, damage: super::Damage },
     /// A sequence parameter set (in the configuration or in band) declares a picture larger
     /// than [`DecoderOptions::max_picture_pixels`](super::DecoderOptions::max_picture_pixels)
     /// allows; nothing was allocated for it. In band, the packet carrying it is skipped and the

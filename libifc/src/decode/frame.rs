@@ -20,8 +20,10 @@ pub struct Frame {
     pub stream_id: u64,
     /// An IDR/IRAP picture, or one the decoder marks as a recovery point.
     pub key_frame: bool,
-    /// The decoder concealed damage in this picture, or it references damaged pictures.
-    /// Only delivered under [`ErrorPolicy::Conceal`](super::ErrorPolicy::Conceal).
+    /// The decoder concealed damage in this picture, or ifc's analysis found it damaged:
+    /// slices or reference pictures missing, or predicted from a damaged picture
+    /// ([`Damage`](super::Damage)). Only delivered under
+    /// [`ErrorPolicy::Conceal`](super::ErrorPolicy::Conceal).
     pub corrupt: bool,
     /// Index of the packet (decode order, counted from 0 per decoder) that carried the picture.
     pub decode_index: Option<u64>,

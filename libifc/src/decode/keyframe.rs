@@ -12,6 +12,14 @@ pub(super) enum NalFraming {
     LengthPrefixed(u8),
 }
 
+/// The packet's NAL units, without framing; a damaged length prefix ends the list.
+pub(super) fn packet_nals(framing: NalFraming, data: &[u8]) -> Vec<&[u8]> {
+    match framing {
+        NalFraming::AnnexB => AnnexBNals::new(data).map(|(_, nal)| nal).collect(),
+        NalFraming::LengthPrefixed(n) => LengthPrefixedNals::new(data, usize::from(n)).map_while(Result::ok).collect(),
+    }
+}
+
 /// Does the packet hold an IDR (H.264 nal_unit_type 5) or IRAP (H.265 types 16–23) slice?
 /// A damaged packet is simply not a key packet.
 pub(super) fn has_random_access_slice(codec: Codec, framing: NalFraming, data: &[u8]) -> bool {

@@ -17,11 +17,16 @@
 //!
 //! # Errors and recovery
 //! A damaged, truncated or missing access unit is counted in [`DecodeStats`] and reported as
-//! [`DecodeError::Bitstream`]; the decoder stays usable. Under the default
-//! [`ErrorPolicy::SkipUntilKeyframe`], concealed pictures are dropped and non-key packets are
-//! skipped (and counted) until the next key packet, where the decoder restarts cleanly: a
-//! damaged access unit costs at most the frames up to the next key frame.
+//! [`DecodeError::Bitstream`] (the backend noticed) or [`DecodeError::Damaged`] (ifc's own
+//! analysis of the slice headers noticed: slices or reference pictures missing); the decoder
+//! stays usable. A picture predicted from a damaged or missing one is damaged too, until the
+//! next key frame. Under the default [`ErrorPolicy::SkipUntilKeyframe`], damaged pictures are
+//! dropped and non-key packets are skipped (and counted) until the next key packet, where the
+//! decoder restarts cleanly: a damaged access unit costs at most the frames up to the next key
+//! frame. Under [`ErrorPolicy::Conceal`] they are delivered with [`Frame::corrupt`] set.
 
+#[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
+mod damage;
 mod error;
 mod frame;
 pub(crate) mod frame_queue;
@@ -37,6 +42,7 @@ mod thumbnail;
 mod view;
 mod worker;
 
+pub use damage::Damage;
 pub use error::DecodeError;
 pub use frame::Frame;
 pub use frame_queue::QueuePolicy;
@@ -84,8 +90,9 @@ pub enum BackendPreference {
 /// What to do with damaged pictures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ErrorPolicy {
-    /// Drop concealed pictures and skip non-key packets until the next key packet. Only damage
-    /// the backend reports can be acted on; see the backend's notes.
+    /// Drop damaged pictures (concealed by the backend, or found damaged by ifc's analysis)
+    /// and skip non-key packets until the next key packet. Only damage that is reported or
+    /// found can be acted on; see the backend's notes.
     #[default]
     SkipUntilKeyframe,
     /// Deliver every picture the backend produces; damaged ones carry [`Frame::corrupt`].
@@ -240,10 +247,17 @@ impl EncodedPacket {
 pub struct DecodeStats {
     pub packets_in: u64,
     pub frames_out: u64,
-    /// Packets or pictures the backend reported as damaged.
+    /// Packets or pictures the backend reported as damaged, and packets ifc's analysis found
+    /// damaged ([`DecodeError::Damaged`]: slices or reference pictures missing).
     pub decode_errors: u64,
-    /// Pictures with concealed damage (dropped under [`ErrorPolicy::SkipUntilKeyframe`]).
+    /// Pictures with damage the backend concealed and flagged (dropped under
+    /// [`ErrorPolicy::SkipUntilKeyframe`]).
     pub concealed_or_corrupt_frames: u64,
+    /// Pictures the backend did not flag that ifc's analysis found damaged: slices missing, a
+    /// reference picture missing, or predicted from a damaged picture (dropped under
+    /// [`ErrorPolicy::SkipUntilKeyframe`], flagged [`Frame::corrupt`] under
+    /// [`ErrorPolicy::Conceal`]).
+    pub damaged_frames: u64,
     /// Non-key packets skipped while waiting for a key frame (after an error, at the start).
     pub skipped_until_keyframe: u64,
     /// Pictures a hardware decoder dropped because frames still held all of its output

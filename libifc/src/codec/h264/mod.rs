@@ -28,7 +28,7 @@ mod malformed_tests;
 #[cfg(test)]
 mod order_tests;
 #[cfg(test)]
-mod synthetic;
+pub(crate) mod synthetic;
 #[cfg(test)]
 mod synthetic_tests;
 #[cfg(test)]

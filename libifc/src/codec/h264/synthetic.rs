@@ -6,38 +6,39 @@ use super::testutil::BitWriter;
 
 /// `pic_order_cnt_type` and its fields.
 #[derive(Debug, Clone)]
-pub(super) enum PocSpec {
+pub(crate) enum PocSpec {
     Type0 { log2_max_lsb_minus4: u32 },
     Type1 { always_zero: bool, non_ref: i32, top_to_bottom: i32, offsets: Vec<i32>, cycle_len: Option<u32> },
     Type2,
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct VuiSpec {
-    pub(super) aspect_ratio: Option<(u8, u16, u16)>,
-    pub(super) timing: Option<(u32, u32)>,
-    pub(super) nal_hrd_cpb_cnt_minus1: Option<u32>,
-    pub(super) vcl_hrd: bool,
-    pub(super) reorder_and_buffering: Option<(u32, u32)>,
+pub(crate) struct VuiSpec {
+    pub(crate) aspect_ratio: Option<(u8, u16, u16)>,
+    pub(crate) timing: Option<(u32, u32)>,
+    pub(crate) nal_hrd_cpb_cnt_minus1: Option<u32>,
+    pub(crate) vcl_hrd: bool,
+    pub(crate) reorder_and_buffering: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone)]
-pub(super) struct SpsSpec {
-    pub(super) profile_idc: u8,
-    pub(super) id: u32,
-    pub(super) chroma_format_idc: u32,
-    pub(super) separate_colour_plane: bool,
-    pub(super) bit_depth_luma_minus8: u32,
+pub(crate) struct SpsSpec {
+    pub(crate) profile_idc: u8,
+    pub(crate) id: u32,
+    pub(crate) chroma_format_idc: u32,
+    pub(crate) separate_colour_plane: bool,
+    pub(crate) bit_depth_luma_minus8: u32,
     /// Each list: the delta_scale values of a present 4×4 list (the rest absent).
-    pub(super) scaling_list_deltas: Option<Vec<i32>>,
-    pub(super) log2_max_frame_num_minus4: u32,
-    pub(super) poc: PocSpec,
-    pub(super) max_num_ref_frames: u32,
-    pub(super) width_mbs_minus1: u32,
-    pub(super) height_map_units_minus1: u32,
-    pub(super) frame_mbs_only: bool,
-    pub(super) crop: Option<[u32; 4]>,
-    pub(super) vui: Option<VuiSpec>,
+    pub(crate) scaling_list_deltas: Option<Vec<i32>>,
+    pub(crate) log2_max_frame_num_minus4: u32,
+    pub(crate) poc: PocSpec,
+    pub(crate) max_num_ref_frames: u32,
+    pub(crate) gaps_in_frame_num_value_allowed: bool,
+    pub(crate) width_mbs_minus1: u32,
+    pub(crate) height_map_units_minus1: u32,
+    pub(crate) frame_mbs_only: bool,
+    pub(crate) crop: Option<[u32; 4]>,
+    pub(crate) vui: Option<VuiSpec>,
 }
 
 impl Default for SpsSpec {
@@ -53,6 +54,7 @@ impl Default for SpsSpec {
             log2_max_frame_num_minus4: 0,
             poc: PocSpec::Type0 { log2_max_lsb_minus4: 0 },
             max_num_ref_frames: 2,
+            gaps_in_frame_num_value_allowed: false,
             width_mbs_minus1: 3,
             height_map_units_minus1: 2,
             frame_mbs_only: true,
@@ -63,7 +65,7 @@ impl Default for SpsSpec {
 }
 
 impl SpsSpec {
-    pub(super) fn nal(&self) -> Vec<u8> {
+    pub(crate) fn nal(&self) -> Vec<u8> {
         let mut w = BitWriter::new();
         w.bits(8, self.profile_idc.into()).bits(8, 0).bits(8, 30).ue(self.id);
         if matches!(self.profile_idc, 100 | 110 | 122 | 244) {
@@ -100,7 +102,10 @@ impl SpsSpec {
                 w.ue(2);
             }
         }
-        w.ue(self.max_num_ref_frames).flag(false).ue(self.width_mbs_minus1).ue(self.height_map_units_minus1);
+        w.ue(self.max_num_ref_frames)
+            .flag(self.gaps_in_frame_num_value_allowed)
+            .ue(self.width_mbs_minus1)
+            .ue(self.height_map_units_minus1);
         w.flag(self.frame_mbs_only);
         if !self.frame_mbs_only {
             w.flag(false); // mb_adaptive_frame_field_flag
@@ -158,22 +163,22 @@ fn write_vui(w: &mut BitWriter, vui: &VuiSpec) {
 }
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct PpsSpec {
-    pub(super) id: u32,
-    pub(super) sps_id: u32,
-    pub(super) bottom_field_pic_order_in_frame_present: bool,
+pub(crate) struct PpsSpec {
+    pub(crate) id: u32,
+    pub(crate) sps_id: u32,
+    pub(crate) bottom_field_pic_order_in_frame_present: bool,
     /// `(num_slice_groups_minus1, slice_group_map_type)`; type 6 maps 12 map units.
-    pub(super) slice_groups: Option<(u32, u32)>,
-    pub(super) num_ref_idx_l0_default_minus1: u32,
-    pub(super) weighted_bipred_idc: u64,
-    pub(super) chroma_qp_index_offset: i32,
-    pub(super) redundant_pic_cnt_present: bool,
+    pub(crate) slice_groups: Option<(u32, u32)>,
+    pub(crate) num_ref_idx_l0_default_minus1: u32,
+    pub(crate) weighted_bipred_idc: u64,
+    pub(crate) chroma_qp_index_offset: i32,
+    pub(crate) redundant_pic_cnt_present: bool,
     /// `(transform_8x8_mode_flag, pic_scaling_matrix_present_flag)` after more_rbsp_data().
-    pub(super) high_tail: Option<(bool, bool)>,
+    pub(crate) high_tail: Option<(bool, bool)>,
 }
 
 impl PpsSpec {
-    pub(super) fn nal(&self) -> Vec<u8> {
+    pub(crate) fn nal(&self) -> Vec<u8> {
         let mut w = BitWriter::new();
         w.ue(self.id).ue(self.sps_id).flag(false).flag(self.bottom_field_pic_order_in_frame_present);
         let (groups_minus1, map_type) = self.slice_groups.unwrap_or((0, 0));
@@ -222,27 +227,27 @@ impl PpsSpec {
 }
 
 #[derive(Debug, Clone, Default)]
-pub(super) struct SliceSpec {
-    pub(super) nal_ref_idc: u8,
-    pub(super) idr: bool,
-    pub(super) first_mb: u32,
+pub(crate) struct SliceSpec {
+    pub(crate) nal_ref_idc: u8,
+    pub(crate) idr: bool,
+    pub(crate) first_mb: u32,
     /// 0 P, 1 B, 2 I.
-    pub(super) slice_type: u32,
-    pub(super) pps_id: u32,
-    pub(super) colour_plane_id: u32,
-    pub(super) frame_num: u32,
+    pub(crate) slice_type: u32,
+    pub(crate) pps_id: u32,
+    pub(crate) colour_plane_id: u32,
+    pub(crate) frame_num: u32,
     /// `Some(bottom_field_flag)` for a field picture.
-    pub(super) field: Option<bool>,
-    pub(super) poc_lsb: u32,
-    pub(super) delta_bottom: i32,
-    pub(super) delta: [i32; 2],
-    pub(super) redundant_pic_cnt: u32,
-    pub(super) mmco5: bool,
+    pub(crate) field: Option<bool>,
+    pub(crate) poc_lsb: u32,
+    pub(crate) delta_bottom: i32,
+    pub(crate) delta: [i32; 2],
+    pub(crate) redundant_pic_cnt: u32,
+    pub(crate) mmco5: bool,
 }
 
 impl SliceSpec {
     /// A CAVLC slice for the `sps`/`pps`, with its header through `slice_qp_delta`.
-    pub(super) fn nal(&self, sps: &SpsSpec, pps: &PpsSpec) -> Vec<u8> {
+    pub(crate) fn nal(&self, sps: &SpsSpec, pps: &PpsSpec) -> Vec<u8> {
         let mut w = BitWriter::new();
         w.ue(self.first_mb).ue(self.slice_type).ue(self.pps_id);
         if sps.separate_colour_plane {

@@ -7,13 +7,18 @@
 //! the start of a new sequence (its RASL pictures, which reference what was lost, are
 //! skipped by libavcodec, H.265 8.1.3) and an H.264 IDR starts from clean state.
 //!
-//! # What libavcodec notices
-//! Recovery can only follow damage that is reported. libavcodec flags concealed H.264
-//! pictures only when decoding single-threaded (its error concealment does not run with
-//! frame or slice threads); it reports no damage inside H.265 slice data; and it notices a
-//! missing access unit in neither codec. Such damage still ends at the next key frame, where
-//! prediction restarts (see the resilience tests). Also, a B-picture decoded after a damaged
-//! reference but displayed before it can be delivered before the damage is seen.
+//! # What libavcodec notices, and what ifc adds
+//! libavcodec flags concealed H.264 pictures only when decoding single-threaded (its error
+//! concealment does not run with frame or slice threads); it reports no damage inside H.265
+//! slice data; it notices a missing access unit in neither codec; and it does not flag the
+//! pictures predicted from a damaged one. So every packet also goes through ifc's own
+//! analysis ([`super::damage`]: slice coverage, H.264 `frame_num` gaps, H.265 reference
+//! picture sets, damage spread through prediction up to the next key frame), and every
+//! decoded picture waits in its gate until the pictures it may be predicted from have come
+//! out: a B-picture decoded after a damaged reference but displayed before it is held until
+//! that reference's flag is known. What neither notices is damage inside slice data that
+//! libavcodec does not flag (H.265, or H.264 with several threads): it still ends at the next
+//! key frame, where prediction restarts (see the resilience tests).
 
 mod context;
 mod picture;
@@ -31,9 +36,12 @@ use ffmpeg_next as ffmpeg;
 
 pub(super) use picture::LibavPicture;
 
-use super::keyframe::{declared_params, has_random_access_slice, NalFraming};
-use super::{check_picture_size, DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, ErrorPolicy, Frame};
-use crate::codec::Codec;
+use super::damage::DamageTracker;
+use super::keyframe::{declared_params, has_random_access_slice, packet_nals, NalFraming};
+use super::{
+    check_picture_size, Damage, DecodeError, DecodeStats, Decoder, DecoderOptions, EncodedPacket, ErrorPolicy, Frame,
+};
+use crate::codec::{Codec, DecoderConfig};
 use context::BACKEND;
 
 /// Calls to `avcodec_receive_frame` that may fail in a row before a drain gives up, so that
@@ -60,6 +68,8 @@ pub(in crate::decode) struct LibavDecoder {
     receive_error: Option<DecodeError>,
     /// [`DecoderOptions::max_picture_pixels`], checked on every in-band SPS.
     max_picture_pixels: u64,
+    /// ifc's own damage analysis; decoded frames wait in it for their verdict.
+    damage: DamageTracker<Frame>,
 }
 
 impl LibavDecoder {
@@ -70,6 +80,7 @@ impl LibavDecoder {
             Some(config) => NalFraming::LengthPrefixed(config.nal_length_size),
             None => NalFraming::AnnexB,
         };
+        let damage = DamageTracker::new(options.codec, &record_parameter_sets(options.config.as_ref()));
         Ok(Self {
             decoder,
             codec: options.codec,
@@ -84,6 +95,7 @@ impl LibavDecoder {
             reset_before_key: false,
             receive_error: None,
             max_picture_pixels: options.max_picture_pixels,
+            damage,
         })
     }
 
@@ -171,10 +183,13 @@ impl LibavDecoder {
 
     fn accept_picture(&mut self, video: ffmpeg::frame::Video) {
         let corrupt = video.is_corrupt() || video.has_decode_errors();
+        let decode_index = u64::try_from(video.packet().position).ok();
         if corrupt {
             self.stats.concealed_or_corrupt_frames += 1;
             if self.policy == ErrorPolicy::SkipUntilKeyframe {
                 self.note_damage();
+                // Dropped, but the pictures predicted from it must learn of it.
+                self.judge(decode_index, true, None);
                 return;
             }
         }
@@ -183,13 +198,13 @@ impl LibavDecoder {
             Err(reason) => {
                 self.stats.decode_errors += 1;
                 self.receive_error = Some(DecodeError::UnsupportedPicture { stream_id: self.stream_id, reason });
+                self.judge(decode_index, corrupt, None);
                 return;
             }
         };
         let video = picture.video();
         let pts_90k = video.pts();
         let key_frame = video.is_key();
-        let decode_index = u64::try_from(video.packet().position).ok();
         let colour = picture.colour();
         let mut frame = Frame::from_libav(picture);
         frame.pts_90k = pts_90k;
@@ -198,10 +213,34 @@ impl LibavDecoder {
         frame.colour = colour;
         frame.corrupt = corrupt;
         frame.stream_id = self.stream_id;
-        frame.display_index = self.next_display_index;
-        self.next_display_index += 1;
-        self.stats.frames_out += 1;
-        self.ready.push_back(frame);
+        self.judge(decode_index, corrupt, Some(frame));
+    }
+
+    fn judge(&mut self, decode_index: Option<u64>, backend_damaged: bool, frame: Option<Frame>) {
+        self.damage.picture(decode_index, backend_damaged, frame);
+        self.deliver_judged();
+    }
+
+    /// Moves the frames whose verdict is known from the damage gate into `ready`: damaged
+    /// ones dropped (`SkipUntilKeyframe`) or flagged (`Conceal`), and counted.
+    fn deliver_judged(&mut self) {
+        while let Some((mut frame, damage)) = self.damage.pull() {
+            if let Some(damage) = damage {
+                // Pictures libavcodec flagged were counted when they came out.
+                if damage != Damage::Concealed {
+                    self.stats.damaged_frames += 1;
+                }
+                if self.policy == ErrorPolicy::SkipUntilKeyframe {
+                    self.note_damage();
+                    continue;
+                }
+                frame.corrupt = true;
+            }
+            frame.display_index = self.next_display_index;
+            self.next_display_index += 1;
+            self.stats.frames_out += 1;
+            self.ready.push_back(frame);
+        }
     }
 
     /// Ends the current sequence: every held picture into `ready`, then a clean decoder.
@@ -210,10 +249,37 @@ impl LibavDecoder {
         let _ = self.decoder.send_eof();
         self.receive_ready(true);
         self.decoder.flush();
+        // Whatever did not come out never will: the gate judges what it still holds.
+        self.damage.restart();
+        self.deliver_judged();
+    }
+
+    /// Runs the packet through the damage analysis. A damaged picture that is decoded is
+    /// reported and counted; under `SkipUntilKeyframe` the packets after it are skipped.
+    fn analyse(&mut self, packet: &EncodedPacket, index: u64, decoded: bool) -> Result<(), DecodeError> {
+        let nals = packet_nals(self.framing, &packet.data);
+        let found = self.damage.access_unit(index, nals, decoded);
+        self.deliver_judged();
+        let Some(damage) = found else { return Ok(()) };
+        self.stats.decode_errors += 1;
+        self.note_damage();
+        Err(DecodeError::Damaged { stream_id: self.stream_id, packet_index: index, pts_90k: packet.pts_90k, damage })
     }
 
     fn take_receive_error(&mut self) -> Result<(), DecodeError> {
         self.receive_error.take().map_or(Ok(()), Err)
+    }
+}
+
+/// The parameter sets of the decoder configuration record, read from the record itself when
+/// the configuration was built without them.
+fn record_parameter_sets(config: Option<&DecoderConfig>) -> Vec<bytes::Bytes> {
+    match config {
+        Some(c) if c.parameter_sets.is_empty() => {
+            DecoderConfig::from_record(c.codec, c.record.clone()).map(|c| c.parameter_sets).unwrap_or_default()
+        }
+        Some(c) => c.parameter_sets.clone(),
+        None => Vec::new(),
     }
 }
 
@@ -242,6 +308,7 @@ impl Decoder for LibavDecoder {
             if let Err(e) = check_picture_size(self.stream_id, self.max_picture_pixels, &params) {
                 self.stats.decode_errors += 1;
                 self.note_damage();
+                let _ = self.analyse(&packet, index, false);
                 return Err(e);
             }
         }
@@ -249,6 +316,8 @@ impl Decoder for LibavDecoder {
             let is_key = packet.is_key || has_random_access_slice(self.codec, self.framing, &packet.data);
             if !is_key {
                 self.stats.skipped_until_keyframe += 1;
+                // Analysed all the same: the analysis follows parameter sets and frame numbers.
+                let _ = self.analyse(&packet, index, false);
                 return Ok(());
             }
             if self.reset_before_key {
@@ -257,10 +326,18 @@ impl Decoder for LibavDecoder {
             self.awaiting_key = false;
             self.reset_before_key = false;
         }
-        let av_packet = self.av_packet(&packet, index)?;
+        let av_packet = match self.av_packet(&packet, index) {
+            Ok(av_packet) => av_packet,
+            Err(e) => {
+                let _ = self.analyse(&packet, index, false);
+                return Err(e);
+            }
+        };
+        let analysed = self.analyse(&packet, index, true);
         let sent = self.send(&av_packet, index, packet.pts_90k);
         self.receive_ready(false);
         sent?;
+        analysed?;
         self.take_receive_error()
     }
 

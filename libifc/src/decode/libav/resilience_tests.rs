@@ -112,22 +112,128 @@ fn h264_slice_damage_is_counted_dropped_and_recovered_at_the_next_idr() {
 }
 
 #[test]
-fn under_conceal_damaged_pictures_are_delivered_and_flagged() {
+fn under_conceal_damaged_pictures_and_those_predicted_from_them_are_delivered_and_flagged() {
     let name = "h264_main_320x240_25.h264";
     let aus = access_units(name);
+    let key = next_key_after(&aus, 5) as u64;
+    assert!(is_reference(codec_of(name), &aus[5]), "the damage must spread");
+    let clean = decode_fixture(name, 1, ErrorPolicy::Conceal);
     let packets = damaged_packets(&aus, 5, |au| Some(truncated(au)));
     let damaged = decode_packets(name, 1, ErrorPolicy::Conceal, packets);
     assert_eq!(damaged.frames.len(), aus.len(), "every picture comes out");
-    let corrupt: Vec<_> = damaged.frames.iter().filter(|f| f.corrupt).map(|f| f.decode_index).collect();
-    assert_eq!(corrupt, [Some(5)]);
+    let mut corrupt: Vec<u64> = damaged.frames.iter().filter(|f| f.corrupt).filter_map(|f| f.decode_index).collect();
+    corrupt.sort_unstable();
+    // libavcodec flags the truncated picture; every picture decoded after it up to the IDR is
+    // predicted, directly or not, from it.
+    assert_eq!(corrupt, (5..key).collect::<Vec<_>>());
     assert_eq!(damaged.stats.concealed_or_corrupt_frames, 1);
+    assert_eq!(damaged.stats.damaged_frames, key - 6);
     assert_eq!(damaged.stats.skipped_until_keyframe, 0);
+    assert_unflagged_frames_equal_clean(name, &clean.frames, &damaged.frames);
+}
+
+/// Does the access unit hold a reference picture (H.264 `nal_ref_idc` > 0; H.265 anything but
+/// the even types up to 14)?
+fn is_reference(codec: crate::codec::Codec, au: &AccessUnit) -> bool {
+    au.classified(codec).any(|(kind, nal)| {
+        matches!(kind, Some(NalKind::Slice { .. }))
+            && match codec {
+                crate::codec::Codec::H264 => nal[0] & 0x60 != 0,
+                crate::codec::Codec::H265 => !((nal[0] >> 1) <= 14 && (nal[0] >> 1) % 2 == 0),
+            }
+    })
+}
+
+/// The first predicted reference picture after `from` that is not a key frame.
+fn reference_after(codec: crate::codec::Codec, aus: &[AccessUnit], from: usize) -> usize {
+    (from..aus.len()).find(|&i| !aus[i].random_access && is_reference(codec, &aus[i])).expect("a reference picture")
+}
+
+/// Every frame not flagged `corrupt` equals the clean decode's frame of the same pts (the test
+/// packets keep each access unit's pts, even when one is left out).
+fn assert_unflagged_frames_equal_clean(what: &str, clean: &[Frame], damaged: &[Frame]) {
+    let clean: std::collections::HashMap<_, _> = clean.iter().map(|f| (f.pts_90k, picture_bytes(f))).collect();
+    for frame in damaged.iter().filter(|f| !f.corrupt) {
+        let expected =
+            clean.get(&frame.pts_90k).unwrap_or_else(|| panic!("{what}: pts {:?} not in clean", frame.pts_90k));
+        assert!(
+            *expected == picture_bytes(frame),
+            "{what}: the unflagged picture of pts {:?} (packet {:?}) differs from the undamaged decode",
+            frame.pts_90k,
+            frame.decode_index
+        );
+    }
+}
+
+#[test]
+fn b_pictures_decoded_after_a_damaged_reference_are_never_delivered_unflagged() {
+    // libavcodec flags the damaged reference when it comes out, after the B-pictures predicted
+    // from it that are displayed before it; they wait for that verdict.
+    let name = "h264_high_bpyramid_320x240_25.h264";
+    let codec = codec_of(name);
+    let aus = access_units(name);
+    let clean = decode_fixture(name, 1, ErrorPolicy::SkipUntilKeyframe);
+    let mut checked = 0;
+    for seed in 1..=6u64 {
+        let at = reference_after(codec, &aus, 1 + seed as usize * 3);
+        let packets = damaged_packets(&aus, at as u64, |au| Some(flip_slice_bits(au, codec, &mut Noise(seed))));
+        for policy in [ErrorPolicy::SkipUntilKeyframe, ErrorPolicy::Conceal] {
+            let what = format!("{name}, bit flips in packet {at}, {policy:?}");
+            let damaged = decode_packets(name, 1, policy, packets.clone());
+            let s = damaged.stats;
+            if s.concealed_or_corrupt_frames == 0 {
+                continue; // libavcodec saw nothing: nothing to act on (see the module notes)
+            }
+            checked += 1;
+            assert_unflagged_frames_equal_clean(&what, &clean.frames, &damaged.frames);
+            if policy == ErrorPolicy::Conceal {
+                assert_eq!(damaged.frames.len(), aus.len(), "{what}");
+                let flagged = damaged.frames.iter().filter(|f| f.corrupt).count() as u64;
+                assert_eq!(flagged, s.concealed_or_corrupt_frames + s.damaged_frames, "{what}: {s:?}");
+            } else {
+                assert!(damaged.frames.iter().all(|f| !f.corrupt), "{what}");
+            }
+        }
+    }
+    assert!(checked >= 4, "libavcodec flagged too few of the damaged pictures ({checked})");
+}
+
+#[test]
+fn a_missing_reference_picture_is_found_and_what_is_predicted_from_it_is_flagged() {
+    // libavcodec notices none of this: the H.264 frame_num gap and the H.265 reference picture
+    // set naming an absent picture are ifc's own findings, with 1 or 2 threads alike.
+    for name in ["h264_high_bpyramid_320x240_25.h264", "hevc_main_320x240_25.h265"] {
+        let codec = codec_of(name);
+        let aus = access_units(name);
+        let clean = decode_fixture(name, 1, ErrorPolicy::Conceal);
+        let gone = reference_after(codec, &aus, 4) as u64;
+        let packets = damaged_packets(&aus, gone, |_| None);
+        for threads in [1, 2] {
+            let what = format!("{name}, packet {gone} left out, {threads} threads");
+            let damaged = decode_packets(name, threads, ErrorPolicy::Conceal, packets.clone());
+            let s = damaged.stats;
+            assert!(s.damaged_frames > 0 && s.decode_errors > 0, "{what}: {s:?}");
+            assert!(
+                damaged.errors.iter().any(|e| matches!(e, DecodeError::Damaged { damage, .. }
+                    if matches!(damage, crate::decode::Damage::FrameNumGap { .. } | crate::decode::Damage::MissingReference { .. }))),
+                "{what}: {:?}",
+                damaged.errors
+            );
+            assert_eq!(damaged.frames.len(), aus.len() - 1, "{what}: the others come out");
+            assert_unflagged_frames_equal_clean(&what, &clean.frames, &damaged.frames);
+            let skipping = decode_packets(name, threads, ErrorPolicy::SkipUntilKeyframe, packets.clone());
+            assert!(skipping.frames.iter().all(|f| !f.corrupt), "{what}");
+            assert!(skipping.frames.len() < aus.len() - 1, "{what}: damaged pictures dropped");
+            assert_unflagged_frames_equal_clean(&what, &clean.frames, &skipping.frames);
+        }
+    }
 }
 
 #[test]
 fn undetected_damage_still_ends_at_the_next_key_frame() {
     // libavcodec's H.265 decoder reports no concealment, and neither codec notices a missing
-    // access unit; the damage cannot outlive the next IDR all the same.
+    // access unit (ifc's analysis does); whatever is noticed, the damage cannot outlive the
+    // next IDR.
     for name in ["hevc_main_320x240_25.h265", "h264_main_320x240_25.h264", "h264_high_bpyramid_320x240_25.h264"] {
         let aus = access_units(name);
         let key = next_key_after(&aus, 5);
