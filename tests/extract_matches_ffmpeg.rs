@@ -12,6 +12,7 @@ use std::time::Duration;
 use ifc_integration_tests::damaged_stream::{
     bpyramid_1366x768, display_position, extract_raw, nal_units, predicted_reference_slice,
 };
+use ifc_integration_tests::demo::{demo_model, ifc_run};
 use ifc_integration_tests::{fixtures, ifc_bin, run_ok, run_with_timeout, testdata};
 
 fn native_pix_fmt(fixture: &Path) -> &'static str {
@@ -159,6 +160,12 @@ fn frames_of_a_damaged_b_pyramid_stream_are_intact_or_dropped_and_counted() {
     }
     assert!(frames.len() < clean.len(), "damaged frames are dropped: {summary}");
     assert!(summary.contains("damaged frames dropped") && !summary.contains("decode errors 0"), "{summary}");
+
+    // `ifc run` (the streaming inspection behind `ifc serve` too) counts them as well.
+    let model = demo_model();
+    let out = ifc_run(&["--input", damaged_path.to_str().unwrap(), "--model", model.to_str().unwrap(), "--out", "run"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("damaged frames dropped"), "ifc run's summary: {stderr}");
 }
 
 /// A reference picture's access unit left out: libavcodec notices nothing and conceals what

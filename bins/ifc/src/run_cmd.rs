@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args};
 use ifc::codec::FrameRate;
-use ifc::inspect::{InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamInspection, StreamSource};
+use ifc::inspect::{CountersSnapshot, InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamInspection, StreamSource};
 use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
 use ifc::rtsp::RtspOptions;
@@ -218,7 +218,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let stats = inspection.join()?;
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
-        eprintln!("{}", summary(&stats, counters.snapshot().decode_errors, secs, &written));
+        eprintln!("{}", summary(&stats, &counters.snapshot(), secs, &written));
     }
     if stats.frames_inferred == 0 && stats.frames_sampled > 0 {
         bail!("no frame was inferred: {}", stats.errors.first().map(ToString::to_string).unwrap_or_default());
@@ -272,7 +272,8 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     bar
 }
 
-fn summary(stats: &RunStats, decode_errors: u64, secs: f64, written: &[PathBuf]) -> String {
+fn summary(stats: &RunStats, counters: &CountersSnapshot, secs: f64, written: &[PathBuf]) -> String {
+    let decode_errors = counters.decode_errors;
     let ms =
         |p: f64| stats.latency_percentile_ns(p).map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns as f64 / 1e6));
     let mut s = format!(
@@ -295,6 +296,9 @@ fn summary(stats: &RunStats, decode_errors: u64, secs: f64, written: &[PathBuf])
     }
     if stats.frames_dropped > 0 {
         s.push_str(&format!("; dropped before inference {}", stats.frames_dropped));
+    }
+    if counters.frames_damaged > 0 {
+        s.push_str(&format!("; {} damaged frames dropped", counters.frames_damaged));
     }
     if let Some(first) = stats.errors.first() {
         s.push_str(&format!("\n  first failure: {first}"));

@@ -315,6 +315,8 @@ pub struct InspectionCounters {
     pub frames_dropped: u64,
     pub frames_not_inferred: u64,
     pub decode_errors: u64,
+    /// Decoded pictures found damaged and dropped (see `ErrorPolicy`).
+    pub frames_damaged: u64,
     pub reconnects: u64,
     pub queue_depth: u64,
     /// Decode-to-verdict latency of the frames inferred so far, milliseconds (absent before

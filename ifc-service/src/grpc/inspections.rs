@@ -18,6 +18,7 @@ fn counters(c: InspectionCounters) -> pb::InspectionCounters {
         frames_dropped: c.frames_dropped,
         frames_not_inferred: c.frames_not_inferred,
         decode_errors: c.decode_errors,
+        frames_damaged: c.frames_damaged,
         reconnects: c.reconnects,
         queue_depth: c.queue_depth,
     }

@@ -20,7 +20,7 @@ const LATENCY_BOUNDS_S: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 
 pub fn render(streams: &[StreamMetrics<'_>], outbox_backlog: i64) -> String {
     let mut out = String::new();
-    let counters: [CounterRow; 9] = [
+    let counters: [CounterRow; 10] = [
         ("ifc_packets_received_total", "Encoded packets (access units) received.", |s| s.packets_received),
         ("ifc_frames_decoded_total", "Frames decoded.", |s| s.frames_decoded),
         ("ifc_frames_sampled_total", "Frames chosen by the sample node.", |s| s.frames_sampled),
@@ -30,6 +30,7 @@ pub fn render(streams: &[StreamMetrics<'_>], outbox_backlog: i64) -> String {
             s.frames_not_inferred
         }),
         ("ifc_decode_errors_total", "Damaged access units and decoder failures.", |s| s.decode_errors),
+        ("ifc_frames_damaged_total", "Decoded pictures found damaged and dropped.", |s| s.frames_damaged),
         ("ifc_source_reconnects_total", "Camera sessions started after the first.", |s| s.reconnects),
         ("ifc_ng_frames_total", "Frames judged NG.", |s| s.ng_frames),
     ];

@@ -250,6 +250,7 @@ fn counters_view(c: &StreamCounters) -> InspectionCounters {
         frames_dropped: s.frames_dropped,
         frames_not_inferred: s.frames_not_inferred,
         decode_errors: s.decode_errors,
+        frames_damaged: s.frames_damaged,
         reconnects: s.reconnects,
         queue_depth: s.queue_depth,
         verdict_latency_p50_ms: latency.percentile_ns(50.0).map(|ns| ns as f64 / 1e6),

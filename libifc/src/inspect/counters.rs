@@ -18,6 +18,7 @@ pub struct StreamCounters {
     pub(super) ok_frames: AtomicU64,
     pub(super) ng_frames: AtomicU64,
     pub(super) decode_errors: AtomicU64,
+    pub(super) frames_damaged: AtomicU64,
     pub(super) queue_depth: AtomicU64,
     pub(super) reconnects: AtomicU64,
     pub(super) latency: AtomicLatencyHistogram,
@@ -42,6 +43,9 @@ pub struct CountersSnapshot {
     pub ng_frames: u64,
     /// Damaged access units and decoder failures, over every session.
     pub decode_errors: u64,
+    /// Decoded pictures found damaged (by libavcodec or ifc's own analysis) and not delivered
+    /// (or delivered flagged, under `Conceal`), over every session.
+    pub frames_damaged: u64,
     /// Frames waiting for inference now.
     pub queue_depth: u64,
     /// Sessions started after the first (pull cameras).
@@ -62,6 +66,7 @@ impl StreamCounters {
             ok_frames: n(&self.ok_frames),
             ng_frames: n(&self.ng_frames),
             decode_errors: n(&self.decode_errors),
+            frames_damaged: n(&self.frames_damaged),
             queue_depth: n(&self.queue_depth),
             reconnects: n(&self.reconnects),
         }

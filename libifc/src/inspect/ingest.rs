@@ -33,6 +33,7 @@ pub(super) struct Ingest {
     pub(super) next_frame_index: u64,
     /// Decode errors of decoders already closed (earlier sessions).
     pub(super) closed_decode_errors: u64,
+    pub(super) closed_frames_damaged: u64,
 }
 
 impl Ingest {
@@ -234,7 +235,9 @@ impl Ingest {
     fn finish_decoder(&mut self, decoder: &mut dyn Decoder) {
         let _ = decoder.flush();
         self.drain(decoder);
-        self.closed_decode_errors += decoder.stats().decode_errors;
+        let stats = decoder.stats();
+        self.closed_decode_errors += stats.decode_errors;
+        self.closed_frames_damaged += stats.damaged_frames + stats.concealed_or_corrupt_frames;
     }
 
     fn drain(&mut self, decoder: &mut dyn Decoder) -> Flow {
@@ -245,8 +248,11 @@ impl Ingest {
                 break;
             }
         }
-        let errors = self.closed_decode_errors + decoder.stats().decode_errors;
+        let stats = decoder.stats();
+        let errors = self.closed_decode_errors + stats.decode_errors;
+        let damaged = self.closed_frames_damaged + stats.damaged_frames + stats.concealed_or_corrupt_frames;
         self.counters().decode_errors.store(errors, std::sync::atomic::Ordering::Relaxed);
+        self.counters().frames_damaged.store(damaged, std::sync::atomic::Ordering::Relaxed);
         flow
     }
 
