@@ -273,13 +273,17 @@ fn progress_bar(quiet: bool) -> ProgressBar {
 }
 
 fn summary(stats: &RunStats, counters: &CountersSnapshot, secs: f64, written: &[PathBuf]) -> String {
-    let decode_errors = counters.decode_errors;
+    // As `ifc extract` counts them: skipped packets are errors (their pictures are lost), so a
+    // damaged stream never reads "decode errors 0".
+    let skipped = counters.packets_skipped;
+    let decode_errors = counters.decode_errors + skipped;
     let ms =
         |p: f64| stats.latency_percentile_ns(p).map_or_else(|| "-".to_owned(), |ns| format!("{:.1}", ns as f64 / 1e6));
     let mut s = format!(
-        "ifc run: decoded {} frames (decode errors {decode_errors}), inferred {}, not inferred {}; OK {}, NG {}; \
+        "ifc run: decoded {} frames (decode errors {decode_errors}{}), inferred {}, not inferred {}; OK {}, NG {}; \
          snapshots {}; latency decode→verdict p50 {} ms, p99 {} ms; {:.1} fps ({:.2} s)",
         stats.frames_decoded,
+        if skipped > 0 { format!(", {skipped} packets skipped to the next key frame") } else { String::new() },
         stats.frames_inferred,
         stats.frames_not_inferred,
         stats.ok_frames,

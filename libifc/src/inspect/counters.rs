@@ -19,6 +19,7 @@ pub struct StreamCounters {
     pub(super) ng_frames: AtomicU64,
     pub(super) decode_errors: AtomicU64,
     pub(super) frames_damaged: AtomicU64,
+    pub(super) packets_skipped: AtomicU64,
     pub(super) queue_depth: AtomicU64,
     pub(super) reconnects: AtomicU64,
     pub(super) latency: AtomicLatencyHistogram,
@@ -46,6 +47,9 @@ pub struct CountersSnapshot {
     /// Decoded pictures found damaged (by libavcodec or ifc's own analysis) and not delivered
     /// (or delivered flagged, under `Conceal`), over every session.
     pub frames_damaged: u64,
+    /// Packets skipped while waiting for a key frame (after damage, or joining mid-GOP): their
+    /// pictures are lost. Over every session.
+    pub packets_skipped: u64,
     /// Frames waiting for inference now.
     pub queue_depth: u64,
     /// Sessions started after the first (pull cameras).
@@ -67,6 +71,7 @@ impl StreamCounters {
             ng_frames: n(&self.ng_frames),
             decode_errors: n(&self.decode_errors),
             frames_damaged: n(&self.frames_damaged),
+            packets_skipped: n(&self.packets_skipped),
             queue_depth: n(&self.queue_depth),
             reconnects: n(&self.reconnects),
         }

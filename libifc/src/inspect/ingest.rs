@@ -34,6 +34,7 @@ pub(super) struct Ingest {
     /// Decode errors of decoders already closed (earlier sessions).
     pub(super) closed_decode_errors: u64,
     pub(super) closed_frames_damaged: u64,
+    pub(super) closed_packets_skipped: u64,
 }
 
 impl Ingest {
@@ -238,6 +239,7 @@ impl Ingest {
         let stats = decoder.stats();
         self.closed_decode_errors += stats.decode_errors;
         self.closed_frames_damaged += stats.damaged_frames + stats.concealed_or_corrupt_frames;
+        self.closed_packets_skipped += stats.skipped_until_keyframe;
     }
 
     fn drain(&mut self, decoder: &mut dyn Decoder) -> Flow {
@@ -253,6 +255,8 @@ impl Ingest {
         let damaged = self.closed_frames_damaged + stats.damaged_frames + stats.concealed_or_corrupt_frames;
         self.counters().decode_errors.store(errors, std::sync::atomic::Ordering::Relaxed);
         self.counters().frames_damaged.store(damaged, std::sync::atomic::Ordering::Relaxed);
+        let skipped = self.closed_packets_skipped + stats.skipped_until_keyframe;
+        self.counters().packets_skipped.store(skipped, std::sync::atomic::Ordering::Relaxed);
         flow
     }
 

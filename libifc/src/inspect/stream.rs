@@ -126,6 +126,7 @@ impl StreamInspection {
             next_frame_index: 0,
             closed_decode_errors: 0,
             closed_frames_damaged: 0,
+            closed_packets_skipped: 0,
         };
         let inference_shared = Arc::clone(&shared);
         let inference = std::thread::Builder::new()
