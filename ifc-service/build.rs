@@ -2,7 +2,7 @@
 //! descriptor set (served by gRPC reflection).
 
 fn main() {
-    let proto_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../proto");
+    let proto_dir = "../proto";
     let proto = format!("{proto_dir}/ifc/v1/ifc.proto");
     println!("cargo:rerun-if-changed={proto}");
     // sqlx::migrate! embeds the migrations; a new file must rebuild the crate.

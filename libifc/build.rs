@@ -1,5 +1,8 @@
 //! Generates the Triton gRPC client from `proto/` when the `triton` feature is on, and builds
 //! the host (C++) version of the CUDA kernels when the `cuda` feature is on.
+//!
+//! Paths are relative to the crate, where cargo runs build scripts: a build script binary from
+//! a shared build cache may have been compiled in another checkout, so nothing is compiled in.
 
 fn main() {
     #[cfg(feature = "triton")]
@@ -13,7 +16,7 @@ fn main() {
 /// nothing of it reaches the library's users.
 #[cfg(feature = "cuda")]
 fn build_host_kernels() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/gpu/kernel");
+    let dir = "src/gpu/kernel";
     for file in ["host_kernels.cpp", "host_shim.h", "preprocess.cu"] {
         println!("cargo:rerun-if-changed={dir}/{file}");
     }
@@ -30,7 +33,7 @@ fn build_host_kernels() {
 
 #[cfg(feature = "triton")]
 fn generate_triton_client() {
-    let proto_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../proto");
+    let proto_dir = "../proto";
     println!("cargo:rerun-if-changed={proto_dir}");
     let protos = [format!("{proto_dir}/grpc_service.proto"), format!("{proto_dir}/model_config.proto")];
     // A build script reports failure by panicking; the message names the missing tool.

@@ -2,7 +2,7 @@
 //! generates only its server side).
 
 fn main() {
-    let proto_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../proto");
+    let proto_dir = "../proto";
     let proto = format!("{proto_dir}/ifc/v1/ifc.proto");
     println!("cargo:rerun-if-changed={proto}");
     #[allow(clippy::expect_used)]
