@@ -8,23 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ifc_integration_tests::backends::{Backends, Bus, Database, Objects};
-use ifc_integration_tests::demo::{demo_clip, demo_model, ifc_run, repo};
+use ifc_integration_tests::demo::{demo_clip, demo_document, repo};
 use ifc_integration_tests::serve::{wait_for, ServeProcess, ADMIN_PASSWORD};
 use ifc_service::db::{Db, OutboxEvent};
 use ifc_service::events::{InProcessBus, LocalFeed, OutboxRelay};
-use serde_json::{json, Value};
+use serde_json::json;
 use sqlx::Connection;
-
-/// The shorthand's pipeline document for the demo model, as JSON.
-fn demo_document(clip: &Path, dir: &Path) -> Value {
-    let model = demo_model();
-    let out = ifc_run(
-        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--print-pipeline"],
-        dir,
-    );
-    assert!(out.status.success(), "--print-pipeline: {}", String::from_utf8_lossy(&out.stderr));
-    serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
-}
 
 fn spooled(data_dir: &Path) -> usize {
     fn count(dir: &Path) -> usize {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use ifc_integration_tests::backends::Backends;
-use ifc_integration_tests::demo::{demo_clip_cut, demo_model, ifc_run, read_jsonl};
+use ifc_integration_tests::demo::{demo_clip_cut, demo_document, demo_model, ifc_run, read_jsonl};
 use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::rtsp_server::RtspServer;
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
@@ -26,17 +26,6 @@ fn reference_records(clip: &Path, dir: &Path) -> BTreeMap<u64, Value> {
     );
     assert!(run.status.success(), "ifc run: {}", String::from_utf8_lossy(&run.stderr));
     read_jsonl(&out.join("results.jsonl")).into_iter().map(|r| (r["frame_index"].as_u64().expect("index"), r)).collect()
-}
-
-/// The shorthand's pipeline document (what `ifc run --input CLIP --model M` runs), as JSON.
-fn demo_document(clip: &Path, dir: &Path) -> Value {
-    let model = demo_model();
-    let out = ifc_run(
-        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--print-pipeline"],
-        dir,
-    );
-    assert!(out.status.success(), "--print-pipeline: {}", String::from_utf8_lossy(&out.stderr));
-    serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
 }
 
 /// Every result of `camera` over gRPC (`Results.ListResults`, following the cursor), as

@@ -4,24 +4,12 @@
 //! a broker that is gone does not hold the shutdown.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::Duration;
 
-use ifc_integration_tests::demo::{demo_clip_cut, demo_model, ifc_run, repo};
+use ifc_integration_tests::demo::{demo_clip_cut, demo_document, repo};
 use ifc_integration_tests::kafka::{consume, Broker};
 use ifc_integration_tests::serve::{subscribe, wait_for, ServeProcess};
 use serde_json::{json, Value};
-
-/// The shorthand's pipeline document (what `ifc run --input CLIP --model M` runs), as JSON.
-fn demo_document(clip: &Path, dir: &Path) -> Value {
-    let model = demo_model();
-    let out = ifc_run(
-        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--print-pipeline"],
-        dir,
-    );
-    assert!(out.status.success(), "--print-pipeline: {}", String::from_utf8_lossy(&out.stderr));
-    serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
-}
 
 /// The property names of a definition in schema/events.schema.json.
 fn schema_properties(definition: &str) -> BTreeSet<String> {

@@ -67,3 +67,15 @@ pub fn ifc_run(args: &[&str], dir: &Path) -> Output {
     cmd.current_dir(dir).arg("run").args(args);
     run_with_timeout(&mut cmd, Duration::from_secs(900))
 }
+
+/// The shorthand's pipeline document (what `ifc run --input CLIP --model M` runs, from
+/// `--print-pipeline`), as JSON for `ifc serve`'s API.
+pub fn demo_document(clip: &Path, dir: &Path) -> serde_json::Value {
+    let model = demo_model();
+    let out = ifc_run(
+        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--print-pipeline"],
+        dir,
+    );
+    assert!(out.status.success(), "--print-pipeline: {}", String::from_utf8_lossy(&out.stderr));
+    serde_yaml_ng::from_slice(&out.stdout).expect("YAML document")
+}

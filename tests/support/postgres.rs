@@ -6,12 +6,12 @@
 //! `postgres` OS user (the package makes it) and its programs run as that user through
 //! `setpriv`, which execs in place, so the child's pid is the server's and killing it works.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::run_with_timeout;
+use crate::triton::free_port;
 
 const BIN: &str = "/usr/lib/postgresql/15/bin";
 
@@ -36,10 +36,6 @@ fn pg_command(program: &str) -> Command {
     } else {
         Command::new(path)
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 impl Postgres {
