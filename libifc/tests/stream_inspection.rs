@@ -15,9 +15,10 @@ use ifc::infer::{InferBackend, InferError, ModelMetadata, Output};
 use ifc::inspect::{
     InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamCounters, StreamInspection, StreamSource,
 };
+use ifc::live::Fanout;
 use ifc::pipeline::PipelineDocument;
 use ifc::postprocess::parse_labels;
-use ifc::remux::{input_kind, VideoInput};
+use ifc::remux::{input_kind, LiveItem, VideoInput};
 use ifc::rtsp::RtspOptions;
 use ifc::runner::{open_backend, Clock, FrameOutcome, JsonlSink, ResultSink, RunPlan, Runner};
 
@@ -192,6 +193,37 @@ fn a_file_inspected_with_back_pressure_equals_the_sequential_run() {
     assert_eq!(counters.latency().count(), stats.frames_inferred);
     let seen: Vec<SourceStatus> = statuses.try_iter().collect();
     assert_eq!(seen, [SourceStatus::Connecting, SourceStatus::Live, SourceStatus::Ended]);
+}
+
+/// Two publisher sessions of a real recording through a shared feed: each session is decoded
+/// whole by its own decoder, the gap between them is reported, and closing the feed ends it.
+#[test]
+fn a_feed_inspection_follows_publisher_sessions_until_the_feed_closes() {
+    let path = repo_root().join("testdata/h264_high_bpyramid_320x240_25.mp4");
+    let data = bytes::Bytes::from(std::fs::read(&path).unwrap());
+    let input = VideoInput::read(input_kind(Some("mp4"), &data).unwrap(), data, None).unwrap();
+    let packets = input.packets();
+    let feed = Fanout::new(4 * packets.len());
+    let lines = Lines::default();
+    let mut options = InspectionOptions::default();
+    options.overload = OverloadPolicy::Block;
+    let (on_status, statuses) = status_channel();
+    let inspection = StreamInspection::start(StreamSource::Feed(feed.clone()), runner(None, &lines), options, on_status).unwrap();
+    for _session in 0..2 {
+        let publisher = feed.publisher().unwrap();
+        publisher.send(LiveItem::Config(input.config.clone()));
+        for p in &packets {
+            publisher.send(LiveItem::Packet(p.clone()));
+        }
+    }
+    feed.close();
+    let stats = inspection.join().unwrap();
+    assert_eq!(stats.frames_decoded, 2 * packets.len() as u64, "every picture of both sessions");
+    assert_eq!(stats.frames_inferred, stats.frames_decoded);
+    assert_eq!(lines.text().lines().count(), 2 * packets.len());
+    let seen: Vec<SourceStatus> = statuses.try_iter().collect();
+    use SourceStatus::{Connecting, Ended, Live};
+    assert_eq!(seen, [Connecting, Live, Connecting, Live, Connecting, Ended]);
 }
 
 #[test]

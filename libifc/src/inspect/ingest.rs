@@ -12,9 +12,9 @@ use super::{InspectError, InspectionOptions, ReconnectPolicy, SourceStatus};
 use crate::codec::{DecoderConfig, FrameRate};
 use crate::decode::frame_queue::Pushed;
 use crate::decode::{open_decoder, Decoder, DecoderOptions, EncodedPacket, Frame, Sampler};
-use crate::live::LiveVideo;
+use crate::live::{BreakReason, FeedItem, LiveVideo, Subscription};
 use crate::remux::{sample_packet, LiveItem, SourceItem};
-use crate::rtsp::{RtspError, RtspOptions, RtspUrl};
+use crate::rtsp::{Polled, RtspError, RtspOptions, RtspUrl};
 
 /// Whether the ingest loop goes on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +222,51 @@ impl Ingest {
             self.finish_decoder(d);
         }
         Ok(outcome)
+    }
+
+    /// A shared feed: packets until the feed is closed or the inspection stops. Each session of
+    /// the feed's publisher gets its own decoder; a gap (this inspection fell behind the feed)
+    /// is counted as packets skipped, and decoding resumes at the key packet after it.
+    pub(super) fn run_feed(&mut self, mut feed: Subscription) -> Result<(), InspectError> {
+        self.status(SourceStatus::Connecting);
+        let mut decoder: Option<Box<dyn Decoder>> = None;
+        loop {
+            if self.shared.stop.is_stopped() {
+                break;
+            }
+            // Short waits, so that a stop is seen promptly while the feed is quiet.
+            match feed.poll(Instant::now() + Duration::from_millis(200)) {
+                Polled::Pending => {}
+                Polled::Ended => break,
+                Polled::Ready(FeedItem::Item(LiveItem::Config(config))) => {
+                    if decoder.is_none() {
+                        decoder = Some(self.open_decoder(config)?);
+                        self.status(SourceStatus::Live);
+                    }
+                }
+                Polled::Ready(FeedItem::Item(LiveItem::Packet(packet))) => {
+                    let Some(d) = decoder.as_deref_mut() else { continue };
+                    if self.decode_packet(d, packet) == Flow::Stop {
+                        break;
+                    }
+                }
+                Polled::Ready(FeedItem::Break(BreakReason::Lagged { items })) => {
+                    tracing::debug!(stream_id = self.options.stream_id, items, "fell behind the feed");
+                    self.closed_packets_skipped += items;
+                }
+                Polled::Ready(FeedItem::Break(BreakReason::SourceEnded)) => {
+                    if let Some(mut d) = decoder.take() {
+                        self.finish_decoder(d.as_mut());
+                    }
+                    self.status(SourceStatus::Connecting);
+                }
+            }
+        }
+        if let Some(d) = decoder.as_deref_mut() {
+            self.finish_decoder(d);
+        }
+        self.status(SourceStatus::Ended);
+        Ok(())
     }
 
     fn decode_packet(&mut self, decoder: &mut dyn Decoder, packet: EncodedPacket) -> Flow {

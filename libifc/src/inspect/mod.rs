@@ -43,6 +43,7 @@ use std::path::PathBuf;
 
 use crate::codec::FrameRate;
 use crate::decode::{BackendPreference, DecodeError};
+use crate::live::Fanout;
 use crate::remux::VideoInputError;
 use crate::rtsp::{RtspError, RtspOptions};
 use crate::runner::SinkError;
@@ -57,6 +58,11 @@ pub enum StreamSource {
     File { path: PathBuf, fps: Option<FrameRate>, realtime: bool, looped: bool },
     /// An RTSP camera ([`crate::live::LiveVideo`]); reconnects by `reconnect`.
     Rtsp { url: String, options: RtspOptions, reconnect: ReconnectPolicy },
+    /// A shared feed ([`crate::live::Fanout`]) that another part fills (a pushed stream, a
+    /// camera ingested once for several consumers). Subscribed at start; the inspection waits
+    /// through publisher changes (reported as [`SourceStatus::Connecting`]) and ends when the
+    /// feed is closed.
+    Feed(Fanout),
 }
 
 /// What a full queue to inference does.

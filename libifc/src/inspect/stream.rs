@@ -99,6 +99,8 @@ impl StreamInspection {
             OverloadPolicy::DropBeforeInference => QueuePolicy::DropOldest,
             OverloadPolicy::Block => QueuePolicy::Block,
         };
+        // Subscribed before anything starts, so that the inspection sees the feed from now on.
+        let mut subscription = None;
         let reader = match &source {
             StreamSource::File { path, fps, .. } => {
                 on_status(SourceStatus::Connecting);
@@ -111,6 +113,10 @@ impl StreamInspection {
                 }
             }
             StreamSource::Rtsp { .. } => None,
+            StreamSource::Feed(feed) => {
+                subscription = Some(feed.subscribe());
+                None
+            }
         };
         let shared = Arc::new(Shared {
             counters: Arc::new(StreamCounters::default()),
@@ -142,6 +148,10 @@ impl StreamInspection {
                     ingest.run_file(reader, &path, fps, realtime, looped)
                 }
                 (StreamSource::Rtsp { url, options, reconnect }, _) => ingest.run_rtsp(&url, &options, &reconnect),
+                (StreamSource::Feed(_), _) => match subscription {
+                    Some(subscription) => ingest.run_feed(subscription),
+                    None => Ok(()),
+                },
                 (StreamSource::File { .. }, None) => Ok(()),
             };
             if let Err(e) = &result {

@@ -37,7 +37,7 @@ mod init;
 #[cfg(test)]
 mod roundtrip_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 

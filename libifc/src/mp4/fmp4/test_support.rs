@@ -57,7 +57,7 @@ pub(super) fn box_at<'a>(data: &'a [u8], path: &[&[u8; 4]]) -> &'a [u8] {
 }
 
 /// A decoder configuration around a record, with only the fields the muxer reads filled in.
-pub(super) fn test_config(codec: Codec, record: Bytes, width: u32, height: u32) -> DecoderConfig {
+pub(crate) fn test_config(codec: Codec, record: Bytes, width: u32, height: u32) -> DecoderConfig {
     DecoderConfig {
         codec,
         record,

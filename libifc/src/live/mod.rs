@@ -9,6 +9,10 @@
 //! packets and unusable parameter sets are counted and logged, and the stream goes on: only a
 //! failed session (refused, unauthorized, timed out, closed mid-message) ends it with an error.
 
+mod fanout;
+
+pub use fanout::{BreakReason, Fanout, FanoutBusy, FanoutPublisher, FanoutStats, FeedItem, Subscription};
+
 use std::time::{Duration, Instant};
 
 use crate::remux::{LiveItem, LiveSource, LiveSourceStats};
