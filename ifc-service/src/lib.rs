@@ -19,6 +19,7 @@ pub mod grpc;
 pub mod inspections;
 pub mod objects;
 pub mod listen;
+pub mod media;
 pub mod run_store;
 mod serve;
 pub mod shutdown;

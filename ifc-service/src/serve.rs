@@ -15,6 +15,7 @@ use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, KafkaBus, LocalFeed, OutboxRelay};
 use crate::grpc;
 use crate::inspections::Manager;
+use crate::media::MediaHub;
 use crate::listen::{self, tls_acceptor};
 use crate::objects::ObjectStore;
 use crate::shutdown::Shutdown;
@@ -85,6 +86,7 @@ pub async fn serve(
         feed: feed.clone(),
         outbox_wake: Arc::clone(&outbox_wake),
         manager: Arc::new(Manager::new(config.cameras.clone())),
+        media: Arc::new(MediaHub::default()),
         config: Arc::new(config.clone()),
         shutdown: shutdown.clone(),
     };

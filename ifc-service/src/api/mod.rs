@@ -37,6 +37,7 @@ use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::events::{EventBus, LocalFeed};
 use crate::inspections::Manager;
+use crate::media::MediaHub;
 use crate::objects::ObjectStore;
 use crate::shutdown::Shutdown;
 
@@ -51,6 +52,8 @@ pub struct AppState {
     /// Wakes the outbox relay after a write.
     pub outbox_wake: Arc<Notify>,
     pub manager: Arc<Manager>,
+    /// Each camera's live feed (ingest → inspection, recording, distribution).
+    pub media: Arc<MediaHub>,
     pub config: Arc<ServeConfig>,
     /// Ends the long-lived responses (event feeds), so a graceful shutdown does not wait on them.
     pub shutdown: Shutdown,
