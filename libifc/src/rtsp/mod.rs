@@ -22,6 +22,7 @@ mod headers;
 mod message;
 mod reader;
 mod sdp;
+mod sdp_writer;
 mod url;
 
 pub use auth::{AuthError, Authenticator, Challenge, Credentials, DigestChallenge};
@@ -32,4 +33,5 @@ pub use headers::DEFAULT_SESSION_TIMEOUT;
 pub use message::{Headers, IncomingRequest, Method, Request, Response, DEFAULT_USER_AGENT};
 pub use reader::{MessageReader, ReadItem, MAX_BODY_BYTES, MAX_HEADER_BYTES};
 pub use sdp::{parse_session, SdpError, SessionDescription, VideoMedia};
+pub use sdp_writer::announce_sdp;
 pub use url::{RtspUrl, UrlError, DEFAULT_PORT};
