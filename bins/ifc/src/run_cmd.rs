@@ -255,7 +255,7 @@ fn stream_source(plan: &RunPlan, args: &RunArgs) -> Result<StreamSource> {
 
 /// Ctrl-C or SIGTERM: the first asks the run to stop cleanly (the summary and the sinks are
 /// still written); a second Ctrl-C ends the process at once.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub(crate) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
