@@ -22,6 +22,7 @@ mod headers;
 mod message;
 mod reader;
 mod sdp;
+pub mod server;
 mod url;
 
 pub use auth::{AuthError, Authenticator, Challenge, Credentials, DigestChallenge};

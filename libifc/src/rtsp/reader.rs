@@ -32,9 +32,12 @@ pub enum ReadItem {
 }
 
 /// See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MessageReader {
     buf: BytesMut,
+    /// Limits: [`MAX_HEADER_BYTES`] and [`MAX_BODY_BYTES`] unless [`MessageReader::with_limits`].
+    max_header_bytes: usize,
+    max_body_bytes: usize,
     /// Connection offset of `buf[0]`, for error messages.
     offset: u64,
     /// Where to resume looking for the end of a header block (bytes already scanned).
@@ -47,9 +50,28 @@ enum StartLine {
     Request { method: String, uri: String },
 }
 
+impl Default for MessageReader {
+    fn default() -> Self {
+        Self::with_limits(MAX_HEADER_BYTES, MAX_BODY_BYTES)
+    }
+}
+
 impl MessageReader {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A reader with other limits than the defaults (a server facing the Internet may want
+    /// smaller ones). Each is clamped to the default: larger is never needed.
+    pub fn with_limits(max_header_bytes: usize, max_body_bytes: usize) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            max_header_bytes: max_header_bytes.clamp(64, MAX_HEADER_BYTES),
+            max_body_bytes: max_body_bytes.min(MAX_BODY_BYTES),
+            offset: 0,
+            scanned: 0,
+            error: None,
+        }
     }
 
     pub fn push(&mut self, data: &[u8]) {
@@ -99,7 +121,7 @@ impl MessageReader {
         }
         let Some(head_len) = self.find_head_end()? else { return Ok(None) };
         let (start, headers) = parse_head(&self.buf[..head_len], self.offset)?;
-        let body_len = content_length(&headers).map_err(|e| e.at_offset(self.offset))?;
+        let body_len = content_length(&headers, self.max_body_bytes).map_err(|e| e.at_offset(self.offset))?;
         if self.buf.len() < head_len + body_len {
             self.scanned = head_len;
             return Ok(None);
@@ -129,7 +151,7 @@ impl MessageReader {
         }
         // Resume a few bytes back: the terminator may straddle two pushes.
         let from = self.scanned.saturating_sub(3);
-        let limit = self.buf.len().min(MAX_HEADER_BYTES);
+        let limit = self.buf.len().min(self.max_header_bytes);
         let mut i = from;
         while let Some(nl) = self.buf[i..limit].iter().position(|&b| b == b'\n') {
             let at = i + nl;
@@ -142,9 +164,9 @@ impl MessageReader {
                     continue;
                 }
             };
-            return if end <= MAX_HEADER_BYTES { Ok(Some(end)) } else { Err(self.too_big()) };
+            return if end <= self.max_header_bytes { Ok(Some(end)) } else { Err(self.too_big()) };
         }
-        if self.buf.len() >= MAX_HEADER_BYTES {
+        if self.buf.len() >= self.max_header_bytes {
             return Err(self.too_big());
         }
         self.scanned = self.buf.len();
@@ -152,7 +174,7 @@ impl MessageReader {
     }
 
     fn too_big(&self) -> ParseError {
-        ParseError::too_large("rtsp.message.headers", format!("header block over {MAX_HEADER_BYTES} bytes"))
+        ParseError::too_large("rtsp.message.headers", format!("header block over {} bytes", self.max_header_bytes))
             .at_offset(self.offset)
     }
 }
@@ -214,7 +236,7 @@ fn parse_start_line(line: &str) -> Result<StartLine> {
 }
 
 /// §12.14: absent means no body.
-fn content_length(headers: &Headers) -> Result<usize> {
+fn content_length(headers: &Headers, max_body_bytes: usize) -> Result<usize> {
     let mut lengths = headers.get_all("Content-Length").map(str::trim);
     let Some(first) = lengths.next() else { return Ok(0) };
     if lengths.any(|other| other != first) {
@@ -224,10 +246,10 @@ fn content_length(headers: &Headers) -> Result<usize> {
         return Err(ParseError::invalid("rtsp.message.content_length", "not a decimal number"));
     }
     match first.parse::<usize>() {
-        Ok(len) if len <= MAX_BODY_BYTES => Ok(len),
+        Ok(len) if len <= max_body_bytes => Ok(len),
         _ => Err(ParseError::too_large(
             "rtsp.message.content_length",
-            format!("{first} bytes (at most {MAX_BODY_BYTES} accepted)"),
+            format!("{first} bytes (at most {max_body_bytes} accepted)"),
         )),
     }
 }
