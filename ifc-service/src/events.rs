@@ -243,4 +243,3 @@ pub enum RelayError {
     #[error(transparent)]
     Bus(#[from] BusError),
 }
-

@@ -15,8 +15,8 @@ use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, KafkaBus, LocalFeed, OutboxRelay};
 use crate::grpc;
 use crate::inspections::Manager;
-use crate::media::MediaHub;
 use crate::listen::{self, tls_acceptor};
+use crate::media::MediaHub;
 use crate::objects::ObjectStore;
 use crate::shutdown::Shutdown;
 
@@ -36,6 +36,8 @@ pub struct Served {
     pub tls: bool,
     /// Set when this start made the first admin with a generated password.
     pub generated_admin_password: Option<String>,
+    /// The RTSP publish listener's address (`ingest.rtsp.listen`; port 0 resolved), when enabled.
+    pub rtsp_addr: Option<SocketAddr>,
 }
 
 /// Runs the service until `shutdown` fires. `started` learns the bound address (port 0 picks
@@ -57,7 +59,8 @@ pub async fn serve(
     let url = config.database_url();
     let db = Db::open(&url).await.with_context(|| format!("metadata store {}", redact(&url)))?;
     let jwt_path = config.in_data_dir(&config.auth.jwt_key_file);
-    let jwt = JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
+    let jwt =
+        JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
     let generated_admin_password = ensure_first_admin(&db, &first_admin).await?;
     let spool = crate::objects::open(&config).context("object store")?;
     // A store that is down at start is no reason not to start: objects wait in the spool and
@@ -97,13 +100,16 @@ pub async fn serve(
     );
     state.manager.restore(&state).await;
 
+    // Publishers may push as soon as the API can see what they feed.
+    let rtsp = crate::ingest::start_rtsp(state.clone(), shutdown.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, tls = tls.is_some(), database = %redact(&url), "ifc serve: listening");
     if let Some(started) = started {
-        let _ = started.send(Served { addr, tls: tls.is_some(), generated_admin_password });
+        let rtsp_addr = rtsp.as_ref().map(|(addr, _)| *addr);
+        let _ = started.send(Served { addr, tls: tls.is_some(), generated_admin_password, rtsp_addr });
     }
     listen::serve(listener, tls, router, shutdown.clone()).await;
     tracing::info!("ifc serve: stopping inspections");
@@ -133,4 +139,3 @@ async fn ensure_first_admin(db: &Db, first: &FirstAdmin) -> anyhow::Result<Optio
         Err(e) => Err(e.into()),
     }
 }
-

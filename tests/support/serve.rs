@@ -19,6 +19,8 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub struct ServeProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// The RTSP publish listener (`ingest.rtsp`), on a free port like the API.
+    pub rtsp_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// `http` or `https`, as the server announced.
     pub scheme: String,
@@ -59,6 +61,8 @@ impl ServeProcess {
             ("IFC_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("IFC_ALLOW_LOOPBACK_CAMERAS".into(), "1".into()),
             ("IFC_FILE_CAMERA_ROOT".into(), file_root.display().to_string()),
+            // Servers run side by side: no fixed RTSP port.
+            ("IFC_RTSP_LISTEN".into(), "127.0.0.1:0".into()),
         ];
         all.extend(servers.env());
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
@@ -70,7 +74,13 @@ impl ServeProcess {
         Self::launch(data_dir, config, all, args.iter().map(|a| (*a).to_owned()).collect(), "127.0.0.1:0")
     }
 
-    fn launch(data_dir: &Path, config: Option<PathBuf>, env: Vec<(String, String)>, args: Vec<String>, listen: &str) -> Self {
+    fn launch(
+        data_dir: &Path,
+        config: Option<PathBuf>,
+        env: Vec<(String, String)>,
+        args: Vec<String>,
+        listen: &str,
+    ) -> Self {
         let mut command = Command::new(ifc_bin());
         command.current_dir(crate::demo::repo()).arg("serve");
         if let Some(config) = &config {
@@ -98,10 +108,15 @@ impl ServeProcess {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut rtsp_addr = None;
         let (scheme, addr) = loop {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("ifc serve did not start within 60 s"));
+            // Printed before the API's line.
+            if let Some(rest) = line.strip_prefix("ifc serve: RTSP publish on rtsp://") {
+                rtsp_addr = rest.split('/').next().and_then(|a| a.parse().ok());
+            }
             if let Some((scheme, rest)) =
                 line.strip_prefix("ifc serve: listening on ").and_then(|rest| rest.split_once("://"))
             {
@@ -109,7 +124,7 @@ impl ServeProcess {
                 break (scheme.to_owned(), addr.parse().expect("socket address"));
             }
         };
-        Self { child, addr, data_dir: data_dir.to_owned(), scheme, config, env, args, log: rx }
+        Self { child, addr, rtsp_addr, data_dir: data_dir.to_owned(), scheme, config, env, args, log: rx }
     }
 
     /// The server's process id (for /proc readings).
@@ -140,7 +155,8 @@ impl ServeProcess {
     /// The same data dir, port and environment again (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         let listen = self.addr.to_string();
-        let next = Self::launch(&self.data_dir.clone(), self.config.clone(), self.env.clone(), self.args.clone(), &listen);
+        let next =
+            Self::launch(&self.data_dir.clone(), self.config.clone(), self.env.clone(), self.args.clone(), &listen);
         let old = std::mem::replace(self, next);
         drop(old);
     }
@@ -150,7 +166,11 @@ impl ServeProcess {
     }
 
     pub fn client(&self) -> Api {
-        Api { base: format!("http://{}", self.addr), token: None, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).max_idle_connections(0).build() }
+        Api {
+            base: format!("http://{}", self.addr),
+            token: None,
+            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).max_idle_connections(0).build(),
+        }
     }
 
     /// A client logged in as the first admin.

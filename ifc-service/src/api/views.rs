@@ -8,7 +8,8 @@ use crate::db::{ApiKeyRow, CameraRow, InspectionRow, PipelineRow, PipelineVersio
 
 /// Names (users, keys, cameras, pipelines; product, lot and serial) as `check_name` accepts
 /// them, said in the schema so that clients (and schemathesis) generate what the server takes.
-const NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+const NAME_PATTERN: &str =
+    r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
 
 fn name_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
@@ -21,7 +22,10 @@ fn name_schema() -> utoipa::openapi::Object {
 
 fn optional_name_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([utoipa::openapi::Type::String, utoipa::openapi::Type::Null]))
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::Type::String,
+            utoipa::openapi::Type::Null,
+        ]))
         .min_length(Some(1))
         .max_length(Some(128))
         .pattern(Some(NAME_PATTERN))
@@ -139,6 +143,11 @@ pub enum CameraKind {
     Rtsp,
     /// A clip replayed in real time in a loop (demos, line simulation).
     File,
+    /// A camera that publishes to the server over RTSP (ANNOUNCE/RECORD, TCP or UDP) at
+    /// `rtsp://HOST:PORT/cameras/<name>` (the `ingest.rtsp.listen` address), authenticating
+    /// with Digest as `username`/`password` (both required). Its name must be URL-safe
+    /// (letters, digits, `-`, `_`, `.`, `~`).
+    Push,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -148,10 +157,13 @@ pub struct CameraRequest {
     pub name: String,
     pub kind: CameraKind,
     /// `rtsp://host[:port]/path` (credentials here are moved to the stored credentials), or
-    /// for `file` a path under the configured file root.
+    /// for `file` a path under the configured file root; for `push`, empty or left out (the
+    /// server sets it to the publish path `/cameras/<name>`).
+    #[serde(default)]
     pub url: String,
+    /// For `push`: the user name the publisher authenticates with.
     pub username: Option<String>,
-    /// Stored, never returned.
+    /// Stored, never returned. For `push`: the publisher's password (Digest).
     pub password: Option<String>,
     #[schema(schema_with = optional_name_schema)]
     pub product: Option<String>,
@@ -184,7 +196,11 @@ impl CameraView {
         Self {
             id: r.id.clone(),
             name: r.name.clone(),
-            kind: if r.kind == "file" { CameraKind::File } else { CameraKind::Rtsp },
+            kind: match r.kind.as_str() {
+                "file" => CameraKind::File,
+                "push" => CameraKind::Push,
+                _ => CameraKind::Rtsp,
+            },
             url: r.url.clone(),
             username: r.username.clone(),
             has_password: r.password.is_some(),
@@ -201,7 +217,8 @@ impl CameraView {
 /// Where a camera's source stands.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SourceStatusView {
-    /// `idle`, `connecting`, `live`, `backoff`, `error`, `ended`.
+    /// `idle`, `connecting`, `live`, `backoff`, `error`, `ended`, `stalled` (a push camera's
+    /// publisher sent no media for `ingest.rtsp.idle_timeout_ms`).
     pub state: String,
     /// For `backoff`: when the next attempt starts, Unix ms.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -251,7 +268,12 @@ pub struct PipelineView {
 
 impl PipelineView {
     pub fn from_row(r: &PipelineRow) -> Self {
-        Self { id: r.id.clone(), name: r.name.clone(), latest_version: r.latest_version, created_at_ms: r.created_at_ms }
+        Self {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            latest_version: r.latest_version,
+            created_at_ms: r.created_at_ms,
+        }
     }
 }
 
@@ -508,7 +530,12 @@ pub struct ProductView {
 
 impl ProductView {
     pub fn from_row(r: &ProductRow) -> Self {
-        Self { code: r.code.clone(), name: r.name.clone(), description: r.description.clone(), created_at_ms: r.created_at_ms }
+        Self {
+            code: r.code.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            created_at_ms: r.created_at_ms,
+        }
     }
 }
 

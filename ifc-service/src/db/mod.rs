@@ -197,9 +197,13 @@ mod tests {
 
     #[test]
     fn schema_flavours_say_the_same_thing() {
+        // A statement one flavour needs and the other cannot run (SQLite's table rebuild with
+        // foreign keys off, PostgreSQL's foreign key made again) is marked at its line's end;
+        // everything else must match.
         let norm = |s: &str| {
             s.lines()
                 .filter(|l| !l.starts_with("--"))
+                .filter(|l| !l.ends_with("-- sqlite only") && !l.ends_with("-- postgres only"))
                 .map(|l| {
                     l.replace("BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "INTEGER PRIMARY KEY AUTOINCREMENT")
                         .replace("BIGINT", "INTEGER")

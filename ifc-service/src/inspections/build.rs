@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use ifc::inspect::{ReconnectPolicy, StreamSource};
 use ifc::infer::InferBackend;
+use ifc::inspect::{ReconnectPolicy, StreamSource};
 use ifc::pipeline::{PipelineDocument, SnapshotWhen};
 use ifc::postprocess::{parse_labels, Labels};
 use ifc::rtsp::RtspOptions;
@@ -20,6 +20,7 @@ use crate::api::error::{ApiError, FieldError};
 use crate::camera_policy::url_with_credentials;
 use crate::config::CameraPolicy;
 use crate::db::CameraRow;
+use crate::media::MediaHub;
 
 /// Nanoseconds since the inspection started, for latency only.
 struct MonotonicClock(Instant);
@@ -57,7 +58,14 @@ impl Built {
     }
 }
 
-pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolicy) -> Result<Built, ApiError> {
+/// `media`: the cameras' feeds; a `push` camera is inspected from its feed, which its publisher
+/// (the RTSP ingest) fills.
+pub async fn build(
+    camera: &CameraRow,
+    document_json: &str,
+    policy: &CameraPolicy,
+    media: &MediaHub,
+) -> Result<Built, ApiError> {
     let doc = PipelineDocument::from_json_str(document_json)
         .map_err(|e| ApiError::Internal(format!("stored pipeline document: {e}")))?;
     let plan = RunPlan::from_document(&doc).map_err(|errors| ApiError::Invalid {
@@ -73,12 +81,8 @@ pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolic
             .collect(),
     })?;
     let source = match camera.kind.as_str() {
-        "file" => StreamSource::File {
-            path: camera.url.clone().into(),
-            fps: None,
-            realtime: true,
-            looped: true,
-        },
+        "push" => StreamSource::Feed(media.feed(&camera.id)),
+        "file" => StreamSource::File { path: camera.url.clone().into(), fps: None, realtime: true, looped: true },
         _ => {
             let mut reconnect = ReconnectPolicy::default();
             reconnect.initial_delay_ms = policy.reconnect_initial_ms;
@@ -100,7 +104,12 @@ pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolic
     tokio::task::spawn_blocking(move || {
         let node_error = |placed_index: usize, id: &str, field: &str, message: String| ApiError::Invalid {
             message: format!("nodes[{placed_index}].{field}: {message}"),
-            details: vec![FieldError { node_index: Some(placed_index), node_id: Some(id.to_owned()), field: field.into(), message }],
+            details: vec![FieldError {
+                node_index: Some(placed_index),
+                node_id: Some(id.to_owned()),
+                field: field.into(),
+                message,
+            }],
         };
         let backend = open_backend(&plan.infer.node)
             .map_err(|e| node_error(plan.infer.index, &plan.infer.id, "infer", e.to_string()))?;
@@ -111,7 +120,12 @@ pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolic
         let labels = match &plan.postprocess.node.labels {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    node_error(plan.postprocess.index, &plan.postprocess.id, "postprocess.labels", format!("{path}: {e}"))
+                    node_error(
+                        plan.postprocess.index,
+                        &plan.postprocess.id,
+                        "postprocess.labels",
+                        format!("{path}: {e}"),
+                    )
                 })?;
                 Some(parse_labels(&text).map_err(|e| {
                     node_error(plan.postprocess.index, &plan.postprocess.id, "postprocess.labels", e.to_string())

@@ -78,12 +78,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Manager {
     pub fn new(policy: CameraPolicy) -> Self {
-        Self {
-            inner: Mutex::default(),
-            statuses: Arc::default(),
-            policy,
-            next_stream_id: AtomicU64::new(1),
-        }
+        Self { inner: Mutex::default(), statuses: Arc::default(), policy, next_stream_id: AtomicU64::new(1) }
     }
 
     /// Starts the inspection unless it runs already. Errors name what is wrong (the camera,
@@ -94,11 +89,15 @@ impl Manager {
         }
         let camera = state.db.camera(&row.camera_id).await?;
         let version = state.db.pipeline_version(&row.pipeline_id, Some(row.pipeline_version)).await?;
-        let built = build::build(&camera, &version.document, &self.policy).await?;
+        let built = build::build(&camera, &version.document, &self.policy, &state.media).await?;
         let (records_tx, records_rx) = mpsc::channel(64);
         let (status_tx, status_rx) = mpsc::unbounded_channel();
         let (source, runner) = built.into_parts(records_tx)?;
-        let item = Arc::new(Mutex::new(Item { product: row.product.clone(), lot: row.lot.clone(), serial: row.serial.clone() }));
+        let item = Arc::new(Mutex::new(Item {
+            product: row.product.clone(),
+            lot: row.lot.clone(),
+            serial: row.serial.clone(),
+        }));
         let statuses = Arc::clone(&self.statuses);
         let camera_id = camera.id.clone();
         let on_status = Box::new(move |s: SourceStatus| {
@@ -109,10 +108,11 @@ impl Manager {
         options.queue_frames = self.policy.queue_frames.max(1);
         options.overload = OverloadPolicy::DropBeforeInference;
         options.stream_id = self.next_stream_id.fetch_add(1, Ordering::Relaxed);
-        let inspection = tokio::task::spawn_blocking(move || StreamInspection::start(source, runner, options, on_status))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::invalid("camera", e.to_string()))?;
+        let inspection =
+            tokio::task::spawn_blocking(move || StreamInspection::start(source, runner, options, on_status))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::invalid("camera", e.to_string()))?;
         let counters = inspection.counters();
         let writer = tokio::spawn(writer::run(
             state.clone(),
@@ -127,7 +127,13 @@ impl Manager {
             inner.failed.remove(&row.id);
             inner.running.insert(
                 row.id.clone(),
-                Running { camera_id: camera.id.clone(), inspection: Some(inspection), counters, item, writer: Some(writer) },
+                Running {
+                    camera_id: camera.id.clone(),
+                    inspection: Some(inspection),
+                    counters,
+                    item,
+                    writer: Some(writer),
+                },
             );
         }
         writer::inspection_event(state, &row.id, &camera.id, "running", None).await;
@@ -199,6 +205,11 @@ impl Manager {
         if let Some(r) = lock(&self.inner).running.get(id) {
             *lock(&r.item) = Item { product, lot, serial };
         }
+    }
+
+    /// Sets a camera's status from outside an inspection (the RTSP ingest: `stalled`).
+    pub fn set_camera_status(&self, camera_id: &str, status: SourceStatusView) {
+        lock(&self.statuses).insert(camera_id.to_owned(), status);
     }
 
     pub fn camera_status(&self, camera_id: &str) -> SourceStatusView {
