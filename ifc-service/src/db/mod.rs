@@ -134,11 +134,39 @@ impl Db {
         match self.kind {
             DbKind::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
             DbKind::Sqlite => {
-                let _lock = match sqlite_path(url) {
-                    Some(path) => Some(lock_file(path.with_extension("migrate-lock")).await?),
-                    None => None,
+                let Some(path) = sqlite_path(url) else {
+                    // In memory: a database of this pool alone, new and empty, so a rebuild has
+                    // nothing to cascade into (and another pool would see another database).
+                    SQLITE_MIGRATIONS.run(&self.pool).await?;
+                    return Ok(());
                 };
-                SQLITE_MIGRATIONS.run(&self.pool).await?;
+                let _lock = lock_file(path.with_extension("migrate-lock")).await?;
+                // A migration that rebuilds a table (0004: a CHECK changed) drops the old one,
+                // which with foreign keys on would cascade into the tables referencing it.
+                // SQLite's procedure turns foreign keys off, which cannot happen inside the
+                // transaction sqlx runs each migration in: so the migrations run on a
+                // one-connection pool of their own with foreign keys off, checked afterwards.
+                let options: AnyConnectOptions = url.parse()?;
+                let migrations_pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA foreign_keys = OFF; PRAGMA busy_timeout = 10000;").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?;
+                let migrated = SQLITE_MIGRATIONS.run(&migrations_pool).await;
+                let violations = sqlx::query("PRAGMA foreign_key_check").fetch_all(&migrations_pool).await;
+                migrations_pool.close().await;
+                migrated?;
+                if !violations?.is_empty() {
+                    return Err(DbError::Migrate(sqlx::migrate::MigrateError::Execute(sqlx::Error::Protocol(
+                        "foreign key violations after the SQLite migrations".into(),
+                    ))));
+                }
             }
         }
         Ok(())
