@@ -210,6 +210,7 @@ impl Connection {
                 () = shutdown.wait() => break 'connection,
             }
         }
+        self.drain_udp();
         self.end_publish("connection closed");
         tracing::debug!(peer = %self.peer, "rtsp ingest: connection ended");
     }
@@ -295,6 +296,7 @@ impl Connection {
                 }
             }
             Some(PublishEvent::TornDown) => {
+                self.drain_udp();
                 self.end_publish("TEARDOWN");
                 // The answer goes out, then the connection closes (RFC 2326 §10.7: the session
                 // is over; a publisher that wants another opens a new one).
@@ -334,6 +336,18 @@ impl Connection {
         publish.items.push(packet);
         while let Some(item) = publish.items.pull() {
             publish.publisher.send(item);
+        }
+    }
+
+    /// Takes the datagrams already waiting on the RTP socket: a UDP publisher's last packets
+    /// may still be queued when its TEARDOWN or close arrives on TCP.
+    fn drain_udp(&mut self) {
+        let Some(udp) = self.udp.clone() else { return };
+        let mut datagram = vec![0u8; 64 * 1024];
+        while let Ok((n, from)) = udp.rtp.try_recv_from(&mut datagram) {
+            if from.ip() == self.peer.ip() {
+                self.on_rtp(Bytes::copy_from_slice(&datagram[..n]));
+            }
         }
     }
 
