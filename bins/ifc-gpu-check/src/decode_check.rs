@@ -7,8 +7,8 @@ use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use ifc::decode::ErrorPolicy;
 use ifc::decode::{open_decoder, BackendPreference, Decoder, DecoderOptions, Frame, FramePixelFormat};
+use ifc::decode::ErrorPolicy;
 use sha2::{Digest, Sha256};
 
 use crate::manifest::{self, ClipEntry, RefKind};
@@ -316,10 +316,7 @@ mod tests {
         fn push(&mut self, _packet: EncodedPacket) -> Result<(), DecodeError> {
             self.pushes += 1;
             if self.bad_pushes.contains(&(self.pushes - 1)) {
-                return Err(DecodeError::BackendUnavailable {
-                    backend: "nvdec",
-                    reason: format!("bad {}", self.pushes - 1),
-                });
+                return Err(DecodeError::BackendUnavailable { backend: "nvdec", reason: format!("bad {}", self.pushes - 1) });
             }
             Ok(())
         }

@@ -33,9 +33,7 @@ pub fn run(env: &CheckEnv, report: &mut Report) -> Result<()> {
     let streams_ok = !env.stream_counts.is_empty() && env.stream_counts.iter().all(|&n| n > 0);
     report.row(CHECK, "--streams", Some(streams_ok), &format!("{:?}", env.stream_counts));
     match frames::load(env.frames_dir.as_deref()) {
-        Ok(frames) => {
-            report.row(CHECK, "preprocess frames", Some(!frames.is_empty()), &format!("{} frames", frames.len()))
-        }
+        Ok(frames) => report.row(CHECK, "preprocess frames", Some(!frames.is_empty()), &format!("{} frames", frames.len())),
         Err(e) => report.fail(CHECK, "preprocess frames", &e),
     }
     Ok(())

@@ -215,10 +215,7 @@ fn throughput(
             let (rate, frames, error) = run_streams(device, &clip, spec, streams, env.repeats, mode)?;
             let expected = (entry.frames.len() * streams * env.repeats) as u64;
             if frames != expected || error.is_some() {
-                bail!(
-                    "{mode:?} x{streams}: {frames} frames (expected {expected}){}",
-                    error.map(|e| format!("; first error: {e}")).unwrap_or_default()
-                );
+                bail!("{mode:?} x{streams}: {frames} frames (expected {expected}){}", error.map(|e| format!("; first error: {e}")).unwrap_or_default());
             }
             fps.push(rate);
         }

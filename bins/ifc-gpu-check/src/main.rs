@@ -60,8 +60,12 @@ pub struct CheckEnv {
 type Check = fn(&CheckEnv, &mut Report) -> Result<()>;
 
 /// The checks, in order.
-const CHECKS: &[(&str, Check)] =
-    &[("decode", decode_check::run), ("preprocess", preprocess), ("handoff", handoff), ("joined", joined_check::run)];
+const CHECKS: &[(&str, Check)] = &[
+    ("decode", decode_check::run),
+    ("preprocess", preprocess),
+    ("handoff", handoff),
+    ("joined", joined_check::run),
+];
 
 fn device_and_frames(env: &CheckEnv) -> Result<(&ifc::gpu::Device, Vec<frames::RawFrame>)> {
     let device = env.device.as_ref().context("device 0 did not open")?;

@@ -76,9 +76,7 @@ fn frame(f: &Value, kind: &RefKind) -> Result<RefFrame> {
         size_bytes: f["size_bytes"].as_u64(),
     };
     match kind {
-        RefKind::Exact if frame.sha256.as_ref().is_none_or(|d| d.len() != 64) => {
-            bail!("sha256: missing or not 64 hex digits")
-        }
+        RefKind::Exact if frame.sha256.as_ref().is_none_or(|d| d.len() != 64) => bail!("sha256: missing or not 64 hex digits"),
         RefKind::Psnr { .. } if frame.offset_bytes.is_none() || frame.size_bytes.is_none() => {
             bail!("offset_bytes/size_bytes missing")
         }
