@@ -163,10 +163,7 @@ fn frames_of_a_damaged_b_pyramid_stream_are_intact_or_dropped_and_counted() {
 
     // `ifc run` (the streaming inspection behind `ifc serve` too) counts them as well.
     let model = demo_model();
-    let out = ifc_run(
-        &["--input", damaged_path.to_str().unwrap(), "--model", model.to_str().unwrap(), "--out", "run"],
-        dir.path(),
-    );
+    let out = ifc_run(&["--input", damaged_path.to_str().unwrap(), "--model", model.to_str().unwrap(), "--out", "run"], dir.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stderr.contains("damaged frames dropped") && !stderr.contains("decode errors 0"),

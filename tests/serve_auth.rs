@@ -12,9 +12,9 @@ use base64::Engine;
 use ifc_integration_tests::backends::Backends;
 use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::serve::{Api, ServeProcess, ADMIN_PASSWORD};
+use tonic::Code;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
-use tonic::Code;
 
 /// (method, path, the lowest role allowed, a body).
 fn endpoints() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)> {
@@ -146,15 +146,12 @@ fn every_endpoint(backends: Backends) {
     let covers = |method: &str, template: &str| {
         listed.iter().any(|(m, path, _, _)| {
             let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
-            m.eq_ignore_ascii_case(method)
-                && t.len() == p.len()
-                && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
+            m.eq_ignore_ascii_case(method) && t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| t.starts_with('{') || t == p)
         })
     };
     for (template, item) in doc["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("operations").keys() {
-            let open_by_design =
-                ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/openapi.json"].contains(&template.as_str());
+            let open_by_design = ["/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/openapi.json"].contains(&template.as_str());
             assert!(open_by_design || covers(method, template), "{method} {template} is not in the auth matrix");
         }
     }
@@ -183,7 +180,10 @@ fn login_refresh_and_limits(backends: Backends) {
     let client: Api = server.client();
     let (status, reply) = client.post("/api/v1/auth/login", &json!({"username": "admin", "password": "wrong"}));
     assert_eq!((status, reply["error"]["code"].as_str()), (401, Some("unauthorized")));
-    let (status, tokens) = client.post("/api/v1/auth/login", &json!({"username": "admin", "password": ADMIN_PASSWORD}));
+    let (status, tokens) = client.post(
+        "/api/v1/auth/login",
+        &json!({"username": "admin", "password": ADMIN_PASSWORD}),
+    );
     assert_eq!(status, 200, "{tokens}");
     let refresh = tokens["refresh_token"].as_str().expect("refresh token");
     let (status, again) = client.post("/api/v1/auth/refresh", &json!({"refresh_token": refresh}));
@@ -236,19 +236,14 @@ fn grpc_gives_the_same_answers_as_status_codes() {
     let grpc = Grpc::connect(server.addr).expect("gRPC on the REST port");
     let login = |username: &str, password: &str| {
         let request = pb::LoginRequest { username: username.into(), password: password.into() };
-        grpc.run(AuthClient::new(grpc.channel.clone()).login(request))
-            .map(|r| r.into_inner().access_token)
-            .map_err(|s| s.code())
+        grpc.run(AuthClient::new(grpc.channel.clone()).login(request)).map(|r| r.into_inner().access_token).map_err(|s| s.code())
     };
     assert_eq!(login("admin", "wrong").err(), Some(Code::Unauthenticated));
     let admin = grpc.with_token(&login("admin", ADMIN_PASSWORD).expect("admin logs in"));
 
     // No token, a garbage token, `alg: none`: UNAUTHENTICATED, for unary calls and the stream.
-    let list = |g: &Grpc| {
-        code(g.run(CamerasClient::new(g.channel.clone()).list_cameras(g.request(pb::ListCamerasRequest {}))))
-    };
-    let alg_none =
-        format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), URL_SAFE_NO_PAD.encode(b"{}"));
+    let list = |g: &Grpc| code(g.run(CamerasClient::new(g.channel.clone()).list_cameras(g.request(pb::ListCamerasRequest {}))));
+    let alg_none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#), URL_SAFE_NO_PAD.encode(b"{}"));
     for bad in [&grpc, &grpc.with_token("not-a-token"), &grpc.with_token(&alg_none)] {
         assert_eq!(list(bad), Some(Code::Unauthenticated));
         let watch = bad.run(EventsClient::new(bad.channel.clone()).watch(bad.request(pb::WatchRequest::default())));
@@ -257,47 +252,31 @@ fn grpc_gives_the_same_answers_as_status_codes() {
     assert_eq!(list(&admin), None);
 
     // A viewer (made over gRPC) reads but cannot start an inspection or make keys.
-    let user = pb::CreateUserRequest {
-        username: "viewer".into(),
-        password: "viewer-password-1".into(),
-        role: pb::Role::Viewer as i32,
-    };
+    let user = pb::CreateUserRequest { username: "viewer".into(), password: "viewer-password-1".into(), role: pb::Role::Viewer as i32 };
     admin.run(UsersClient::new(admin.channel.clone()).create_user(admin.request(user))).expect("admin makes a viewer");
     let viewer = grpc.with_token(&login("viewer", "viewer-password-1").expect("viewer logs in"));
     assert_eq!(list(&viewer), None);
-    let start =
-        pb::CreateInspectionRequest { camera_id: "nope".into(), pipeline_id: "nope".into(), ..Default::default() };
-    let denied =
-        viewer.run(InspectionsClient::new(viewer.channel.clone()).create_inspection(viewer.request(start.clone())));
+    let start = pb::CreateInspectionRequest { camera_id: "nope".into(), pipeline_id: "nope".into(), ..Default::default() };
+    let denied = viewer.run(InspectionsClient::new(viewer.channel.clone()).create_inspection(viewer.request(start.clone())));
     assert_eq!(code(denied), Some(Code::PermissionDenied));
     let key = pb::CreateApiKeyRequest { name: "k".into(), role: pb::Role::Viewer as i32 };
     let denied = viewer.run(UsersClient::new(viewer.channel.clone()).create_api_key(viewer.request(key.clone())));
     assert_eq!(code(denied), Some(Code::PermissionDenied));
 
     // An API key works as a bearer token, with its role.
-    let made = admin
-        .run(UsersClient::new(admin.channel.clone()).create_api_key(admin.request(key)))
-        .expect("key")
-        .into_inner();
+    let made = admin.run(UsersClient::new(admin.channel.clone()).create_api_key(admin.request(key))).expect("key").into_inner();
     let device = grpc.with_token(&made.secret);
-    let me = device
-        .run(AuthClient::new(device.channel.clone()).me(device.request(pb::MeRequest {})))
-        .expect("me")
-        .into_inner();
+    let me = device.run(AuthClient::new(device.channel.clone()).me(device.request(pb::MeRequest {}))).expect("me").into_inner();
     assert_eq!((me.role, me.credential.as_str()), (pb::Role::Viewer as i32, "api_key"));
     assert_eq!(list(&device), None);
 
     // Typed errors: NOT_FOUND, INVALID_ARGUMENT (naming the field).
-    let missing = admin.run(
-        CamerasClient::new(admin.channel.clone()).get_camera(admin.request(pb::GetCameraRequest { id: "nope".into() })),
-    );
+    let missing = admin.run(CamerasClient::new(admin.channel.clone()).get_camera(admin.request(pb::GetCameraRequest { id: "nope".into() })));
     assert_eq!(code(missing), Some(Code::NotFound));
     let missing = admin.run(InspectionsClient::new(admin.channel.clone()).create_inspection(admin.request(start)));
     assert_eq!(code(missing), Some(Code::NotFound));
     let bad_limit = pb::ListResultsRequest { limit: Some(0), ..Default::default() };
-    let invalid = admin
-        .run(ResultsClient::new(admin.channel.clone()).list_results(admin.request(bad_limit)))
-        .expect_err("limit 0");
+    let invalid = admin.run(ResultsClient::new(admin.channel.clone()).list_results(admin.request(bad_limit))).expect_err("limit 0");
     assert_eq!((invalid.code(), invalid.message()), (Code::InvalidArgument, "limit: must be 1–1000"));
     let no_kind = pb::CreateCameraRequest {
         camera: Some(pb::CameraSpec { name: "c".into(), url: "rtsp://192.0.2.1/x".into(), ..Default::default() }),
@@ -313,20 +292,13 @@ fn grpc_gives_the_same_answers_as_status_codes() {
 
     // Over the 1 MiB body limit: refused before decoding (REST's 413).
     let huge = pb::CreateCameraRequest {
-        camera: Some(pb::CameraSpec {
-            name: "x".repeat(2 << 20),
-            kind: pb::CameraKind::Rtsp as i32,
-            ..Default::default()
-        }),
+        camera: Some(pb::CameraSpec { name: "x".repeat(2 << 20), kind: pb::CameraKind::Rtsp as i32, ..Default::default() }),
     };
     let too_large = admin.run(CamerasClient::new(admin.channel.clone()).create_camera(admin.request(huge)));
     assert_eq!(code(too_large), Some(Code::OutOfRange));
 
     // Reflection (the contract, like /api/v1/openapi.json: no token) lists every service.
-    let list_services = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
+    let list_services = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
     let services = grpc.run(async {
         let mut replies = ServerReflectionClient::new(grpc.channel.clone())
             .server_reflection_info(tokio_stream::iter([list_services]))

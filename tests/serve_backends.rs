@@ -18,7 +18,9 @@ use sqlx::Connection;
 fn spooled(data_dir: &Path) -> usize {
     fn count(dir: &Path) -> usize {
         std::fs::read_dir(dir)
-            .map(|entries| entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum())
+            .map(|entries| {
+                entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()
+            })
             .unwrap_or(0)
     }
     count(&data_dir.join("spool/objects"))
@@ -44,8 +46,10 @@ fn snapshots_made_while_s3_is_down_are_uploaded_when_it_returns() {
     assert_eq!(status, 201, "{camera}");
     let (status, pipeline) = api.post("/api/v1/pipelines", &json!({"name": "demo", "document": document}));
     assert_eq!(status, 201, "{pipeline}");
-    let (status, inspection) =
-        api.post("/api/v1/inspections", &json!({"camera_id": camera["id"], "pipeline_id": pipeline["id"]}));
+    let (status, inspection) = api.post(
+        "/api/v1/inspections",
+        &json!({"camera_id": camera["id"], "pipeline_id": pipeline["id"]}),
+    );
     assert_eq!(status, 201, "{inspection}");
     let inspection = inspection["id"].as_str().expect("id");
     // The clip's marked parts start at frame 100 (4 s in real time).
@@ -56,8 +60,11 @@ fn snapshots_made_while_s3_is_down_are_uploaded_when_it_returns() {
     let (status, v) = api.post(&format!("/api/v1/inspections/{inspection}/stop"), &json!({}));
     assert_eq!(status, 200, "stop: {v}");
 
-    let snapshots: Vec<String> =
-        api.all_results("verdict=ng").iter().filter_map(|r| r["snapshot_url"].as_str().map(str::to_owned)).collect();
+    let snapshots: Vec<String> = api
+        .all_results("verdict=ng")
+        .iter()
+        .filter_map(|r| r["snapshot_url"].as_str().map(str::to_owned))
+        .collect();
     assert_eq!(spooled(&server.data_dir), snapshots.len(), "every snapshot waits in the spool");
     let (status, jpeg) = api.get_bytes(&snapshots[0]);
     assert_eq!(status, 200, "a waiting snapshot is shown from the spool");
@@ -107,11 +114,7 @@ fn two_servers_migrate_a_fresh_postgres_database_at_once() {
             assert_eq!(status, 200, "round {round}: {tokens}");
             assert_eq!(api.get("/readyz").0, 200);
         }
-        assert_eq!(
-            pg.query(&name, "SELECT count(*) FROM _sqlx_migrations WHERE success"),
-            migrations,
-            "each migration once"
-        );
+        assert_eq!(pg.query(&name, "SELECT count(*) FROM _sqlx_migrations WHERE success"), migrations, "each migration once");
         assert_eq!(pg.query(&name, "SELECT count(*) FROM users"), "1", "one first admin");
     }
 }

@@ -21,15 +21,7 @@ fn reference_records(clip: &Path, dir: &Path) -> BTreeMap<u64, Value> {
     let out = dir.join(format!("ref-{}", clip.file_stem().and_then(|s| s.to_str()).unwrap_or("x")));
     let model = demo_model();
     let run = ifc_run(
-        &[
-            "--input",
-            clip.to_str().expect("utf-8"),
-            "--model",
-            model.to_str().expect("utf-8"),
-            "--out",
-            out.to_str().expect("utf-8"),
-            "--quiet",
-        ],
+        &["--input", clip.to_str().expect("utf-8"), "--model", model.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8"), "--quiet"],
         dir,
     );
     assert!(run.status.success(), "ifc run: {}", String::from_utf8_lossy(&run.stderr));
@@ -42,12 +34,8 @@ fn grpc_results(grpc: &Grpc, camera: &str) -> Vec<(i64, Value)> {
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let request = pb::ListResultsRequest {
-            camera_id: Some(camera.to_owned()),
-            cursor,
-            limit: Some(500),
-            ..Default::default()
-        };
+        let request =
+            pb::ListResultsRequest { camera_id: Some(camera.to_owned()), cursor, limit: Some(500), ..Default::default() };
         let page = grpc
             .run(pb::results_client::ResultsClient::new(grpc.channel.clone()).list_results(grpc.request(request)))
             .expect("ListResults")
@@ -68,10 +56,7 @@ fn check_streamed_verdict(e: &Value, expected: &BTreeMap<&str, &BTreeMap<u64, Va
     let camera = p["camera_id"].as_str().expect("camera id");
     let index = p["frame_index"].as_u64().expect("frame index");
     if let Some(want) = expected[camera].get(&index) {
-        assert_eq!(
-            p["record"]["detections"], want["detections"],
-            "streamed: camera {camera} frame {index}: detections"
-        );
+        assert_eq!(p["record"]["detections"], want["detections"], "streamed: camera {camera} frame {index}: detections");
         assert_eq!(p["record"]["verdict"], want["verdict"], "streamed: camera {camera} frame {index}: verdict");
     }
     p["result_id"].as_i64().expect("result id")
@@ -186,8 +171,7 @@ fn two_rtsp_cameras(backends: Backends) {
     // Every snapshot a result names is in the store itself (the bucket on S3), one object each.
     let mut with_snapshot = 0;
     for camera in [&id_a, &id_b] {
-        with_snapshot +=
-            api.all_results(&format!("camera_id={camera}")).iter().filter(|r| !r["snapshot_url"].is_null()).count();
+        with_snapshot += api.all_results(&format!("camera_id={camera}")).iter().filter(|r| !r["snapshot_url"].is_null()).count();
     }
     let stored = wait_for(Duration::from_secs(30), "one stored object per snapshot", || {
         let stored = servers.stored_objects(&server.data_dir);
@@ -210,17 +194,13 @@ fn two_rtsp_cameras(backends: Backends) {
     });
 
     // And over gRPC: the same verdicts, each once, with ifc run's records.
-    let expected: BTreeMap<&str, &BTreeMap<u64, Value>> =
-        [(id_a.as_str(), &expected_a), (id_b.as_str(), &expected_b)].into();
+    let expected: BTreeMap<&str, &BTreeMap<u64, Value>> = [(id_a.as_str(), &expected_a), (id_b.as_str(), &expected_b)].into();
     let mut over_grpc = Vec::new();
     wait_for(Duration::from_secs(30), "every verdict over gRPC", || {
         while let Ok(item) = watched.try_recv() {
             let e = item.expect("the Watch stream stays open");
             over_grpc.push(e["id"].as_str().expect("event id").to_owned());
-            assert!(
-                streamed.remove(&check_streamed_verdict(&e, &expected)),
-                "a result streamed twice over gRPC, or never stored"
-            );
+            assert!(streamed.remove(&check_streamed_verdict(&e, &expected)), "a result streamed twice over gRPC, or never stored");
         }
         streamed.is_empty().then_some(())
     });

@@ -11,8 +11,7 @@ use ifc_integration_tests::hostile_peer::{resident_bytes, HostilePeer, Misbehavi
 use ifc_integration_tests::rtsp_server::RtspServer;
 use ifc_integration_tests::serve::{wait_for, ServeProcess};
 use ifc_integration_tests::serve_steps::{
-    add_camera, add_pipeline, camera_state, camera_status, counter, inspection, long_clip, start_inspection,
-    SAMPLED_FPS,
+    add_camera, add_pipeline, camera_state, camera_status, counter, inspection, long_clip, start_inspection, SAMPLED_FPS,
 };
 
 /// The RTSP client's longest default wait (20 s for a first picture) plus room for a loaded
@@ -91,12 +90,8 @@ fn every_misbehaving_camera_fails_alone_within_its_deadline_with_bounded_memory(
     // The good camera: its rate over the whole episode, no errors, no reconnects.
     std::thread::sleep(Duration::from_secs(3));
     let c = inspection(&api, &good_inspection)["counters"].clone();
-    let rate = c["frames_inferred"].as_u64().unwrap_or(0).saturating_sub(good_start.0) as f64
-        / good_start.1.elapsed().as_secs_f64();
-    assert!(
-        (rate - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS,
-        "the good camera inferred {rate:.2}/s, sampled at {SAMPLED_FPS}/s"
-    );
+    let rate = c["frames_inferred"].as_u64().unwrap_or(0).saturating_sub(good_start.0) as f64 / good_start.1.elapsed().as_secs_f64();
+    assert!((rate - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS, "the good camera inferred {rate:.2}/s, sampled at {SAMPLED_FPS}/s");
     assert_eq!((c["decode_errors"].as_u64(), c["reconnects"].as_u64()), (Some(0), Some(0)), "good camera: {c}");
     assert_eq!(camera_state(&api, &good), "live");
     assert_eq!(api.get("/readyz").0, 200);

@@ -47,8 +47,10 @@ fn verdicts_from_kafka_equal_the_websocket_feed() {
     let (status, pipeline) =
         api.post("/api/v1/pipelines", &json!({"name": "demo", "document": demo_document(&clip, dir.path())}));
     assert_eq!(status, 201, "pipeline: {pipeline}");
-    let (status, inspection) =
-        api.post("/api/v1/inspections", &json!({"camera_id": camera_id, "pipeline_id": pipeline["id"], "lot": "L-K"}));
+    let (status, inspection) = api.post(
+        "/api/v1/inspections",
+        &json!({"camera_id": camera_id, "pipeline_id": pipeline["id"], "lot": "L-K"}),
+    );
     assert_eq!(status, 201, "inspection: {inspection}");
     let inspection_id = inspection["id"].as_str().expect("id");
     wait_for(Duration::from_secs(120), "30 stored results", || {
@@ -65,8 +67,7 @@ fn verdicts_from_kafka_equal_the_websocket_feed() {
         while let Ok(e) = feed.try_recv() {
             streamed.insert(e["id"].as_str().expect("id").to_owned(), e);
         }
-        let ids: BTreeSet<i64> =
-            streamed.values().map(|e| e["payload"]["result_id"].as_i64().expect("result")).collect();
+        let ids: BTreeSet<i64> = streamed.values().map(|e| e["payload"]["result_id"].as_i64().expect("result")).collect();
         (ids == stored).then_some(())
     });
 

@@ -41,17 +41,9 @@ fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries(
     );
     assert_eq!(status, 201, "{inspection}");
     let id = inspection["id"].as_str().expect("id").to_owned();
-    let stored = |n: usize| {
-        wait_for(Duration::from_secs(60), "results", || {
-            (api.all_results(&format!("inspection_id={id}")).len() >= n).then_some(())
-        })
-    };
+    let stored = |n: usize| wait_for(Duration::from_secs(60), "results", || (api.all_results(&format!("inspection_id={id}")).len() >= n).then_some(()));
     stored(10);
-    let (status, item) = api.request(
-        "PUT",
-        &format!("/api/v1/inspections/{id}/item"),
-        Some(&json!({"product": "P-100", "lot": "L-2", "serial": "S-0002"})),
-    );
+    let (status, item) = api.request("PUT", &format!("/api/v1/inspections/{id}/item"), Some(&json!({"product": "P-100", "lot": "L-2", "serial": "S-0002"})));
     assert_eq!(status, 200, "{item}");
     let before_switch = api.all_results(&format!("inspection_id={id}")).len();
     stored(before_switch + 10);
@@ -63,10 +55,7 @@ fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries(
     assert!(lot1.len() >= 10 && lot2.len() >= 10, "{} in L-1, {} in L-2", lot1.len(), lot2.len());
     assert_eq!(lot1.len() + lot2.len(), all.len(), "every result carries one of the two lots");
     assert!(lot2.iter().all(|r| r["serial"] == "S-0002" && r["product"] == "P-100"));
-    assert!(
-        lot1.iter().map(|r| r["id"].as_i64()).max() < lot2.iter().map(|r| r["id"].as_i64()).min(),
-        "L-2 follows L-1"
-    );
+    assert!(lot1.iter().map(|r| r["id"].as_i64()).max() < lot2.iter().map(|r| r["id"].as_i64()).min(), "L-2 follows L-1");
 
     // Lots: counts equal the results', most recent first.
     let (status, lots) = api.get("/api/v1/lots?product=P-100");
@@ -76,50 +65,29 @@ fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries(
     for (lot, results) in [(&lots[0], &lot2), (&lots[1], &lot1)] {
         let (ok, ng) = counts(results);
         assert_eq!((lot["ok"].as_i64(), lot["ng"].as_i64()), (Some(ok), Some(ng)), "{lot}");
-        let stats = api
-            .get(&format!(
-                "/api/v1/statistics?product=P-100&lot={}&window_ms=3600000",
-                lot["lot"].as_str().expect("lot")
-            ))
-            .1;
+        let stats = api.get(&format!("/api/v1/statistics?product=P-100&lot={}&window_ms=3600000", lot["lot"].as_str().expect("lot"))).1;
         assert_eq!((stats["ok"].as_i64(), stats["ng"].as_i64()), (Some(ok), Some(ng)), "{stats}");
     }
     // gRPC gives the same lots and the same per-lot results.
     let grpc = Grpc::connect(server.addr).expect("gRPC connects").with_token(api.token.as_deref().expect("token"));
     let reply = grpc
-        .run(
-            pb::products_client::ProductsClient::new(grpc.channel.clone())
-                .list_lots(grpc.request(pb::ListLotsRequest { product: Some("P-100".into()), limit: None })),
-        )
+        .run(pb::products_client::ProductsClient::new(grpc.channel.clone()).list_lots(grpc.request(pb::ListLotsRequest { product: Some("P-100".into()), limit: None })))
         .expect("ListLots")
         .into_inner();
     let grpc_lots: Vec<(String, i64, i64)> = reply.lots.iter().map(|l| (l.lot.clone(), l.ok, l.ng)).collect();
-    let rest_lots: Vec<(String, i64, i64)> = lots
-        .iter()
-        .map(|l| {
-            (
-                l["lot"].as_str().unwrap_or_default().to_owned(),
-                l["ok"].as_i64().unwrap_or(-1),
-                l["ng"].as_i64().unwrap_or(-1),
-            )
-        })
-        .collect();
+    let rest_lots: Vec<(String, i64, i64)> =
+        lots.iter().map(|l| (l["lot"].as_str().unwrap_or_default().to_owned(), l["ok"].as_i64().unwrap_or(-1), l["ng"].as_i64().unwrap_or(-1))).collect();
     assert_eq!(grpc_lots, rest_lots);
     let page = grpc
-        .run(pb::results_client::ResultsClient::new(grpc.channel.clone()).list_results(grpc.request(
-            pb::ListResultsRequest {
-                product: Some("P-100".into()),
-                lot: Some("L-2".into()),
-                limit: Some(1000),
-                ..Default::default()
-            },
-        )))
+        .run(pb::results_client::ResultsClient::new(grpc.channel.clone()).list_results(grpc.request(pb::ListResultsRequest {
+            product: Some("P-100".into()),
+            lot: Some("L-2".into()),
+            limit: Some(1000),
+            ..Default::default()
+        })))
         .expect("ListResults")
         .into_inner();
-    assert_eq!(
-        page.items.iter().map(|r| r.id).collect::<Vec<_>>(),
-        lot2.iter().filter_map(|r| r["id"].as_i64()).collect::<Vec<_>>()
-    );
+    assert_eq!(page.items.iter().map(|r| r.id).collect::<Vec<_>>(), lot2.iter().filter_map(|r| r["id"].as_i64()).collect::<Vec<_>>());
     assert_eq!(api.get("/api/v1/lots?product=P-999").1, json!([]));
     assert_eq!(api.get("/api/v1/lots?limit=0").0, 422);
 

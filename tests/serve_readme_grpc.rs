@@ -99,13 +99,7 @@ fn files_for(grpc: &Grpc, symbol: &str) -> Vec<FileDescriptorProto> {
 
 /// Checks `body` against `message`: each key a field (proto or JSON name), each string given
 /// to an enum field one of its values, nested messages recursively.
-fn check_fields(
-    body: &Value,
-    message: &DescriptorProto,
-    types: &HashMap<String, &DescriptorProto>,
-    enums: &HashMap<String, Vec<String>>,
-    line: &str,
-) {
+fn check_fields(body: &Value, message: &DescriptorProto, types: &HashMap<String, &DescriptorProto>, enums: &HashMap<String, Vec<String>>, line: &str) {
     let Value::Object(map) = body else { panic!("README: `{line}`: a message body must be a JSON object") };
     for (key, value) in map {
         let field = message
@@ -143,10 +137,7 @@ fn the_readme_grpcurl_examples_match_the_served_descriptors() {
                 types.insert(format!("{package}.{}", m.name()), m);
             }
             for e in &file.enum_type {
-                enums.insert(
-                    format!("{package}.{}", e.name()),
-                    e.value.iter().map(|v| v.name().to_owned()).collect::<Vec<_>>(),
-                );
+                enums.insert(format!("{package}.{}", e.name()), e.value.iter().map(|v| v.name().to_owned()).collect::<Vec<_>>());
             }
         }
         let short = service.rsplit('.').next().expect("a name");

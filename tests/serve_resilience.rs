@@ -34,10 +34,7 @@ fn inferred_rate(api: &Api, inspection: &str, window: Duration) -> f64 {
 /// `PRAGMA integrity_check` of an SQLite file, by Python's sqlite3 (a reader that is not ifc).
 fn sqlite_integrity(path: &Path) -> String {
     let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])",
-        ])
+        .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])"])
         .arg(path)
         .output()
         .expect("python3");
@@ -77,8 +74,7 @@ fn kill_9_during_inspection_keeps_the_database_the_outbox_and_the_running_inspec
     assert_eq!(status, 200, "stop: {v}");
 
     // Every stored result has its verdict event, once: the outbox went on from where it stopped.
-    let stored: BTreeSet<i64> =
-        api.all_results(&format!("camera_id={camera}")).iter().filter_map(|r| r["id"].as_i64()).collect();
+    let stored: BTreeSet<i64> = api.all_results(&format!("camera_id={camera}")).iter().filter_map(|r| r["id"].as_i64()).collect();
     let first_result = first_event["payload"]["result_id"].as_i64().expect("result id");
     let expected: BTreeSet<i64> = stored.range(first_result + 1..).copied().collect();
     let replay = subscribe(&server, &token, &format!("topics=verdicts&after={first_event_id}"));
@@ -130,16 +126,12 @@ fn a_camera_killed_and_restarted_goes_live_backoff_live_and_the_other_keeps_its_
             .then_some(())
     });
     std::thread::sleep(window.saturating_sub(t0.elapsed()));
-    let rate_during =
-        counter(&api, &inspection_b, "frames_inferred").saturating_sub(b_start) as f64 / t0.elapsed().as_secs_f64();
+    let rate_during = counter(&api, &inspection_b, "frames_inferred").saturating_sub(b_start) as f64 / t0.elapsed().as_secs_f64();
     assert!(
         (rate_during - rate_before).abs() < 0.10 * rate_before,
         "camera B's inferred rate changed from {rate_before:.2}/s to {rate_during:.2}/s while A was down"
     );
-    assert!(
-        (rate_before - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS,
-        "camera B inferred {rate_before:.2}/s, sampled at {SAMPLED_FPS}/s"
-    );
+    assert!((rate_before - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS, "camera B inferred {rate_before:.2}/s, sampled at {SAMPLED_FPS}/s");
 
     // A's status went live → backoff → live, as events.
     let mut states_a = Vec::new();
@@ -198,18 +190,10 @@ fn cameras_sending_garbage_get_errors_of_their_own_and_the_good_camera_is_untouc
     });
     for (camera, inspection_id) in [(&random, &random_inspection), (&broken, &broken_inspection)] {
         let (_, c) = api.get(&format!("/api/v1/cameras/{camera}"));
-        eprintln!(
-            "garbage camera {}: status {}, counters {}",
-            c["name"],
-            c["status"],
-            inspection(&api, inspection_id)["counters"]
-        );
+        eprintln!("garbage camera {}: status {}, counters {}", c["name"], c["status"], inspection(&api, inspection_id)["counters"]);
     }
     let rate = inferred_rate(&api, &good_inspection, Duration::from_secs(8));
-    assert!(
-        (rate - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS,
-        "the good camera inferred {rate:.2}/s, sampled at {SAMPLED_FPS}/s"
-    );
+    assert!((rate - SAMPLED_FPS).abs() < 0.10 * SAMPLED_FPS, "the good camera inferred {rate:.2}/s, sampled at {SAMPLED_FPS}/s");
     let good_now = inspection(&api, &good_inspection);
     assert_eq!(good_now["state"], "running", "{good_now}");
     assert_eq!(good_now["counters"]["decode_errors"], 0, "{good_now}");

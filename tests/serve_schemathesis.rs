@@ -20,10 +20,7 @@ fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema() {
         .args(["-m", "schemathesis.cli", "run"])
         .arg(server.url("/api/v1/openapi.json"))
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args([
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        ])
+        .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"])
         // Fixed, so that a failure in CI replays here; raise --max-examples to search wider.
         .args(["--seed", "20261205", "--max-examples", "30", "--workers", "2", "--no-color"])
         .current_dir(dir.path());
@@ -37,12 +34,8 @@ fn schemathesis_finds_no_server_error_and_no_response_outside_the_schema() {
     // Every operation the document lists was tested.
     let (status, document) = server.client().get("/api/v1/openapi.json");
     assert_eq!(status, 200);
-    let operations: usize = document["paths"]
-        .as_object()
-        .expect("paths")
-        .values()
-        .map(|item| item.as_object().map_or(0, |o| o.len()))
-        .sum();
+    let operations: usize =
+        document["paths"].as_object().expect("paths").values().map(|item| item.as_object().map_or(0, |o| o.len())).sum();
     let tested = report
         .lines()
         .find_map(|l| l.trim().strip_prefix("Tested:"))

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 mod events;
 mod ingest;
-pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
 pub use ingest::{IngestConfig, RtspIngestConfig};
+pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -218,10 +218,8 @@ impl ServeConfig {
             self.database_url = Some(v);
         }
         if let Some(v) = env("IFC_ALLOW_LOOPBACK_CAMERAS") {
-            self.cameras.allow_loopback = parse_bool(&v).ok_or(ConfigError::Env {
-                name: "IFC_ALLOW_LOOPBACK_CAMERAS",
-                message: format!("not a boolean: {v:?}"),
-            })?;
+            self.cameras.allow_loopback = parse_bool(&v)
+                .ok_or(ConfigError::Env { name: "IFC_ALLOW_LOOPBACK_CAMERAS", message: format!("not a boolean: {v:?}") })?;
         }
         if let Some(v) = env("IFC_FILE_CAMERA_ROOT") {
             self.cameras.file_root = Some(PathBuf::from(v));
@@ -336,14 +334,12 @@ mod tests {
 
     #[test]
     fn s3_objects_take_their_defaults_and_refuse_typos() {
-        let c: ServeConfig =
-            serde_yaml_ng::from_str("objects: {kind: s3, bucket: snaps, endpoint: 'http://127.0.0.1:9000'}")
-                .expect("s3 config");
+        let c: ServeConfig = serde_yaml_ng::from_str("objects: {kind: s3, bucket: snaps, endpoint: 'http://127.0.0.1:9000'}")
+            .expect("s3 config");
         let ObjectsConfig::S3(s3) = &c.objects else { panic!("not s3: {:?}", c.objects) };
         assert_eq!((s3.bucket.as_str(), s3.region.as_str(), s3.path_style), ("snaps", "us-east-1", true));
         assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
-        let err =
-            serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3, bucket: b, bukket: c}").expect_err("typo");
+        let err = serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3, bucket: b, bukket: c}").expect_err("typo");
         assert!(err.to_string().contains("bukket"), "{err}");
         assert!(serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3}").is_err(), "no bucket");
     }
@@ -401,13 +397,12 @@ mod tests {
 
     #[test]
     fn settings_that_weaken_delivery_are_refused() {
-        let c: ServeConfig =
-            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {acks: '1'}}").expect("parses");
+        let c: ServeConfig = serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {acks: '1'}}")
+            .expect("parses");
         let err = c.validate().expect_err("acks refused");
         assert!(err.to_string().contains("events.client.acks"), "{err}");
         let c: ServeConfig =
-            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {linger.ms: '5'}}")
-                .expect("parses");
+            serde_yaml_ng::from_str("events: {kind: kafka, brokers: 'b:9092', client: {linger.ms: '5'}}").expect("parses");
         c.validate().expect("other settings pass");
         let err = serde_yaml_ng::from_str::<ServeConfig>("events: {kind: kafka, broker: 'b:9092'}").expect_err("typo");
         assert!(err.to_string().contains("broker"), "{err}");

@@ -243,3 +243,4 @@ pub enum RelayError {
     #[error(transparent)]
     Bus(#[from] BusError),
 }
+

@@ -13,9 +13,7 @@ use std::str::FromStr;
 use ifc::decode::Frame;
 use ifc::runner::{FrameRecord, ResultSink, RunStats, SinkError};
 use ifc::verdict::Status;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteQueryResult, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqliteQueryResult, SqliteRow, SqliteSynchronous};
 use sqlx::{ConnectOptions, Row, Sqlite, SqliteConnection};
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
@@ -98,8 +96,9 @@ impl ResultStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .disable_statement_logging();
-        let conn =
-            runtime.block_on(options.connect()).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let conn = runtime
+            .block_on(options.connect())
+            .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
         let mut store = Self { runtime, conn, path };
         store.migrate()?;
         Ok(store)
@@ -126,11 +125,7 @@ impl ResultStore {
         StoreError::Data { path: self.path.clone(), message }
     }
 
-    fn exec<'q>(
-        &mut self,
-        sql: &'q str,
-        bind: impl FnOnce(Query<'q>) -> Query<'q>,
-    ) -> Result<SqliteQueryResult, StoreError> {
+    fn exec<'q>(&mut self, sql: &'q str, bind: impl FnOnce(Query<'q>) -> Query<'q>) -> Result<SqliteQueryResult, StoreError> {
         let result = self.runtime.block_on(bind(sqlx::query(sql)).execute(&mut self.conn));
         result.map_err(|e| self.err(e))
     }
@@ -140,11 +135,7 @@ impl ResultStore {
         result.map_err(|e| self.err(e))
     }
 
-    fn all<'q>(
-        &mut self,
-        sql: &'q str,
-        bind: impl FnOnce(Query<'q>) -> Query<'q>,
-    ) -> Result<Vec<SqliteRow>, StoreError> {
+    fn all<'q>(&mut self, sql: &'q str, bind: impl FnOnce(Query<'q>) -> Query<'q>) -> Result<Vec<SqliteRow>, StoreError> {
         let result = self.runtime.block_on(bind(sqlx::query(sql)).fetch_all(&mut self.conn));
         result.map_err(|e| self.err(e))
     }

@@ -15,8 +15,8 @@ use crate::db::{redact, Db};
 use crate::events::{EventBus, InProcessBus, KafkaBus, LocalFeed, OutboxRelay};
 use crate::grpc;
 use crate::inspections::Manager;
-use crate::listen::{self, tls_acceptor};
 use crate::media::MediaHub;
+use crate::listen::{self, tls_acceptor};
 use crate::objects::ObjectStore;
 use crate::shutdown::Shutdown;
 
@@ -59,8 +59,7 @@ pub async fn serve(
     let url = config.database_url();
     let db = Db::open(&url).await.with_context(|| format!("metadata store {}", redact(&url)))?;
     let jwt_path = config.in_data_dir(&config.auth.jwt_key_file);
-    let jwt =
-        JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
+    let jwt = JwtKeys::load_or_create(&jwt_path, &config.auth.issuer, &config.auth.audience, config.auth.access_token_ttl_s)?;
     let generated_admin_password = ensure_first_admin(&db, &first_admin).await?;
     let spool = crate::objects::open(&config).context("object store")?;
     // A store that is down at start is no reason not to start: objects wait in the spool and
@@ -139,3 +138,4 @@ async fn ensure_first_admin(db: &Db, first: &FirstAdmin) -> anyhow::Result<Optio
         Err(e) => Err(e.into()),
     }
 }
+

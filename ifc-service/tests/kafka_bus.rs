@@ -56,11 +56,7 @@ fn event(n: usize, key: &str) -> OutboxEvent {
 }
 
 /// Runs the relay on its own task; the trigger stops it.
-fn start_relay(
-    db: &Db,
-    bus: Arc<dyn EventBus>,
-    wake: &Arc<Notify>,
-) -> (shutdown::Trigger, tokio::task::JoinHandle<()>) {
+fn start_relay(db: &Db, bus: Arc<dyn EventBus>, wake: &Arc<Notify>) -> (shutdown::Trigger, tokio::task::JoinHandle<()>) {
     let (trigger, stop) = shutdown::channel();
     let relay = OutboxRelay::new(db.clone(), bus, LocalFeed::new(16), Arc::clone(wake));
     (trigger, tokio::spawn(relay.run(stop)))
@@ -79,12 +75,7 @@ async fn wait_drained(db: &Db, timeout: Duration) {
 }
 
 /// Consumes on a blocking thread (rdkafka's consumer polls synchronously).
-async fn consume_ids(
-    bootstrap: String,
-    topic: String,
-    want: BTreeSet<String>,
-    timeout: Duration,
-) -> Vec<kafka::Consumed> {
+async fn consume_ids(bootstrap: String, topic: String, want: BTreeSet<String>, timeout: Duration) -> Vec<kafka::Consumed> {
     tokio::task::spawn_blocking(move || {
         consume(&bootstrap, &topic, timeout, |got| {
             let seen: BTreeSet<&String> = got.iter().map(|c| &c.event_id).collect();
@@ -179,8 +170,7 @@ async fn broker_down_two_minutes_while_ten_thousand_events_are_produced_loses_no
         wake.notify_one();
         tokio::time::sleep(Duration::from_millis(900)).await;
     }
-    let outage =
-        Duration::from_secs(std::env::var("IFC_TEST_OUTAGE_S").ok().and_then(|s| s.parse().ok()).unwrap_or(120));
+    let outage = Duration::from_secs(std::env::var("IFC_TEST_OUTAGE_S").ok().and_then(|s| s.parse().ok()).unwrap_or(120));
     tokio::time::sleep(outage.saturating_sub(down_at.elapsed())).await;
     // Nothing was marked while no broker could acknowledge it.
     assert_eq!(db.outbox_backlog().await.expect("backlog"), total as i64, "rows marked without an acknowledgement");

@@ -48,8 +48,5 @@ fn tokio_is_only_an_optional_dependency_of_the_triton_feature() {
         assert!(line.contains("optional = true"), "tokio must stay optional in libifc: {line}");
     }
     let features: Vec<&str> = manifest.lines().filter(|l| l.contains("\"dep:tokio\"")).collect();
-    assert!(
-        features.iter().all(|l| l.trim_start().starts_with("triton =")),
-        "only `triton` enables tokio: {features:?}"
-    );
+    assert!(features.iter().all(|l| l.trim_start().starts_with("triton =")), "only `triton` enables tokio: {features:?}");
 }

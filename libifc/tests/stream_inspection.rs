@@ -189,10 +189,7 @@ fn a_file_inspected_with_back_pressure_equals_the_sequential_run() {
     assert_eq!(stats.frames_inferred, frames.len() as u64);
     assert_eq!(stats.frames_dropped, 0, "back-pressure loses nothing");
     let c = counters.snapshot();
-    assert_eq!(
-        (c.frames_decoded, c.frames_inferred, c.frames_dropped),
-        (stats.frames_decoded, stats.frames_inferred, 0)
-    );
+    assert_eq!((c.frames_decoded, c.frames_inferred, c.frames_dropped), (stats.frames_decoded, stats.frames_inferred, 0));
     assert_eq!(counters.latency().count(), stats.frames_inferred);
     let seen: Vec<SourceStatus> = statuses.try_iter().collect();
     assert_eq!(seen, [SourceStatus::Connecting, SourceStatus::Live, SourceStatus::Ended]);
@@ -211,8 +208,7 @@ fn a_feed_inspection_follows_publisher_sessions_until_the_feed_closes() {
     let mut options = InspectionOptions::default();
     options.overload = OverloadPolicy::Block;
     let (on_status, statuses) = status_channel();
-    let inspection =
-        StreamInspection::start(StreamSource::Feed(feed.clone()), runner(None, &lines), options, on_status).unwrap();
+    let inspection = StreamInspection::start(StreamSource::Feed(feed.clone()), runner(None, &lines), options, on_status).unwrap();
     for _session in 0..2 {
         let publisher = feed.publisher().unwrap();
         publisher.send(LiveItem::Config(input.config.clone()));
@@ -300,9 +296,7 @@ fn a_camera_killed_and_restarted_goes_live_again_and_inference_resumes() {
     let killed_at = seen.len();
     wait_for("backoff after the kill", Duration::from_secs(30), || {
         drain(&rx, &mut seen);
-        seen[killed_at..]
-            .iter()
-            .any(|s| matches!(s, SourceStatus::Backoff { reason, .. } if reason.contains("cannot connect")))
+        seen[killed_at..].iter().any(|s| matches!(s, SourceStatus::Backoff { reason, .. } if reason.contains("cannot connect")))
     });
     let inferred_while_down = counters.snapshot().frames_inferred;
 
@@ -350,9 +344,7 @@ fn a_slow_model_drops_frames_before_inference_and_never_stalls_decoding() {
     let slow = runner(Some(Duration::from_millis(150)), &lines);
     let inspection = StreamInspection::start(camera(server.url("")), slow, live_options(), on_status).expect("start");
     let counters = inspection.counters();
-    wait_for("the whole file decoded", Duration::from_secs(60), || {
-        counters.snapshot().frames_decoded >= frames_in_file
-    });
+    wait_for("the whole file decoded", Duration::from_secs(60), || counters.snapshot().frames_decoded >= frames_in_file);
     let at_decoded = counters.snapshot();
     assert!(
         at_decoded.frames_inferred < frames_in_file / 2,
@@ -402,8 +394,5 @@ fn a_peer_that_sends_garbage_backs_off_with_a_reason_and_never_panics() {
     inspection.stop();
     let stats = inspection.join().expect("stopping a camera in backoff is a clean end");
     assert_eq!(stats.frames_decoded, 0);
-    assert!(
-        seen.iter().any(|s| matches!(s, SourceStatus::Backoff { reason, .. } if reason.contains("127.0.0.1"))),
-        "{seen:?}"
-    );
+    assert!(seen.iter().any(|s| matches!(s, SourceStatus::Backoff { reason, .. } if reason.contains("127.0.0.1"))), "{seen:?}");
 }

@@ -139,7 +139,8 @@ pub fn consume(
         .create()
         .expect("consumer");
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("topic metadata");
-    let partitions: Vec<i32> = metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
+    let partitions: Vec<i32> =
+        metadata.topics().iter().flat_map(|t| t.partitions().iter().map(|p| p.id())).collect();
     assert!(!partitions.is_empty(), "{topic}: no partitions");
     let mut assignment = TopicPartitionList::new();
     for p in partitions {

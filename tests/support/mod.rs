@@ -3,7 +3,6 @@
 pub mod backends;
 pub mod damaged_stream;
 pub mod demo;
-pub mod grpc;
 /// libifc's hostile-peer kit (scripted RTSP servers that misbehave on purpose).
 #[path = "../../libifc/tests/support/hostile_peer.rs"]
 pub mod hostile_peer;
@@ -12,6 +11,7 @@ pub mod postgres;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
+pub mod grpc;
 pub mod s3;
 pub mod serve;
 pub mod serve_steps;

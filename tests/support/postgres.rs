@@ -47,8 +47,7 @@ impl Postgres {
         );
         let dir = tempfile::Builder::new().prefix("ifc-pg-").tempdir().expect("tempdir");
         if is_root() {
-            let status =
-                Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().expect("chown");
+            let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().expect("chown");
             assert!(status.success(), "chown the cluster's directory to postgres");
         }
         let data = dir.path().join("data");
@@ -81,12 +80,8 @@ impl Postgres {
 
     fn psql(&self, db: &str, sql: &str) -> std::process::Output {
         let mut c = Command::new("psql");
-        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db]).args([
-            "-p",
-            &self.port.to_string(),
-            "-c",
-            sql,
-        ]);
+        c.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db])
+            .args(["-p", &self.port.to_string(), "-c", sql]);
         run_with_timeout(&mut c, Duration::from_secs(30))
     }
 
@@ -104,12 +99,8 @@ impl Postgres {
     /// Runs SQL and returns psql's unaligned output (for checks on what the server stored).
     pub fn query(&self, db: &str, sql: &str) -> String {
         let mut c = Command::new("psql");
-        c.args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db]).args([
-            "-p",
-            &self.port.to_string(),
-            "-c",
-            sql,
-        ]);
+        c.args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db])
+            .args(["-p", &self.port.to_string(), "-c", sql]);
         let out = run_with_timeout(&mut c, Duration::from_secs(30));
         assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_owned()

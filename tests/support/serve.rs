@@ -74,13 +74,7 @@ impl ServeProcess {
         Self::launch(data_dir, config, all, args.iter().map(|a| (*a).to_owned()).collect(), "127.0.0.1:0")
     }
 
-    fn launch(
-        data_dir: &Path,
-        config: Option<PathBuf>,
-        env: Vec<(String, String)>,
-        args: Vec<String>,
-        listen: &str,
-    ) -> Self {
+    fn launch(data_dir: &Path, config: Option<PathBuf>, env: Vec<(String, String)>, args: Vec<String>, listen: &str) -> Self {
         let mut command = Command::new(ifc_bin());
         command.current_dir(crate::demo::repo()).arg("serve");
         if let Some(config) = &config {
@@ -155,8 +149,7 @@ impl ServeProcess {
     /// The same data dir, port and environment again (after `kill9` or `terminate`).
     pub fn restart(&mut self) {
         let listen = self.addr.to_string();
-        let next =
-            Self::launch(&self.data_dir.clone(), self.config.clone(), self.env.clone(), self.args.clone(), &listen);
+        let next = Self::launch(&self.data_dir.clone(), self.config.clone(), self.env.clone(), self.args.clone(), &listen);
         let old = std::mem::replace(self, next);
         drop(old);
     }
@@ -166,11 +159,7 @@ impl ServeProcess {
     }
 
     pub fn client(&self) -> Api {
-        Api {
-            base: format!("http://{}", self.addr),
-            token: None,
-            agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).max_idle_connections(0).build(),
-        }
+        Api { base: format!("http://{}", self.addr), token: None, agent: ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).max_idle_connections(0).build() }
     }
 
     /// A client logged in as the first admin.

@@ -293,8 +293,7 @@ impl FrameSink {
     /// on the device (only the model input comes back, for the file); anything else is copied
     /// to the host once (device frames) and written by [`FrameSink::frame`]. `true`: kept.
     fn offer(&mut self, frame: Frame, sampler: &mut Sampler) -> Result<bool> {
-        let device_path =
-            frame.is_on_device() && self.writer.format() != OutputFormat::Raw && self.gpu_refused.is_none();
+        let device_path = frame.is_on_device() && self.writer.format() != OutputFormat::Raw && self.gpu_refused.is_none();
         if let (true, Some(spec)) = (device_path, self.preprocessor.as_ref().map(|p| p.spec().clone())) {
             if self.gpu.is_none() {
                 match GpuSink::open(&frame, &spec) {

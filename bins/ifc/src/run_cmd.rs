@@ -12,9 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{ArgGroup, Args};
 use ifc::codec::FrameRate;
-use ifc::inspect::{
-    CountersSnapshot, InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamInspection, StreamSource,
-};
+use ifc::inspect::{CountersSnapshot, InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamInspection, StreamSource};
 use ifc::pipeline::{PipelineDocument, SourceKind, ValidationError};
 use ifc::postprocess::parse_labels;
 use ifc::rtsp::RtspOptions;

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::Json;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::ApiJson;
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::views::{LoginRequest, MeView, RefreshRequest, TokenResponse};
 use super::AppState;
 use crate::auth::{hash_secret, new_secret, verify_password, Credential, Principal, Role, REFRESH_TOKEN_PREFIX};
@@ -12,10 +12,7 @@ use crate::db::{now_ms, UserRow};
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn login(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<LoginRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+pub async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Json<TokenResponse>> {
     log_in(&state, req).await.map(Json)
 }
 
@@ -35,15 +32,11 @@ pub(crate) async fn log_in(state: &AppState, req: LoginRequest) -> ApiResult<Tok
 }
 
 /// argon2id of a random password nobody knows.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1nR4G9pOLqkb3xpmqlZ8xxzqrLqWAXdrV4F3PGN3a1c";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$1nR4G9pOLqkb3xpmqlZ8xxzqrLqWAXdrV4F3PGN3a1c";
 
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn refresh(
-    State(state): State<AppState>,
-    ApiJson(req): ApiJson<RefreshRequest>,
-) -> ApiResult<Json<TokenResponse>> {
+pub async fn refresh(State(state): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<Json<TokenResponse>> {
     refresh_tokens(&state, req).await.map(Json)
 }
 

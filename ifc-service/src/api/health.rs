@@ -42,10 +42,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (status, Json(Readiness { ready, database, objects, bus }))
 }
 
-pub async fn metrics(
-    State(state): State<AppState>,
-    headers: axum::http::HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Result<impl IntoResponse, ApiError> {
     if state.config.metrics_require_auth {
         let token = headers
             .get(header::AUTHORIZATION)

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::error::{ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
+use super::error::{ApiResult, ErrorBody};
 use super::users::check_item;
 use super::views::{InspectionRequest, InspectionView, ItemRequest};
 use super::AppState;
@@ -20,11 +20,7 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
 #[utoipa::path(get, path = "/api/v1/inspections/{id}", tag = "inspections", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = InspectionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<InspectionView>> {
+pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<InspectionView>> {
     get_inspection(&state, &principal, &id).await.map(Json)
 }
 
@@ -44,11 +40,7 @@ pub async fn create(
     params(("id" = String, Path)),
     responses((status = 200, body = InspectionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn start(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<InspectionView>> {
+pub async fn start(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<InspectionView>> {
     start_inspection(&state, &principal, &id).await.map(Json)
 }
 
@@ -56,11 +48,7 @@ pub async fn start(
     params(("id" = String, Path)),
     responses((status = 200, body = InspectionView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
-pub async fn stop(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<InspectionView>> {
+pub async fn stop(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<InspectionView>> {
     stop_inspection(&state, &principal, &id).await.map(Json)
 }
 
@@ -105,14 +93,7 @@ pub(crate) async fn create_inspection(
     let serial = req.serial.or(camera.serial);
     let row = state
         .db
-        .create_inspection(
-            &camera.id,
-            &version.pipeline_id,
-            version.version,
-            product.as_deref(),
-            lot.as_deref(),
-            serial.as_deref(),
-        )
+        .create_inspection(&camera.id, &version.pipeline_id, version.version, product.as_deref(), lot.as_deref(), serial.as_deref())
         .await?;
     let row = if req.start.unwrap_or(true) {
         state.manager.start(state, &row).await?;
@@ -145,8 +126,7 @@ pub(crate) async fn set_inspection_item(
 ) -> ApiResult<InspectionView> {
     principal.require(Role::Operator)?;
     check_item(&req.product, &req.lot, &req.serial)?;
-    let row =
-        state.db.set_inspection_item(id, req.product.as_deref(), req.lot.as_deref(), req.serial.as_deref()).await?;
+    let row = state.db.set_inspection_item(id, req.product.as_deref(), req.lot.as_deref(), req.serial.as_deref()).await?;
     state.manager.set_item(id, req.product, req.lot, req.serial);
     Ok(InspectionView::from_row(&row, state.manager.live_state(&row.id)))
 }

@@ -11,9 +11,9 @@
 
 pub(crate) mod auth_routes;
 pub(crate) mod cameras;
-pub mod error;
 mod extract;
 pub(crate) mod feed;
+pub mod error;
 mod health;
 pub(crate) mod inspections;
 pub mod openapi;

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use ifc::pipeline::{DocumentError, PipelineDocument, ValidationError};
 
-use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::extract::{ApiJson, ApiPath};
+use super::error::{ApiError, ApiResult, ErrorBody, FieldError};
 use super::users::check_name;
 use super::views::{DocumentRequest, PipelineRequest, PipelineVersionView, PipelineView, ValidationView};
 use super::AppState;
@@ -38,11 +38,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/pipelines/{id}", tag = "pipelines", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = PipelineView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<PipelineView>> {
+pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<PipelineView>> {
     get_pipeline(&state, &principal, &id).await.map(Json)
 }
 
@@ -96,11 +92,7 @@ pub(crate) fn validate_pipeline(principal: &Principal, document: serde_json::Val
     })
 }
 
-pub(crate) async fn create_pipeline(
-    state: &AppState,
-    principal: &Principal,
-    req: PipelineRequest,
-) -> ApiResult<PipelineView> {
+pub(crate) async fn create_pipeline(state: &AppState, principal: &Principal, req: PipelineRequest) -> ApiResult<PipelineView> {
     principal.require(Role::Operator)?;
     check_name("name", &req.name)?;
     let json = document_json(req.document)?;
@@ -113,11 +105,7 @@ pub(crate) async fn get_pipeline(state: &AppState, principal: &Principal, id: &s
     Ok(PipelineView::from_row(&state.db.pipeline(id).await?))
 }
 
-pub(crate) async fn list_versions(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-) -> ApiResult<Vec<PipelineVersionView>> {
+pub(crate) async fn list_versions(state: &AppState, principal: &Principal, id: &str) -> ApiResult<Vec<PipelineVersionView>> {
     principal.require(Role::Viewer)?;
     Ok(state.db.list_pipeline_versions(id).await?.iter().map(PipelineVersionView::from_row).collect())
 }
@@ -134,20 +122,15 @@ pub(crate) async fn add_pipeline_version(
     Ok(PipelineVersionView::from_row(&row))
 }
 
-pub(crate) async fn get_version(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-    version: i64,
-) -> ApiResult<PipelineVersionView> {
+pub(crate) async fn get_version(state: &AppState, principal: &Principal, id: &str, version: i64) -> ApiResult<PipelineVersionView> {
     principal.require(Role::Viewer)?;
     Ok(PipelineVersionView::from_row(&state.db.pipeline_version(id, Some(version)).await?))
 }
 
 /// A valid document as the JSON the store keeps (normalised by a round trip).
 fn document_json(document: serde_json::Value) -> ApiResult<String> {
-    let doc =
-        checked_document(document).map_err(|details| ApiError::Invalid { message: summary(&details), details })?;
+    let doc = checked_document(document)
+        .map_err(|details| ApiError::Invalid { message: summary(&details), details })?;
     doc.to_json_string().map_err(|e| ApiError::Internal(e.to_string()))
 }
 

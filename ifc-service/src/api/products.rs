@@ -32,32 +32,20 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/api/v1/products/{code}", tag = "products", security(("bearer" = [])), params(("code" = String, Path)),
     responses((status = 200, body = ProductView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(code): ApiPath<String>,
-) -> ApiResult<Json<ProductView>> {
+pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(code): ApiPath<String>) -> ApiResult<Json<ProductView>> {
     get_product(&state, &principal, &code).await.map(Json)
 }
 
 #[utoipa::path(delete, path = "/api/v1/products/{code}", tag = "products", security(("bearer" = [])), params(("code" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(code): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete(State(state): State<AppState>, principal: Principal, ApiPath(code): ApiPath<String>) -> ApiResult<StatusCode> {
     delete_product(&state, &principal, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/v1/lots", tag = "products", security(("bearer" = [])), params(LotsQuery),
     responses((status = 200, body = [LotView]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn lots(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiQuery(q): ApiQuery<LotsQuery>,
-) -> ApiResult<Json<Vec<LotView>>> {
+pub async fn lots(State(state): State<AppState>, principal: Principal, ApiQuery(q): ApiQuery<LotsQuery>) -> ApiResult<Json<Vec<LotView>>> {
     list_lots(&state, &principal, q).await.map(Json)
 }
 
@@ -68,11 +56,7 @@ pub(crate) async fn list_products(state: &AppState, principal: &Principal) -> Ap
     Ok(state.db.products().await?.iter().map(ProductView::from_row).collect())
 }
 
-pub(crate) async fn create_product(
-    state: &AppState,
-    principal: &Principal,
-    req: ProductRequest,
-) -> ApiResult<ProductView> {
+pub(crate) async fn create_product(state: &AppState, principal: &Principal, req: ProductRequest) -> ApiResult<ProductView> {
     principal.require(Role::Operator)?;
     check_name("code", &req.code)?;
     check_name("name", &req.name)?;

@@ -7,8 +7,8 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiPath, ApiQuery};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::views::{ResultQuery, ResultView, ResultsPage, StatsQuery, StatsView, StatsWindow, VerdictFilter};
 use super::AppState;
 use crate::auth::{Principal, Role};
@@ -28,11 +28,7 @@ pub async fn list(
 
 #[utoipa::path(get, path = "/api/v1/results/{id}", tag = "results", security(("bearer" = [])), params(("id" = i64, Path)),
     responses((status = 200, body = ResultView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_one(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<ResultView>> {
+pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<ResultView>> {
     get_result(&state, &principal, id).await.map(Json)
 }
 

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{ApiJson, ApiPath};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::views::{ApiKeyView, NewApiKeyRequest, NewApiKeyResponse, NewUserRequest, UserView};
 use super::AppState;
 use crate::auth::{hash_password, hash_secret, new_secret, Principal, Role, API_KEY_PREFIX};
@@ -31,11 +31,7 @@ pub async fn create_user(
     params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
-pub async fn delete_user(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+pub async fn delete_user(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     remove_user(&state, &principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -60,11 +56,7 @@ pub async fn create_key(
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_key(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<StatusCode> {
+pub async fn revoke_key(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
     revoke(&state, &principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -105,11 +97,7 @@ pub(crate) async fn keys(state: &AppState, principal: &Principal) -> ApiResult<V
     Ok(state.db.list_api_keys().await?.iter().map(ApiKeyView::from_row).collect())
 }
 
-pub(crate) async fn new_key(
-    state: &AppState,
-    principal: &Principal,
-    req: NewApiKeyRequest,
-) -> ApiResult<NewApiKeyResponse> {
+pub(crate) async fn new_key(state: &AppState, principal: &Principal, req: NewApiKeyRequest) -> ApiResult<NewApiKeyResponse> {
     principal.require(Role::Admin)?;
     check_name("name", &req.name)?;
     let secret = new_secret(API_KEY_PREFIX).map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -8,8 +8,7 @@ use crate::db::{ApiKeyRow, CameraRow, InspectionRow, PipelineRow, PipelineVersio
 
 /// Names (users, keys, cameras, pipelines; product, lot and serial) as `check_name` accepts
 /// them, said in the schema so that clients (and schemathesis) generate what the server takes.
-const NAME_PATTERN: &str =
-    r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
+const NAME_PATTERN: &str = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$";
 
 fn name_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
@@ -22,10 +21,7 @@ fn name_schema() -> utoipa::openapi::Object {
 
 fn optional_name_schema() -> utoipa::openapi::Object {
     utoipa::openapi::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
-            utoipa::openapi::Type::String,
-            utoipa::openapi::Type::Null,
-        ]))
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([utoipa::openapi::Type::String, utoipa::openapi::Type::Null]))
         .min_length(Some(1))
         .max_length(Some(128))
         .pattern(Some(NAME_PATTERN))
@@ -268,12 +264,7 @@ pub struct PipelineView {
 
 impl PipelineView {
     pub fn from_row(r: &PipelineRow) -> Self {
-        Self {
-            id: r.id.clone(),
-            name: r.name.clone(),
-            latest_version: r.latest_version,
-            created_at_ms: r.created_at_ms,
-        }
+        Self { id: r.id.clone(), name: r.name.clone(), latest_version: r.latest_version, created_at_ms: r.created_at_ms }
     }
 }
 
@@ -530,12 +521,7 @@ pub struct ProductView {
 
 impl ProductView {
     pub fn from_row(r: &ProductRow) -> Self {
-        Self {
-            code: r.code.clone(),
-            name: r.name.clone(),
-            description: r.description.clone(),
-            created_at_ms: r.created_at_ms,
-        }
+        Self { code: r.code.clone(), name: r.name.clone(), description: r.description.clone(), created_at_ms: r.created_at_ms }
     }
 }
 

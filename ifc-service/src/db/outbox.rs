@@ -65,10 +65,12 @@ impl Db {
 
     /// The oldest unpublished events, in order.
     pub async fn unpublished_events(&self, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
-        Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox WHERE published_at_ms IS NULL ORDER BY seq LIMIT $1"))
-            .bind(limit)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM outbox WHERE published_at_ms IS NULL ORDER BY seq LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Marks exactly these events published (never a range: on PostgreSQL a lower `seq` can
@@ -156,11 +158,7 @@ impl Db {
     }
 
     /// Events published after `after_published_seq`, in the order they were published.
-    pub async fn published_events_after(
-        &self,
-        after_published_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<OutboxRow>, DbError> {
+    pub async fn published_events_after(&self, after_published_seq: i64, limit: i64) -> Result<Vec<OutboxRow>, DbError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM outbox WHERE published_seq > $1 ORDER BY published_seq LIMIT $2"
         ))

@@ -53,12 +53,11 @@ impl Db {
     ) -> Result<PipelineVersionRow, DbError> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        let version: Option<(i64,)> = sqlx::query_as(
-            "UPDATE pipelines SET latest_version = latest_version + 1 WHERE id = $1 RETURNING latest_version",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let version: Option<(i64,)> =
+            sqlx::query_as("UPDATE pipelines SET latest_version = latest_version + 1 WHERE id = $1 RETURNING latest_version")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         let (version,) = version.ok_or_else(|| DbError::not_found(format!("pipeline {id}")))?;
         let row = insert_version(&mut tx, id, version, document_json, created_by, now).await?;
         tx.commit().await?;

@@ -23,12 +23,7 @@ pub struct LotRow {
 }
 
 impl Db {
-    pub async fn create_product(
-        &self,
-        code: &str,
-        name: &str,
-        description: Option<&str>,
-    ) -> Result<ProductRow, DbError> {
+    pub async fn create_product(&self, code: &str, name: &str, description: Option<&str>) -> Result<ProductRow, DbError> {
         let row = ProductRow {
             code: code.to_owned(),
             name: name.to_owned(),

@@ -107,7 +107,11 @@ enum Bind {
 impl Db {
     /// Stores a result and its verdict event in one transaction; returns the result's id.
     /// `make_event` builds the event from the new result's id.
-    pub async fn insert_result(&self, r: &NewResult, make_event: impl Fn(i64) -> OutboxEvent) -> Result<i64, DbError> {
+    pub async fn insert_result(
+        &self,
+        r: &NewResult,
+        make_event: impl Fn(i64) -> OutboxEvent,
+    ) -> Result<i64, DbError> {
         let mut tx = self.pool().begin().await?;
         let (id,): (i64,) = sqlx::query_as(
             "INSERT INTO results (inspection_id, camera_id, frame_index, pts_90k, wall_ms, verdict, record, snapshot_key, \

@@ -65,12 +65,7 @@ impl Db {
         Ok(())
     }
 
-    pub async fn store_refresh_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        expires_at_ms: i64,
-    ) -> Result<(), DbError> {
+    pub async fn store_refresh_token(&self, token_hash: &str, user_id: &str, expires_at_ms: i64) -> Result<(), DbError> {
         sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_at_ms) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(user_id)

@@ -121,8 +121,7 @@ impl KafkaBus {
             .map(|n| NewTopic::new(n, spec.partitions, TopicReplication::Fixed(spec.replication_factor)))
             .collect();
         let options = AdminOptions::new().request_timeout(Some(self.delivery_timeout));
-        let results =
-            self.admin.create_topics(&topics, &options).await.map_err(|e| err(format!("create topics: {e}")))?;
+        let results = self.admin.create_topics(&topics, &options).await.map_err(|e| err(format!("create topics: {e}")))?;
         for result in results {
             match result {
                 Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}

@@ -27,10 +27,7 @@ impl Products for GrpcApi {
         Ok(Response::new(product(get_product(&self.state, &caller, &request.into_inner().code).await?)))
     }
 
-    async fn create_product(
-        &self,
-        request: Request<pb::CreateProductRequest>,
-    ) -> Result<Response<pb::Product>, Status> {
+    async fn create_product(&self, request: Request<pb::CreateProductRequest>) -> Result<Response<pb::Product>, Status> {
         let caller = self.caller(request.metadata()).await?;
         let r = request.into_inner();
         let req = ProductRequest { code: r.code, name: r.name, description: r.description };

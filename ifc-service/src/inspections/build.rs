@@ -7,8 +7,8 @@
 
 use std::time::Instant;
 
-use ifc::infer::InferBackend;
 use ifc::inspect::{ReconnectPolicy, StreamSource};
+use ifc::infer::InferBackend;
 use ifc::pipeline::{PipelineDocument, SnapshotWhen};
 use ifc::postprocess::{parse_labels, Labels};
 use ifc::rtsp::RtspOptions;
@@ -82,7 +82,12 @@ pub async fn build(
     })?;
     let source = match camera.kind.as_str() {
         "push" => StreamSource::Feed(media.feed(&camera.id)),
-        "file" => StreamSource::File { path: camera.url.clone().into(), fps: None, realtime: true, looped: true },
+        "file" => StreamSource::File {
+            path: camera.url.clone().into(),
+            fps: None,
+            realtime: true,
+            looped: true,
+        },
         _ => {
             let mut reconnect = ReconnectPolicy::default();
             reconnect.initial_delay_ms = policy.reconnect_initial_ms;
@@ -104,12 +109,7 @@ pub async fn build(
     tokio::task::spawn_blocking(move || {
         let node_error = |placed_index: usize, id: &str, field: &str, message: String| ApiError::Invalid {
             message: format!("nodes[{placed_index}].{field}: {message}"),
-            details: vec![FieldError {
-                node_index: Some(placed_index),
-                node_id: Some(id.to_owned()),
-                field: field.into(),
-                message,
-            }],
+            details: vec![FieldError { node_index: Some(placed_index), node_id: Some(id.to_owned()), field: field.into(), message }],
         };
         let backend = open_backend(&plan.infer.node)
             .map_err(|e| node_error(plan.infer.index, &plan.infer.id, "infer", e.to_string()))?;
@@ -120,12 +120,7 @@ pub async fn build(
         let labels = match &plan.postprocess.node.labels {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    node_error(
-                        plan.postprocess.index,
-                        &plan.postprocess.id,
-                        "postprocess.labels",
-                        format!("{path}: {e}"),
-                    )
+                    node_error(plan.postprocess.index, &plan.postprocess.id, "postprocess.labels", format!("{path}: {e}"))
                 })?;
                 Some(parse_labels(&text).map_err(|e| {
                     node_error(plan.postprocess.index, &plan.postprocess.id, "postprocess.labels", e.to_string())

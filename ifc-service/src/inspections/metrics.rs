@@ -25,9 +25,7 @@ pub fn render(streams: &[StreamMetrics<'_>], outbox_backlog: i64) -> String {
         ("ifc_frames_decoded_total", "Frames decoded.", |s| s.frames_decoded),
         ("ifc_frames_sampled_total", "Frames chosen by the sample node.", |s| s.frames_sampled),
         ("ifc_frames_inferred_total", "Frames inferred.", |s| s.frames_inferred),
-        ("ifc_frames_dropped_total", "Sampled frames dropped before inference (inference behind).", |s| {
-            s.frames_dropped
-        }),
+        ("ifc_frames_dropped_total", "Sampled frames dropped before inference (inference behind).", |s| s.frames_dropped),
         ("ifc_frames_not_inferred_total", "Frames whose preprocessing, inference or postprocessing failed.", |s| {
             s.frames_not_inferred
         }),

@@ -78,7 +78,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Manager {
     pub fn new(policy: CameraPolicy) -> Self {
-        Self { inner: Mutex::default(), statuses: Arc::default(), policy, next_stream_id: AtomicU64::new(1) }
+        Self {
+            inner: Mutex::default(),
+            statuses: Arc::default(),
+            policy,
+            next_stream_id: AtomicU64::new(1),
+        }
     }
 
     /// Starts the inspection unless it runs already. Errors name what is wrong (the camera,
@@ -93,11 +98,7 @@ impl Manager {
         let (records_tx, records_rx) = mpsc::channel(64);
         let (status_tx, status_rx) = mpsc::unbounded_channel();
         let (source, runner) = built.into_parts(records_tx)?;
-        let item = Arc::new(Mutex::new(Item {
-            product: row.product.clone(),
-            lot: row.lot.clone(),
-            serial: row.serial.clone(),
-        }));
+        let item = Arc::new(Mutex::new(Item { product: row.product.clone(), lot: row.lot.clone(), serial: row.serial.clone() }));
         let statuses = Arc::clone(&self.statuses);
         let camera_id = camera.id.clone();
         let on_status = Box::new(move |s: SourceStatus| {
@@ -108,11 +109,10 @@ impl Manager {
         options.queue_frames = self.policy.queue_frames.max(1);
         options.overload = OverloadPolicy::DropBeforeInference;
         options.stream_id = self.next_stream_id.fetch_add(1, Ordering::Relaxed);
-        let inspection =
-            tokio::task::spawn_blocking(move || StreamInspection::start(source, runner, options, on_status))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e| ApiError::invalid("camera", e.to_string()))?;
+        let inspection = tokio::task::spawn_blocking(move || StreamInspection::start(source, runner, options, on_status))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::invalid("camera", e.to_string()))?;
         let counters = inspection.counters();
         let writer = tokio::spawn(writer::run(
             state.clone(),
@@ -127,13 +127,7 @@ impl Manager {
             inner.failed.remove(&row.id);
             inner.running.insert(
                 row.id.clone(),
-                Running {
-                    camera_id: camera.id.clone(),
-                    inspection: Some(inspection),
-                    counters,
-                    item,
-                    writer: Some(writer),
-                },
+                Running { camera_id: camera.id.clone(), inspection: Some(inspection), counters, item, writer: Some(writer) },
             );
         }
         writer::inspection_event(state, &row.id, &camera.id, "running", None).await;

@@ -136,13 +136,7 @@ async fn camera_event(state: &AppState, camera_id: &str, status: &SourceStatus) 
     state.outbox_wake.notify_one();
 }
 
-pub async fn inspection_event(
-    state: &AppState,
-    inspection_id: &str,
-    camera_id: &str,
-    status: &str,
-    error: Option<&str>,
-) {
+pub async fn inspection_event(state: &AppState, inspection_id: &str, camera_id: &str, status: &str, error: Option<&str>) {
     let event = OutboxEvent {
         event_id: new_id(),
         topic: TOPIC_INSPECTION_STATUS.into(),

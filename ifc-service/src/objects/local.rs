@@ -42,9 +42,7 @@ impl ObjectStore for LocalDirStore {
             check_key(key)?;
             match tokio::fs::read(self.root.join(key)).await {
                 Ok(bytes) => Ok(Bytes::from(bytes)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Err(ObjectError::NotFound { key: key.to_owned() })
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(ObjectError::NotFound { key: key.to_owned() }),
                 Err(e) => Err(Self::io(key)(e)),
             }
         })

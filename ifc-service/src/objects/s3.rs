@@ -43,8 +43,7 @@ impl S3Store {
         let credentials = Credentials::new(access_key, secret_key, session_token, None, "ifc-serve-config");
         // rustls on ring (already in the build for the JWT code) instead of the SDK's default
         // aws-lc; the same client serves plain-HTTP endpoints.
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+        let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
         let mut builder = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))
@@ -151,8 +150,7 @@ mod tests {
         let inline = S3Config { access_key_id: Some("a".into()), secret_access_key: Some("s".into()), ..config() };
         let store = S3Store::new(&inline, |_| None).expect("client");
         let started = std::time::Instant::now();
-        let err =
-            store.put("snapshots/c/e.jpg", Bytes::from_static(b"x"), "image/jpeg").await.expect_err("port 9 is closed");
+        let err = store.put("snapshots/c/e.jpg", Bytes::from_static(b"x"), "image/jpeg").await.expect_err("port 9 is closed");
         assert!(matches!(err, ObjectError::Remote { .. }), "{err}");
         assert!(store.ping().await.is_err());
         assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());

@@ -142,9 +142,7 @@ impl ObjectStore for SpoolingStore {
                 match self.inner.put(key, bytes.clone(), content_type).await {
                     Ok(()) => return Ok(()),
                     Err(e @ ObjectError::BadKey { .. }) => return Err(e),
-                    Err(e) => {
-                        tracing::warn!(key = %key, error = %e, "object store unavailable: the object waits in the spool")
-                    }
+                    Err(e) => tracing::warn!(key = %key, error = %e, "object store unavailable: the object waits in the spool"),
                 }
             }
             self.spool(key, bytes).await
@@ -245,10 +243,7 @@ mod tests {
         // Let the uploader see the empty spool, so the first put tries the store.
         tokio::time::sleep(Duration::from_millis(100)).await;
         for i in 0..5 {
-            spool
-                .put(&format!("snapshots/c/{i}.jpg"), Bytes::from(vec![i as u8; 10]), "image/jpeg")
-                .await
-                .expect("accepted");
+            spool.put(&format!("snapshots/c/{i}.jpg"), Bytes::from(vec![i as u8; 10]), "image/jpeg").await.expect("accepted");
         }
         assert_eq!(spool.waiting().await, 5);
         assert_eq!(spool.get("snapshots/c/3.jpg").await.expect("readable while waiting"), Bytes::from(vec![3u8; 10]));
@@ -259,10 +254,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         for i in 0..5 {
-            assert_eq!(
-                inner.store.get(&format!("snapshots/c/{i}.jpg")).await.expect("uploaded"),
-                Bytes::from(vec![i as u8; 10])
-            );
+            assert_eq!(inner.store.get(&format!("snapshots/c/{i}.jpg")).await.expect("uploaded"), Bytes::from(vec![i as u8; 10]));
         }
         // Drained: puts go straight to the store again.
         tokio::time::sleep(Duration::from_millis(100)).await;

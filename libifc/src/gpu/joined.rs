@@ -132,11 +132,7 @@ pub struct FrameStage {
 impl FrameStage {
     /// Compiles (once per device) and loads the kernel.
     pub fn new(device: &Device, spec: PreprocessSpec) -> Result<Self, GpuError> {
-        Ok(Self {
-            device: device.clone(),
-            preprocessor: GpuPreprocessor::new(device, spec)?,
-            counts: StageCounts::default(),
-        })
+        Ok(Self { device: device.clone(), preprocessor: GpuPreprocessor::new(device, spec)?, counts: StageCounts::default() })
     }
 
     pub fn device(&self) -> &Device {
@@ -219,15 +215,7 @@ mod tests {
         routes.iter().for_each(|&r| counts.record(r));
         assert_eq!(
             routes,
-            [
-                Route::Upload,
-                Route::Dropped,
-                Route::Dropped,
-                Route::Upload,
-                Route::Dropped,
-                Route::Dropped,
-                Route::Upload
-            ]
+            [Route::Upload, Route::Dropped, Route::Dropped, Route::Upload, Route::Dropped, Route::Dropped, Route::Upload]
         );
         assert_eq!(counts.frames_offered, 7);
         assert_eq!(counts.frames_dropped_untouched, 4, "dropped frames are never uploaded");

@@ -83,9 +83,7 @@ pub fn compile_cubin(kernel: &'static str, source: &str, sm_arch: &'static str) 
     }
     match cubin {
         // NVRTC reports a CUBIN of 0 bytes when `sm_arch` is a virtual architecture.
-        Ok(cubin) if cubin.is_empty() => {
-            Err(compile_error(format!("no CUBIN for {sm_arch} (a virtual architecture?)")))
-        }
+        Ok(cubin) if cubin.is_empty() => Err(compile_error(format!("no CUBIN for {sm_arch} (a virtual architecture?)"))),
         other => other,
     }
 }

@@ -96,10 +96,7 @@ fn preprocess_kernel_compiles_to_a_cubin_for_sm_90_without_a_driver() {
     let cubin = super::nvrtc::compile_cubin(PREPROCESS_ENTRY, PREPROCESS_SOURCE, arch).expect("NVRTC writes a CUBIN");
     assert!(cubin.starts_with(b"\x7fELF"), "nvrtcGetCUBIN did not return an ELF image");
     // The entry point is in the ELF's string table, so the driver finds it without JIT.
-    assert!(
-        cubin.windows(PREPROCESS_ENTRY.len()).any(|w| w == PREPROCESS_ENTRY.as_bytes()),
-        "no {PREPROCESS_ENTRY} symbol"
-    );
+    assert!(cubin.windows(PREPROCESS_ENTRY.len()).any(|w| w == PREPROCESS_ENTRY.as_bytes()), "no {PREPROCESS_ENTRY} symbol");
 }
 
 #[test]

@@ -55,8 +55,9 @@ impl JitterRng {
     /// Seeded from the wall clock's nanoseconds and the stream id: streams started together
     /// still differ.
     pub fn from_time(stream_id: u64) -> Self {
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         Self::new(nanos ^ stream_id.wrapping_mul(0x2545_f491_4f6c_dd1d))
     }
 

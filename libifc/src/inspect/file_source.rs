@@ -13,9 +13,7 @@ use bytes::Bytes;
 use super::InspectError;
 use crate::codec::{DecoderConfig, FrameRate};
 use crate::mp4::Sample;
-use crate::remux::{
-    input_kind, mp4_source, nothing_decodable_reason, InputKind, RawSource, SourceItem, VideoInputError,
-};
+use crate::remux::{input_kind, mp4_source, nothing_decodable_reason, InputKind, RawSource, SourceItem, VideoInputError};
 
 const RAW_CHUNK_BYTES: usize = 4 << 20;
 

@@ -137,8 +137,7 @@ impl Fanout {
     /// A feed keeping the last `capacity` items (at least 2) for subscribers that fall behind:
     /// a few seconds of packets is plenty (a subscriber further behind is broken anyway).
     pub fn new(capacity: usize) -> Self {
-        let state =
-            State { ring: VecDeque::new(), first_seq: 0, config: None, stats: FanoutStats::default(), closed: false };
+        let state = State { ring: VecDeque::new(), first_seq: 0, config: None, stats: FanoutStats::default(), closed: false };
         Self { inner: Arc::new(Inner { capacity: capacity.max(2), state: Mutex::new(state), wake: Condvar::new() }) }
     }
 
@@ -158,13 +157,7 @@ impl Fanout {
     pub fn subscribe(&self) -> Subscription {
         let state = self.inner.lock();
         let pending = state.config.clone().map(|c| FeedItem::Item(LiveItem::Config(c)));
-        Subscription {
-            inner: Arc::clone(&self.inner),
-            next_seq: state.next_seq(),
-            pending,
-            wait_for_key: true,
-            lost_items: 0,
-        }
+        Subscription { inner: Arc::clone(&self.inner), next_seq: state.next_seq(), pending, wait_for_key: true, lost_items: 0 }
     }
 
     pub fn stats(&self) -> FanoutStats {

@@ -28,9 +28,7 @@ fn drain(sub: &mut Subscription) -> Vec<String> {
     while let Polled::Ready(item) = sub.poll(soon()) {
         seen.push(match item {
             FeedItem::Item(LiveItem::Config(c)) => format!("C{}", c.params.width),
-            FeedItem::Item(LiveItem::Packet(p)) => {
-                format!("{}{}", if p.is_key { "K" } else { "P" }, p.pts_90k.unwrap_or(-1))
-            }
+            FeedItem::Item(LiveItem::Packet(p)) => format!("{}{}", if p.is_key { "K" } else { "P" }, p.pts_90k.unwrap_or(-1)),
             FeedItem::Break(BreakReason::SourceEnded) => "E".into(),
             FeedItem::Break(BreakReason::Lagged { items }) => format!("L{items}"),
         });
@@ -110,9 +108,6 @@ fn a_waiting_subscriber_wakes_for_a_packet_from_another_thread_and_ends_when_clo
     }
     assert!(started.elapsed() < Duration::from_secs(5), "woken by the send, not the deadline");
     thread.join().expect("sender");
-    assert!(matches!(
-        sub.poll(Instant::now() + Duration::from_secs(10)),
-        Polled::Ready(FeedItem::Break(BreakReason::SourceEnded))
-    ));
+    assert!(matches!(sub.poll(Instant::now() + Duration::from_secs(10)), Polled::Ready(FeedItem::Break(BreakReason::SourceEnded))));
     assert!(matches!(sub.poll(Instant::now() + Duration::from_secs(10)), Polled::Ended));
 }

@@ -38,8 +38,8 @@ pub use error::{DocumentError, NodeRef, ValidationError};
 pub use graph::PortType;
 pub use nodes::{
     ColourMatrix, ColourOrder, DecodeBackend, DecodeNode, InferNode, Interpolation, PixelRect, PostprocessKind,
-    PostprocessNode, PreprocessNode, ResizeMode, SampleNode, SharedMemory, SinkNode, SnapshotSink, SnapshotWhen,
-    SourceKind, SourceNode, TensorDtype, TensorLayout,
+    PostprocessNode, PreprocessNode, ResizeMode, SampleNode, SharedMemory, SinkNode, SnapshotSink, SnapshotWhen, SourceKind,
+    SourceNode, TensorDtype, TensorLayout,
 };
 pub use schema::json_schema;
 

@@ -477,16 +477,13 @@ mod tests {
         let err = triton_shm(r#""gpu""#).unwrap_err().to_string();
         assert!(err.contains("gpu") && err.contains("cuda"), "{err}");
         assert!(triton_shm("1").is_err());
-        let yaml: InferNode =
-            serde_yaml_ng::from_str("{backend: triton, url: t, model_name: m, shared_memory: cuda}").unwrap();
+        let yaml: InferNode = serde_yaml_ng::from_str("{backend: triton, url: t, model_name: m, shared_memory: cuda}").unwrap();
         assert!(matches!(yaml, InferNode::Triton { shared_memory: Some(SharedMemory::Cuda), .. }));
     }
 
     #[test]
     fn shared_memory_round_trips_writing_system_as_true() {
-        for (mode, json) in
-            [(SharedMemory::Off, "false"), (SharedMemory::System, "true"), (SharedMemory::Cuda, r#""cuda""#)]
-        {
+        for (mode, json) in [(SharedMemory::Off, "false"), (SharedMemory::System, "true"), (SharedMemory::Cuda, r#""cuda""#)] {
             assert_eq!(serde_json::to_string(&mode).unwrap(), json);
             assert_eq!(serde_json::from_str::<SharedMemory>(json).unwrap(), mode);
         }

@@ -119,10 +119,10 @@ fn conveyor_example_says_what_the_brief_says() {
 
     let line3 = PipelineDocument::from_json_str(&read("examples/line3-triton.json")).unwrap();
     assert!(line3.nodes.iter().any(|n| matches!(n.kind, NodeKind::Source(SourceNode { kind: SourceKind::Rtsp, .. }))));
-    assert!(line3.nodes.iter().any(|n| matches!(
-        n.kind,
-        NodeKind::Infer(InferNode::Triton { shared_memory: Some(SharedMemory::System), .. })
-    )));
+    assert!(line3
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind, NodeKind::Infer(InferNode::Triton { shared_memory: Some(SharedMemory::System), .. }))));
 }
 
 #[test]

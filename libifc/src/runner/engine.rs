@@ -128,12 +128,7 @@ impl Runner {
         self.clock.now_ns()
     }
 
-    fn infer_sampled(
-        &mut self,
-        frame: &Frame,
-        frame_index: u64,
-        decoded_at_ns: u64,
-    ) -> Result<FrameOutcome, SinkError> {
+    fn infer_sampled(&mut self, frame: &Frame, frame_index: u64, decoded_at_ns: u64) -> Result<FrameOutcome, SinkError> {
         self.stats.frames_sampled += 1;
         let detections = match self.infer(frame) {
             Ok(d) => d,

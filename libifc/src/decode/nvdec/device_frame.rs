@@ -101,14 +101,7 @@ impl DeviceFrame {
         // pitch, then the chroma rows from `chroma_ptr`), on the decoder's device; it stays
         // mapped and unchanged until this frame drops, which the returned view's borrow prevents.
         unsafe {
-            crate::gpu::DeviceFrame::from_raw(
-                format,
-                self.width,
-                self.height,
-                planes,
-                colour,
-                self.decoder.ctx.ordinal(),
-            )
+            crate::gpu::DeviceFrame::from_raw(format, self.width, self.height, planes, colour, self.decoder.ctx.ordinal())
         }
     }
 

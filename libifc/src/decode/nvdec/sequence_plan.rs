@@ -266,10 +266,7 @@ mod tests {
     #[test]
     fn the_same_sequence_again_keeps_the_session() {
         let shape = created(&format(1920, 1080, 8, 5));
-        assert_eq!(
-            plan_sequence(Some(&shape), &format(1920, 1080, 8, 3), &H200_LIMITS, &SETTINGS, 0),
-            SequencePlan::Keep
-        );
+        assert_eq!(plan_sequence(Some(&shape), &format(1920, 1080, 8, 3), &H200_LIMITS, &SETTINGS, 0), SequencePlan::Keep);
     }
 
     #[test]
@@ -277,10 +274,7 @@ mod tests {
         let shape = created(&format(1920, 1088, 8, 5));
         let mut cropped = format(1920, 1088, 8, 5);
         cropped.display.bottom = 1080;
-        assert!(matches!(
-            plan_sequence(Some(&shape), &cropped, &H200_LIMITS, &SETTINGS, 0),
-            SequencePlan::Reconfigure(_)
-        ));
+        assert!(matches!(plan_sequence(Some(&shape), &cropped, &H200_LIMITS, &SETTINGS, 0), SequencePlan::Reconfigure(_)));
     }
 
     #[test]

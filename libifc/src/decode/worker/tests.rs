@@ -188,11 +188,7 @@ fn a_stalled_decoder_keeps_a_bounded_packet_backlog_and_resumes_at_a_key_packet(
         p.is_key = i % 25 == 0;
         sender.send(p).unwrap();
         let s = sender.stats();
-        assert!(
-            s.packets_sent - s.packets_decoded <= 5,
-            "backlog {} at packet {i}",
-            s.packets_sent - s.packets_decoded
-        );
+        assert!(s.packets_sent - s.packets_decoded <= 5, "backlog {} at packet {i}", s.packets_sent - s.packets_decoded);
     }
     let stalled = sender.stats();
     assert!(stalled.packets_dropped >= 9_990, "{stalled:?}");

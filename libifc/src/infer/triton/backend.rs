@@ -362,11 +362,7 @@ impl InferBackend for TritonBackend {
             #[cfg(feature = "cuda")]
             TensorIo::Cuda(io) => {
                 if index != 0 {
-                    return Err(InferError::Input {
-                        model,
-                        input: layout.name.clone(),
-                        reason: "one input only".into(),
-                    });
+                    return Err(InferError::Input { model, input: layout.name.clone(), reason: "one input only".into() });
                 }
                 io.staging.resize(len, 0);
                 Ok(io.staging.as_mut_slice())

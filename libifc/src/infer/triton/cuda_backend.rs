@@ -32,10 +32,7 @@ impl CudaIo {
     ) -> Result<Self, InferError> {
         let load = |reason: String| InferError::Load { model: model.to_owned(), reason };
         let [layout] = inputs else {
-            return Err(load(format!(
-                "CUDA shared memory takes a model with one input, this one has {}",
-                inputs.len()
-            )));
+            return Err(load(format!("CUDA shared memory takes a model with one input, this one has {}", inputs.len())));
         };
         let slot_bytes = slot_bytes(layout, max_batch).ok_or_else(|| load("input size overflows".to_owned()))?;
         let region = CudaShmRegion::create(device, slot_bytes, slots.max(1))
