@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use ifc_integration_tests::backends::{BackendServers, Backends, Bus, Database, Objects};
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
 use ifc_integration_tests::serve_steps::{add_pipeline, camera_state, counter, start_inspection};
 use ifc_integration_tests::{run_with_timeout, testdata};
@@ -19,11 +20,14 @@ use serde_json::json;
 const USER: &str = "line1-cam";
 const PASSWORD: &str = "publish-s3cret";
 
+/// Fields drop in order: the server goes before its database and data dir.
 struct Server {
-    _dir: tempfile::TempDir,
     server: ServeProcess,
     api: Api,
     rtsp: SocketAddr,
+    /// Kept alive for PostgreSQL runs.
+    _backends: Option<BackendServers>,
+    _dir: tempfile::TempDir,
 }
 
 fn start() -> Server {
@@ -31,7 +35,17 @@ fn start() -> Server {
     let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
     let rtsp = server.rtsp_addr.expect("ifc serve announced its RTSP publish address");
     let api = server.admin();
-    Server { _dir: dir, server, api, rtsp }
+    Server { _backends: None, _dir: dir, server, api, rtsp }
+}
+
+/// The same on a throwaway PostgreSQL (migration 0004's PostgreSQL flavour takes `push`).
+fn start_on_postgres() -> Server {
+    let backends = Backends { database: Database::Postgres, objects: Objects::Local, bus: Bus::InProcess }.start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = ServeProcess::start_on(&backends, &dir.path().join("data"), dir.path(), &[]);
+    let rtsp = server.rtsp_addr.expect("ifc serve announced its RTSP publish address");
+    let api = server.admin();
+    Server { _backends: Some(backends), _dir: dir, server, api, rtsp }
 }
 
 /// A `push` camera with an inspection running on its feed; returns (camera id, inspection id)
@@ -122,7 +136,10 @@ fn assert_decodes_exactly(api: &Api, inspection: &str, frames: u64, what: &str) 
 /// Each publisher, each transport, each codec: one server, one camera per case, in sequence
 /// on the same camera would also work, but separate cameras keep the counts apart.
 fn publish_and_count(publisher: &str, transport: &str, clip_name: &str) {
-    let s = start();
+    publish_and_count_on(start(), publisher, transport, clip_name);
+}
+
+fn publish_and_count_on(s: Server, publisher: &str, transport: &str, clip_name: &str) {
     let name = format!("{publisher}-{transport}-{}", if clip_name.starts_with("hevc") { "h265" } else { "h264" });
     let (_, inspection) = push_camera_inspected(&s, &name);
     let clip = clip(clip_name);
@@ -140,12 +157,16 @@ fn publish_and_count(publisher: &str, transport: &str, clip_name: &str) {
     let out = run_with_timeout(&mut cmd, Duration::from_secs(60));
     assert_ran(&out, &format!("{publisher} over {transport}"));
     assert_decodes_exactly(&s.api, &inspection, frames, &format!("{publisher} {transport} {clip_name}"));
-    drop(s.server);
 }
 
 #[test]
 fn ffmpeg_tcp_h264() {
     publish_and_count("ffmpeg", "tcp", "h264_main_320x240_25.mp4");
+}
+
+#[test]
+fn ffmpeg_tcp_h264_on_postgres() {
+    publish_and_count_on(start_on_postgres(), "ffmpeg", "tcp", "h264_main_320x240_25.mp4");
 }
 
 #[test]
