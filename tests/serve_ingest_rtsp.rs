@@ -338,3 +338,53 @@ fn a_publisher_that_goes_silent_is_closed_and_its_camera_reported_stalled() {
     let _ = publisher.kill();
     let _ = publisher.wait();
 }
+
+#[test]
+fn push_cameras_are_validated_and_their_password_is_write_only() {
+    let s = start();
+    for (body, field) in [
+        (json!({"name": "has space", "kind": "push", "username": USER, "password": PASSWORD}), "name"),
+        (json!({"name": "a/b", "kind": "push", "username": USER, "password": PASSWORD}), "name"),
+        (json!({"name": "nopass", "kind": "push", "username": USER}), "password"),
+        (json!({"name": "nouser", "kind": "push", "password": PASSWORD}), "username"),
+        (json!({"name": "colon", "kind": "push", "username": "a:b", "password": PASSWORD}), "username"),
+        (
+            json!({"name": "url", "kind": "push", "url": "rtsp://elsewhere/x", "username": USER, "password": PASSWORD}),
+            "url",
+        ),
+    ] {
+        let (status, error) = s.api.post("/api/v1/cameras", &body);
+        assert_eq!(status, 422, "{body}: {error}");
+        assert!(error.to_string().contains(field), "{body}: names {field}: {error}");
+    }
+    let (status, camera) = s
+        .api
+        .post("/api/v1/cameras", &json!({"name": "cam-1", "kind": "push", "username": USER, "password": PASSWORD}));
+    assert_eq!(status, 201, "{camera}");
+    let id = camera["id"].as_str().expect("id");
+    // An update without the password keeps it: the publisher still gets in.
+    let (status, updated) = s.api.request(
+        "PUT",
+        &format!("/api/v1/cameras/{id}"),
+        Some(&json!({"name": "cam-1", "kind": "push", "username": USER, "lot": "L-7"})),
+    );
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!((updated["has_password"].as_bool(), updated["lot"].as_str()), (Some(true), Some("L-7")));
+    let (_, listed) = s.api.get("/api/v1/cameras");
+    assert!(!listed.to_string().contains(PASSWORD), "never returned: {listed}");
+    let (_, inspection) = {
+        let pipeline = add_pipeline(&s.api);
+        let inspection = start_inspection(&s.api, id, &pipeline);
+        wait_for(Duration::from_secs(30), "the inspection to wait on the feed", || {
+            (camera_state(&s.api, id) == "connecting").then_some(())
+        });
+        (pipeline, inspection)
+    };
+    let clip = clip("h264_main_320x240_25.mp4");
+    let url = publish_url(&s, "cam-1", &format!("{USER}:{PASSWORD}@"));
+    assert_ran(
+        &run_with_timeout(&mut ffmpeg_publish(&clip, "tcp", &url, &[]), Duration::from_secs(60)),
+        "after the update",
+    );
+    assert_decodes_exactly(&s.api, &inspection, frame_count(&clip), "after the update");
+}
