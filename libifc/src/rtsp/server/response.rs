@@ -37,13 +37,12 @@ impl ServerResponse {
     }
 
     /// Status line, `CSeq`, `Server`, the header fields, `Content-Length` when there is a body,
-    /// the empty line, the body. Text that would break the framing (CR, LF, NUL) in the reason
-    /// or a value is replaced by a space: values may echo what a client sent, and a response
-    /// must never let a client inject header lines.
+    /// the empty line, the body. Control characters in the reason or a value (CR and LF would
+    /// break the framing, the others make clients refuse the line) become spaces: reasons and
+    /// values may echo what a client sent, and a response must never let a client inject
+    /// header lines.
     pub fn serialize(&self) -> Vec<u8> {
-        let clean = |text: &str| -> String {
-            text.chars().map(|c| if matches!(c, '\r' | '\n' | '\0') { ' ' } else { c }).collect()
-        };
+        let clean = |text: &str| -> String { text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect() };
         let status = self.status.clamp(100, 999);
         let mut out = format!("RTSP/1.0 {status} {}\r\n", clean(&self.reason));
         if let Some(cseq) = self.cseq {

@@ -321,6 +321,14 @@ fn responses_serialise_with_cseq_and_cannot_inject_headers() {
     let mut with_body = ServerResponse::ok(Some(1));
     with_body.body = Bytes::from_static(b"abc");
     assert!(String::from_utf8(with_body.serialize()).unwrap().ends_with("Content-Length: 3\r\n\r\nabc"));
+    // Found by the fuzzer: an SDP with a NUL and other controls in its rtpmap came back in a
+    // 415's reason, which readers refuse (fuzz/corpus/rtsp_publish/regression-control-in-reason).
+    let controls = ServerResponse::new(415, "Unsupported (video \u{0}H264\u{1}\u{7f}\t)", Some(2));
+    let text = String::from_utf8(controls.serialize()).unwrap();
+    assert!(text.starts_with("RTSP/1.0 415 Unsupported (video  H264   )\r\n"), "{text:?}");
+    let mut reader = MessageReader::new();
+    reader.push(text.as_bytes());
+    assert!(matches!(reader.pull(), Ok(Some(ReadItem::Response(_)))));
     // What this server writes, the crate's own reader reads back.
     let mut reader = MessageReader::new();
     reader.push(&r.serialize());
