@@ -388,3 +388,37 @@ fn push_cameras_are_validated_and_their_password_is_write_only() {
     );
     assert_decodes_exactly(&s.api, &inspection, frame_count(&clip), "after the update");
 }
+
+#[test]
+fn connections_past_max_sessions_are_answered_503() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("serve.yaml");
+    std::fs::write(&config, "ingest: {rtsp: {max_sessions: 1}}\n").expect("config");
+    let server = ServeProcess::start_with_args(
+        &dir.path().join("data"),
+        dir.path(),
+        &[],
+        &["--config", config.to_str().expect("utf-8")],
+    );
+    let rtsp = server.rtsp_addr.expect("rtsp address");
+    let mut first = TcpStream::connect(rtsp).expect("connect");
+    first.write_all(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n").expect("write");
+    let mut answer = [0u8; 15];
+    first.read_exact(&mut answer).expect("the first session is served");
+    assert_eq!(&answer, b"RTSP/1.0 200 OK");
+    let mut second = TcpStream::connect(rtsp).expect("connect");
+    let (answer, closed) = read_until_closed(&mut second, Duration::from_secs(5));
+    assert!(closed, "the second connection is closed");
+    assert!(answer.starts_with(b"RTSP/1.0 503"), "{:?}", String::from_utf8_lossy(&answer));
+    drop(first);
+    // The slot is free again once the first connection is gone.
+    let third = wait_for(Duration::from_secs(5), "a free session slot", || {
+        let mut s = TcpStream::connect(rtsp).ok()?;
+        s.write_all(b"OPTIONS * RTSP/1.0\r\nCSeq: 2\r\n\r\n").ok()?;
+        let mut answer = [0u8; 15];
+        s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        s.read_exact(&mut answer).ok()?;
+        (&answer == b"RTSP/1.0 200 OK").then_some(())
+    });
+    let () = third;
+}

@@ -362,6 +362,22 @@ mod tests {
     }
 
     #[test]
+    fn rtsp_ingest_defaults_file_and_environment() {
+        let mut c = ServeConfig::default();
+        assert!(c.ingest.rtsp.enabled);
+        assert_eq!(c.ingest.rtsp.listen, SocketAddr::from(([127, 0, 0, 1], 8554)));
+        c.apply_env(|k| (k == "IFC_RTSP_LISTEN").then(|| "127.0.0.1:0".to_owned())).expect("env");
+        assert_eq!(c.ingest.rtsp.listen.port(), 0);
+        let err = c.apply_env(|k| (k == "IFC_RTSP_LISTEN").then(|| "nope".to_owned())).expect_err("bad address");
+        assert!(err.to_string().contains("IFC_RTSP_LISTEN"), "{err}");
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("ingest: {rtsp: {listen: '0.0.0.0:554', max_sessions: 8}}").expect("parses");
+        assert_eq!((c.ingest.rtsp.listen.port(), c.ingest.rtsp.max_sessions), (554, 8));
+        assert_eq!(c.ingest.rtsp.idle_timeout_ms, 5_000, "the rest keeps its defaults");
+        assert!(serde_yaml_ng::from_str::<ServeConfig>("ingest: {rtsp: {lisen: '0.0.0.0:554'}}").is_err(), "typo");
+    }
+
+    #[test]
     fn tls_is_read_from_the_file() {
         let c: ServeConfig =
             serde_yaml_ng::from_str("tls: {cert_file: /etc/ifc/cert.pem, key_file: key.pem}").expect("tls config");
