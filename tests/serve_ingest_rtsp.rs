@@ -412,7 +412,7 @@ fn connections_past_max_sessions_are_answered_503() {
     assert!(answer.starts_with(b"RTSP/1.0 503"), "{:?}", String::from_utf8_lossy(&answer));
     drop(first);
     // The slot is free again once the first connection is gone.
-    let third = wait_for(Duration::from_secs(5), "a free session slot", || {
+    wait_for(Duration::from_secs(5), "a free session slot", || {
         let mut s = TcpStream::connect(rtsp).ok()?;
         s.write_all(b"OPTIONS * RTSP/1.0\r\nCSeq: 2\r\n\r\n").ok()?;
         let mut answer = [0u8; 15];
@@ -420,5 +420,4 @@ fn connections_past_max_sessions_are_answered_503() {
         s.read_exact(&mut answer).ok()?;
         (&answer == b"RTSP/1.0 200 OK").then_some(())
     });
-    let () = third;
 }
