@@ -251,7 +251,36 @@ mod tests {
         for name in names {
             let read = |flavour: &str| std::fs::read_to_string(dir.join(flavour).join(&name)).expect("both flavours");
             assert_eq!(norm(&read("sqlite")), norm(&read("postgres")), "{name:?}");
+            // Flavour-only lines still must agree on what they constrain.
+            assert_eq!(checks(&read("sqlite")), checks(&read("postgres")), "{name:?}: CHECK constraints");
         }
+    }
+
+    /// Every `CHECK (…)` clause of a migration, in order.
+    fn checks(sql: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = sql;
+        while let Some(at) = rest.find("CHECK (") {
+            let clause = &rest[at..];
+            let mut depth = 0usize;
+            let mut end = clause.len();
+            for (i, c) in clause.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = i + 1;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            out.push(clause[..end].to_owned());
+            rest = &clause[end..];
+        }
+        out
     }
 
     #[test]
