@@ -441,3 +441,37 @@ fn connections_past_max_sessions_are_answered_503() {
         (&answer == b"RTSP/1.0 200 OK").then_some(())
     });
 }
+
+#[test]
+fn a_push_camera_made_over_grpc_takes_a_publisher() {
+    use ifc_integration_tests::grpc::{pb, Grpc};
+    use pb::cameras_client::CamerasClient;
+    let s = start();
+    let token = s.api.token.clone().expect("token");
+    let grpc = Grpc::connect(s.server.addr).expect("gRPC").with_token(&token);
+    let spec = pb::CameraSpec {
+        name: "grpc-cam".into(),
+        kind: pb::CameraKind::Push as i32,
+        username: Some(USER.into()),
+        password: Some(PASSWORD.into()),
+        ..Default::default()
+    };
+    let created = grpc
+        .run(
+            CamerasClient::new(grpc.channel.clone())
+                .create_camera(grpc.request(pb::CreateCameraRequest { camera: Some(spec) })),
+        )
+        .expect("CreateCamera")
+        .into_inner();
+    assert_eq!(created.kind, pb::CameraKind::Push as i32);
+    assert_eq!((created.url.as_str(), created.has_password), ("/cameras/grpc-cam", true));
+    let pipeline = add_pipeline(&s.api);
+    let inspection = start_inspection(&s.api, &created.id, &pipeline);
+    wait_for(Duration::from_secs(30), "the inspection to wait on the feed", || {
+        (camera_state(&s.api, &created.id) == "connecting").then_some(())
+    });
+    let clip = clip("hevc_main_320x240_25.mp4");
+    let url = publish_url(&s, "grpc-cam", &format!("{USER}:{PASSWORD}@"));
+    assert_ran(&run_with_timeout(&mut ffmpeg_publish(&clip, "udp", &url, &[]), Duration::from_secs(60)), "ffmpeg");
+    assert_decodes_exactly(&s.api, &inspection, frame_count(&clip), "gRPC-made push camera");
+}
