@@ -24,6 +24,7 @@ mod publisher;
 mod reader;
 mod sdp;
 mod sdp_writer;
+pub mod server;
 mod url;
 
 pub use auth::{AuthError, Authenticator, Challenge, Credentials, DigestChallenge};
