@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ifc_integration_tests::backends::{BackendServers, Backends, Bus, Database, Objects};
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
 use ifc_integration_tests::serve_steps::{add_pipeline, camera_state, counter, start_inspection};
-use ifc_integration_tests::{run_with_timeout, testdata};
+use ifc_integration_tests::{ifc_bin, run_with_timeout, testdata};
 use serde_json::json;
 
 const USER: &str = "line1-cam";
@@ -51,6 +51,12 @@ fn start_on_postgres() -> Server {
 /// A `push` camera with an inspection running on its feed; returns (camera id, inspection id)
 /// once the inspection waits on the feed (so it sees the publish from its first packet).
 fn push_camera_inspected(s: &Server, name: &str) -> (String, String) {
+    let pipeline = add_pipeline(&s.api);
+    push_camera_inspected_by(s, name, &pipeline)
+}
+
+/// [`push_camera_inspected`] with a pipeline already stored.
+fn push_camera_inspected_by(s: &Server, name: &str, pipeline: &str) -> (String, String) {
     let (status, camera) =
         s.api.post("/api/v1/cameras", &json!({"name": name, "kind": "push", "username": USER, "password": PASSWORD}));
     assert_eq!(status, 201, "{camera}");
@@ -59,8 +65,7 @@ fn push_camera_inspected(s: &Server, name: &str) -> (String, String) {
     assert_eq!(camera["has_password"], true);
     assert!(camera.get("password").is_none(), "write-only: {camera}");
     let id = camera["id"].as_str().expect("id").to_owned();
-    let pipeline = add_pipeline(&s.api);
-    let inspection = start_inspection(&s.api, &id, &pipeline);
+    let inspection = start_inspection(&s.api, &id, pipeline);
     wait_for(Duration::from_secs(30), "the inspection to wait on the feed", || {
         (camera_state(&s.api, &id) == "connecting").then_some(())
     });
@@ -145,6 +150,12 @@ fn publish_and_count_on(s: Server, publisher: &str, transport: &str, clip_name: 
     let clip = clip(clip_name);
     let frames = frame_count(&clip);
     let url = publish_url(&s, &name, &format!("{USER}:{PASSWORD}@"));
+    if publisher == "ifc" {
+        let out = run_with_timeout(Command::new(ifc_bin()).args(["publish", "-q"]).arg(&clip).arg(&url), Duration::from_secs(60));
+        assert_ran(&out, "ifc publish");
+        assert_decodes_exactly(&s.api, &inspection, frames, &format!("ifc publish {clip_name}"));
+        return;
+    }
     if publisher == "ffmpeg" {
         let out = run_with_timeout(&mut ffmpeg_publish(&clip, transport, &url, &[]), Duration::from_secs(60));
         assert_ran(&out, &format!("ffmpeg over {transport}"));
@@ -222,6 +233,48 @@ fn gstreamer_udp_h264() {
 #[test]
 fn gstreamer_udp_h265() {
     publish_and_count("gst", "udp", "hevc_main_320x240_25.mp4");
+}
+
+#[test]
+fn ifc_publish_h264() {
+    publish_and_count("ifc", "tcp", "h264_main_320x240_25.mp4");
+}
+
+#[test]
+fn ifc_publish_h264_with_b_frames() {
+    publish_and_count("ifc", "tcp", "h264_high_bpyramid_320x240_25.mp4");
+}
+
+#[test]
+fn ifc_publish_h265() {
+    publish_and_count("ifc", "tcp", "hevc_main_320x240_25.mp4");
+}
+
+/// The load generator: one file read, three cameras published, each decoded whole; a wrong
+/// password fails the run with the server's 401.
+#[test]
+fn ifc_publish_simulates_several_cameras_and_reports_a_refusal() {
+    let s = start();
+    let pipeline = add_pipeline(&s.api);
+    let inspections: Vec<String> = (1..=3).map(|n| push_camera_inspected_by(&s, &format!("sim{n}"), &pipeline).1).collect();
+    let clip = clip("h264_main_320x240_25.mp4");
+    let frames = frame_count(&clip);
+    let url = publish_url(&s, "sim{n}", &format!("{USER}:{PASSWORD}@"));
+    let out = run_with_timeout(
+        Command::new(ifc_bin()).args(["publish", "--streams", "3"]).arg(&clip).arg(&url),
+        Duration::from_secs(60),
+    );
+    assert_ran(&out, "ifc publish --streams 3");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("3 stream(s), 150 pictures"), "{}", String::from_utf8_lossy(&out.stderr));
+    for inspection in &inspections {
+        assert_decodes_exactly(&s.api, inspection, frames, "ifc publish --streams 3");
+    }
+    let wrong = publish_url(&s, "sim1", &format!("{USER}:wrong@"));
+    let out = run_with_timeout(Command::new(ifc_bin()).args(["publish"]).arg(&clip).arg(&wrong), Duration::from_secs(60));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("401") && !stderr.contains("wrong"), "refused, password not shown: {stderr}");
+    assert_eq!(counter(&s.api, &inspections[0], "frames_decoded"), frames, "nothing more entered the feed");
 }
 
 #[test]
