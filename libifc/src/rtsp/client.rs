@@ -29,14 +29,12 @@ use bytes::Bytes;
 
 use super::connection::{is_timeout, Connection};
 use super::error::RtspError;
-use super::headers::{interleaved_channels, parse_session, public_lists, TransportProblem, DEFAULT_SESSION_TIMEOUT};
+use super::headers::{public_lists, DEFAULT_SESSION_TIMEOUT};
 use super::message::{Method, Request, DEFAULT_USER_AGENT};
 use super::reader::ReadItem;
 use super::sdp::{parse_session as parse_sdp, SessionDescription, VideoMedia};
 use super::url::{redact, RtspUrl};
 
-/// Channels requested in SETUP (the server may choose others).
-const REQUESTED_CHANNELS: (u8, u8) = (0, 1);
 /// Keep-alives never go out more often than this, whatever the server's timeout says.
 const MIN_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -206,27 +204,7 @@ impl Session<Described> {
         let Session { mut conn, state: Described { description, keepalive_method } } = self;
         let span = conn.span.clone();
         let _enter = span.enter();
-        let (rtp, rtcp) = REQUESTED_CHANNELS;
-        let setup = Request::new(Method::Setup, description.video.control.clone())
-            .header("Transport", format!("RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp}"));
-        let response = conn.request(setup)?;
-        conn.check_status(Method::Setup, &response)?;
-        let protocol = |conn: &Connection, source| RtspError::Protocol { url: conn.shown.clone(), source };
-        let Some(session_header) = response.headers.get("Session") else {
-            let source = crate::error::ParseError::missing("rtsp.setup", "Session header in the SETUP response");
-            return Err(protocol(&conn, source));
-        };
-        let (session_id, timeout) = parse_session(session_header).map_err(|e| protocol(&conn, e))?;
-        let transport = response.headers.get("Transport").unwrap_or_default();
-        let (rtp_channel, rtcp_channel) = match interleaved_channels(transport, REQUESTED_CHANNELS) {
-            Ok(channels) => channels,
-            Err(TransportProblem::NotTcp(spec)) => {
-                let what = format!("the server chose transport {spec} instead of RTP over the RTSP connection");
-                return Err(RtspError::Unsupported { url: conn.shown.clone(), what });
-            }
-            Err(TransportProblem::Invalid(source)) => return Err(protocol(&conn, source)),
-        };
-        conn.session_id = Some(session_id);
+        let ((rtp_channel, rtcp_channel), timeout) = conn.setup_interleaved(description.video.control.clone(), "")?;
         conn.teardown_uri = Some(description.aggregate_control.clone());
         let session_timeout = timeout.unwrap_or(DEFAULT_SESSION_TIMEOUT);
 

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::auth::{Authenticator, Challenge};
 use super::client::RtspOptions;
 use super::error::RtspError;
+use super::headers::{interleaved_channels, parse_session, TransportProblem};
 use super::message::{serialize_response, IncomingRequest, Method, Request, Response};
 use super::reader::{MessageReader, ReadItem};
 use super::url::{redact, RtspUrl};
@@ -26,6 +27,8 @@ const MAX_EARLY_BYTES: usize = 8 << 20;
 const MAX_EARLY_FRAMES: usize = 16 * 1024;
 const INTERLEAVED_HEADER_BYTES: usize = 4;
 const READ_CHUNK_BYTES: usize = 64 * 1024;
+/// Channels requested in SETUP (the server may choose others).
+const REQUESTED_CHANNELS: (u8, u8) = (0, 1);
 
 pub(crate) struct Connection {
     pub(crate) url: RtspUrl,
@@ -270,6 +273,39 @@ impl Connection {
             self.auth = Some(Authenticator::new(credentials.clone(), challenge));
             retried = true;
         }
+    }
+
+    /// SETUP of `control` over RTP interleaved on this connection (channels 0-1 asked for; the
+    /// server may choose others), `mode` appended to the transport (`;mode=record` for a
+    /// publisher). Keeps the session id; returns the channels (RTP, RTCP) and the session
+    /// timeout the server states.
+    pub(crate) fn setup_interleaved(
+        &mut self,
+        control: String,
+        mode: &str,
+    ) -> Result<((u8, u8), Option<Duration>), RtspError> {
+        let (rtp, rtcp) = REQUESTED_CHANNELS;
+        let setup = Request::new(Method::Setup, control)
+            .header("Transport", format!("RTP/AVP/TCP;unicast;interleaved={rtp}-{rtcp}{mode}"));
+        let response = self.request(setup)?;
+        self.check_status(Method::Setup, &response)?;
+        let protocol = |conn: &Connection, source| RtspError::Protocol { url: conn.shown.clone(), source };
+        let Some(session_header) = response.headers.get("Session") else {
+            let source = crate::error::ParseError::missing("rtsp.setup", "Session header in the SETUP response");
+            return Err(protocol(self, source));
+        };
+        let (session_id, timeout) = parse_session(session_header).map_err(|e| protocol(self, e))?;
+        let transport = response.headers.get("Transport").unwrap_or_default();
+        let channels = match interleaved_channels(transport, REQUESTED_CHANNELS) {
+            Ok(channels) => channels,
+            Err(TransportProblem::NotTcp(spec)) => {
+                let what = format!("the server chose transport {spec} instead of RTP over the RTSP connection");
+                return Err(RtspError::Unsupported { url: self.shown.clone(), what });
+            }
+            Err(TransportProblem::Invalid(source)) => return Err(protocol(self, source)),
+        };
+        self.session_id = Some(session_id);
+        Ok((channels, timeout))
     }
 
     /// Maps a non-success status to its error.

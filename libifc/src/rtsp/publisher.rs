@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::client::RtspOptions;
 use super::connection::{is_timeout, random_u64, Connection};
 use super::error::RtspError;
-use super::headers::{interleaved_channels, parse_session, TransportProblem, DEFAULT_SESSION_TIMEOUT};
+use super::headers::DEFAULT_SESSION_TIMEOUT;
 use super::message::{Method, Request};
 use super::reader::ReadItem;
 use super::sdp_writer::announce_sdp;
@@ -88,26 +88,7 @@ impl Publisher {
         conn.check_status(Method::Announce, &announce)?;
 
         let control = format!("{}/{STREAM_CONTROL}", uri.trim_end_matches('/'));
-        let setup = Request::new(Method::Setup, control)
-            .header("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1;mode=record");
-        let response = conn.request(setup)?;
-        conn.check_status(Method::Setup, &response)?;
-        let protocol = |conn: &Connection, source| RtspError::Protocol { url: conn.shown.clone(), source };
-        let Some(session_header) = response.headers.get("Session") else {
-            let source = crate::error::ParseError::missing("rtsp.setup", "Session header in the SETUP response");
-            return Err(protocol(&conn, source));
-        };
-        let (session_id, timeout) = parse_session(session_header).map_err(|e| protocol(&conn, e))?;
-        let transport = response.headers.get("Transport").unwrap_or_default();
-        let (rtp_channel, rtcp_channel) = match interleaved_channels(transport, (0, 1)) {
-            Ok(channels) => channels,
-            Err(TransportProblem::NotTcp(spec)) => {
-                let what = format!("the server chose transport {spec} instead of RTP over the RTSP connection");
-                return Err(RtspError::Unsupported { url: conn.shown.clone(), what });
-            }
-            Err(TransportProblem::Invalid(source)) => return Err(protocol(&conn, source)),
-        };
-        conn.session_id = Some(session_id);
+        let ((rtp_channel, rtcp_channel), timeout) = conn.setup_interleaved(control, ";mode=record")?;
         conn.teardown_uri = Some(uri.clone());
         let record = conn.request(Request::new(Method::Record, uri.clone()).header("Range", "npt=0.000-"))?;
         conn.check_status(Method::Record, &record)?;
