@@ -18,6 +18,7 @@ pub mod events;
 pub mod grpc;
 pub mod inspections;
 pub mod objects;
+pub mod recorder;
 pub mod listen;
 pub mod media;
 pub mod run_store;
