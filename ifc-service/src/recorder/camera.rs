@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ifc::live::{FeedItem, Fanout};
+use ifc::live::{FeedItem, Subscription};
 use ifc::record::{
     partial_file_name, plan_recovery, segment_file_name, FinishedSegment, FoundFile, IndexedSegment, SegmentWriter,
     SegmentWriterOptions,
@@ -33,7 +33,9 @@ pub(super) struct CameraTask {
     pub camera_id: String,
     pub dir: PathBuf,
     pub options: SegmentWriterOptions,
-    pub feed: Fanout,
+    /// Subscribed when the recorder starts, before recovery, so nothing published meanwhile
+    /// is missed.
+    pub subscription: Subscription,
     pub db: Db,
     pub handle: Handle,
     pub next_id: Arc<AtomicI64>,
@@ -107,12 +109,11 @@ pub(super) fn recover(camera_id: &str, dir: &Path, db: &Db, handle: &Handle) -> 
 }
 
 /// The thread's body.
-pub(super) fn run(task: CameraTask) {
+pub(super) fn run(mut task: CameraTask) {
     if let Err(e) = recover(&task.camera_id, &task.dir, &task.db, &task.handle) {
         tracing::error!(camera = %task.camera_id, error = %e, "recording: recovery failed; not recording this camera");
         return;
     }
-    let mut subscription = task.feed.subscribe();
     let mut writer = SegmentWriter::new(task.options);
     let mut clock = WallClock::new();
     let mut newest: Option<(i64, Instant)> = None;
@@ -120,7 +121,7 @@ pub(super) fn run(task: CameraTask) {
         if task.stop.load(Ordering::Relaxed) {
             break;
         }
-        let item = match subscription.poll(Instant::now() + Duration::from_millis(200)) {
+        let item = match task.subscription.poll(Instant::now() + Duration::from_millis(200)) {
             Polled::Ready(item) => item,
             Polled::Pending => continue,
             Polled::Ended => break,

@@ -26,7 +26,7 @@ struct Anchor {
 #[derive(Debug, Clone, Default)]
 pub struct WallClock {
     anchor: Option<Anchor>,
-    /// The end of the last segment timed in this session: the next one never starts earlier.
+    /// The end of the last segment timed: the next one never starts earlier.
     last_end_ms: Option<i64>,
 }
 
@@ -39,14 +39,18 @@ impl WallClock {
     /// this anchors a session).
     pub fn observe(&mut self, pts_90k: i64, arrival: Instant, wall_now_ms: impl FnOnce() -> i64) {
         if self.anchor.is_none() {
-            self.anchor = Some(Anchor { pts0_90k: pts_90k, wall0_ms: wall_now_ms(), instant0: arrival, correction_ms: 0 });
+            // A camera has one timeline: a session never starts before the last one ended
+            // (a publisher that sends faster than real time, a reconnect within a segment).
+            let wall_now = wall_now_ms();
+            let wall0_ms = self.last_end_ms.map_or(wall_now, |end| end.max(wall_now));
+            self.anchor = Some(Anchor { pts0_90k: pts_90k, wall0_ms, instant0: arrival, correction_ms: 0 });
         }
     }
 
-    /// The session ended (a break in the feed): the next packet anchors anew.
+    /// The session ended (a break in the feed): the next packet anchors anew (never before
+    /// the end of the last segment timed).
     pub fn reset(&mut self) {
         self.anchor = None;
-        self.last_end_ms = None;
     }
 
     pub fn is_anchored(&self) -> bool {
@@ -109,6 +113,11 @@ mod tests {
         assert!(s3 - 1_020_100 <= 100 + 100, "bounded: {s3}");
         c.reset();
         assert!(!c.is_anchored());
+        // A session that starts before the last one's end (sent faster than real time) is
+        // placed after it.
+        c.observe(0, t0, || 1_000_000);
+        let (s4, _) = c.segment_wall_ms(0, 90_000, 90_000, t0).unwrap();
+        assert!(s4 >= 1_030_000, "{s4}");
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl Recorder {
                 camera_id: cam.camera_id.clone(),
                 dir: Self::camera_dir(&dir, &cam.camera_id),
                 options: SegmentWriterOptions::from_target_s(cam.segment_s),
-                feed: state.media.feed(&cam.camera_id),
+                subscription: state.media.feed(&cam.camera_id).subscribe(),
                 db: state.db.clone(),
                 handle: handle.clone(),
                 next_id: Arc::clone(&next_id),
