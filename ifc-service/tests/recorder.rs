@@ -148,7 +148,12 @@ fn packets(path: &Path) -> Vec<(i64, i64, bool)> {
         .collect()
 }
 
-async fn get(h: &Harness, uri: &str, token: bool, range: Option<&str>) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
+async fn get(
+    h: &Harness,
+    uri: &str,
+    token: bool,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, bytes::Bytes) {
     let mut req = Request::builder().uri(uri);
     if token {
         req = req.header("authorization", format!("Bearer {}", h.token));
@@ -201,7 +206,10 @@ async fn a_published_clip_is_recorded_into_segments_that_decode_and_export_from_
     }
     // Nothing but finished segments in the directory.
     let dir = segment_path(&h, 0).parent().expect("dir").to_owned();
-    let mut names: Vec<String> = std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     let mut expected: Vec<String> = rows.iter().map(|r| format!("{}.m4s", r.id)).collect();
     expected.sort();
@@ -209,7 +217,8 @@ async fn a_published_clip_is_recorded_into_segments_that_decode_and_export_from_
 
     // The API lists them by range.
     let cam = &h.camera_id;
-    let (status, _, body) = get(&h, &format!("/api/v1/cameras/{cam}/recordings?from_ms=0&to_ms={}", i64::MAX), true, None).await;
+    let (status, _, body) =
+        get(&h, &format!("/api/v1/cameras/{cam}/recordings?from_ms=0&to_ms={}", i64::MAX), true, None).await;
     assert_eq!(status, StatusCode::OK);
     let listed: Value = serde_json::from_slice(&body).expect("json");
     assert_eq!(listed.as_array().map(Vec::len), Some(6));
@@ -219,10 +228,15 @@ async fn a_published_clip_is_recorded_into_segments_that_decode_and_export_from_
     // key frame (its first picture) and covers the range.
     let from_ms = rows[1].start_ms + 200;
     let to_ms = rows[2].start_ms + 100;
-    let (status, headers, mp4) = get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), true, None).await;
+    let (status, headers, mp4) =
+        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), true, None).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&mp4));
     assert_eq!(headers["content-type"], "video/mp4");
-    assert_eq!(headers["x-ifc-start-ms"].to_str().expect("text"), rows[1].start_ms.to_string(), "starts at the key frame before the range");
+    assert_eq!(
+        headers["x-ifc-start-ms"].to_str().expect("text"),
+        rows[1].start_ms.to_string(),
+        "starts at the key frame before the range"
+    );
     let export_path = h._dir.path().join("export.mp4");
     std::fs::write(&export_path, &mp4).expect("write");
     assert_eq!(decode(&export_path), (45, String::new()), "segments 2 and 3 whole, decoded without warnings");
@@ -234,17 +248,27 @@ async fn a_published_clip_is_recorded_into_segments_that_decode_and_export_from_
 
     // Byte ranges of the same export.
     let (status, headers, part) =
-        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), true, Some("bytes=100-199")).await;
+        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), true, Some("bytes=100-199"))
+            .await;
     assert_eq!(status, StatusCode::PARTIAL_CONTENT);
     assert_eq!(headers["content-range"].to_str().expect("text"), format!("bytes 100-199/{}", mp4.len()));
     assert_eq!(part, mp4.slice(100..200));
-    let (status, _, _) = get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), true, Some(&format!("bytes={}-", mp4.len()))).await;
+    let (status, _, _) = get(
+        &h,
+        &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"),
+        true,
+        Some(&format!("bytes={}-", mp4.len())),
+    )
+    .await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
-    let (status, _, _) = get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), false, None).await;
+    let (status, _, _) =
+        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={from_ms}&to_ms={to_ms}"), false, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // A signed link needs no token; a changed one is refused.
-    let (status, link) = send(&h, "POST", &format!("/api/v1/cameras/{cam}/export-links"), json!({"from_ms": from_ms, "to_ms": to_ms})).await;
+    let (status, link) =
+        send(&h, "POST", &format!("/api/v1/cameras/{cam}/export-links"), json!({"from_ms": from_ms, "to_ms": to_ms}))
+            .await;
     assert_eq!(status, StatusCode::CREATED, "{link}");
     let url = link["url"].as_str().expect("url");
     let (status, _, linked) = get(&h, url, false, None).await;
@@ -254,14 +278,24 @@ async fn a_published_clip_is_recorded_into_segments_that_decode_and_export_from_
     assert_eq!(get(&h, &tampered, false, None).await.0, StatusCode::FORBIDDEN);
 
     // HLS: each segment's signed init and media parts make the segment file again.
-    let (status, headers, playlist) = get(&h, &format!("/api/v1/cameras/{cam}/playlist.m3u8?from_ms={}&to_ms={}", rows[0].start_ms, rows[5].end_ms), true, None).await;
+    let (status, headers, playlist) = get(
+        &h,
+        &format!("/api/v1/cameras/{cam}/playlist.m3u8?from_ms={}&to_ms={}", rows[0].start_ms, rows[5].end_ms),
+        true,
+        None,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers["content-type"], "application/vnd.apple.mpegurl");
     let text = String::from_utf8_lossy(&playlist).into_owned();
     assert!(text.contains("#EXT-X-ENDLIST") && text.contains("#EXT-X-MAP"), "{text}");
     let uris: Vec<&str> = text
         .lines()
-        .filter_map(|l| l.strip_prefix("#EXT-X-MAP:URI=\"").map(|u| u.trim_end_matches('"')).or_else(|| (!l.starts_with('#') && !l.is_empty()).then_some(l)))
+        .filter_map(|l| {
+            l.strip_prefix("#EXT-X-MAP:URI=\"")
+                .map(|u| u.trim_end_matches('"'))
+                .or_else(|| (!l.starts_with('#') && !l.is_empty()).then_some(l))
+        })
         .collect();
     assert_eq!(uris.len(), 12, "{text}");
     let absolute = |u: &str| format!("/api/v1/{}", u.trim_start_matches("../../"));
@@ -270,16 +304,38 @@ async fn a_published_clip_is_recorded_into_segments_that_decode_and_export_from_
     assert_eq!([init, media].concat(), std::fs::read(segment_path(&h, rows[0].id)).expect("file"));
 
     // Protections: made with the caller's name, listed, deleted.
-    let (status, p) = send(&h, "POST", &format!("/api/v1/cameras/{cam}/protections"), json!({"from_ms": 10, "to_ms": 20, "reason": "audit"})).await;
+    let (status, p) = send(
+        &h,
+        "POST",
+        &format!("/api/v1/cameras/{cam}/protections"),
+        json!({"from_ms": 10, "to_ms": 20, "reason": "audit"}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
     assert_eq!(p["who"], "tester");
     let (status, _, list) = get(&h, &format!("/api/v1/cameras/{cam}/protections"), true, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(serde_json::from_slice::<Value>(&list).expect("json")[0]["reason"], "audit");
     let pid = p["id"].as_str().expect("id");
-    assert_eq!(send(&h, "DELETE", &format!("/api/v1/cameras/{cam}/protections/{pid}"), Value::Null).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(send(&h, "DELETE", &format!("/api/v1/cameras/{cam}/protections/{pid}"), Value::Null).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(send(&h, "POST", &format!("/api/v1/cameras/{cam}/protections"), json!({"from_ms": 20, "to_ms": 10, "reason": "x"})).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send(&h, "DELETE", &format!("/api/v1/cameras/{cam}/protections/{pid}"), Value::Null).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        send(&h, "DELETE", &format!("/api/v1/cameras/{cam}/protections/{pid}"), Value::Null).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(
+            &h,
+            "POST",
+            &format!("/api/v1/cameras/{cam}/protections"),
+            json!({"from_ms": 20, "to_ms": 10, "reason": "x"})
+        )
+        .await
+        .0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     if let Some(r) = h.state.recorder.get() {
         r.stop().await;
@@ -300,7 +356,11 @@ async fn retention_keeps_a_camera_under_its_byte_budget_but_never_deletes_protec
     assert_eq!(rows.len(), 8, "two segments per session");
     // Protect the first session's second segment; then a budget of about two segments.
     let protected = &rows[1];
-    h.state.db.insert_protection(&h.camera_id, protected.start_ms, protected.start_ms + 1, "evidence", "tester", None).await.expect("protect");
+    h.state
+        .db
+        .insert_protection(&h.camera_id, protected.start_ms, protected.start_ms + 1, "evidence", "tester", None)
+        .await
+        .expect("protect");
     let _ = h;
     // Budgets are configuration: restart the recorder with one.
     let state = &h.state;
@@ -316,7 +376,8 @@ async fn retention_keeps_a_camera_under_its_byte_budget_but_never_deletes_protec
     let recorder = Recorder::start(&state2).await.expect("recorder");
     let deadline = Instant::now() + Duration::from_secs(10);
     let left = loop {
-        let left: Vec<i64> = state2.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
+        let left: Vec<i64> =
+            state2.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
         if left.len() <= 3 || Instant::now() > deadline {
             break left;
         }
@@ -338,8 +399,16 @@ async fn retention_keeps_a_camera_under_its_byte_budget_but_never_deletes_protec
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_deletes_the_oldest_unprotected_segments_and_stops_before_protected_ones() {
     let mount = tempfile::tempdir().expect("tempdir");
-    let status = Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(mount.path()).status().expect("mount runs");
-    assert!(status.success(), "cannot mount a tmpfs at {} (the test needs root): this is a failure, not a skip", mount.path().display());
+    let status = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(mount.path())
+        .status()
+        .expect("mount runs");
+    assert!(
+        status.success(),
+        "cannot mount a tmpfs at {} (the test needs root): this is a failure, not a skip",
+        mount.path().display()
+    );
     struct Unmount(PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
@@ -358,7 +427,11 @@ async fn a_full_disk_deletes_the_oldest_unprotected_segments_and_stops_before_pr
     // The first two sessions (each 3 s of media, placed one after the other) are evidence:
     // every segment overlapping the range.
     let t0 = ifc_service::db::now_ms();
-    h.state.db.insert_protection(&h.camera_id, t0 - 1000, t0 + 5_000, "evidence", "tester", None).await.expect("protect");
+    h.state
+        .db
+        .insert_protection(&h.camera_id, t0 - 1000, t0 + 5_000, "evidence", "tester", None)
+        .await
+        .expect("protect");
     let alarms = |kind: &'static str| {
         let db = h.state.db.clone();
         async move {
@@ -373,7 +446,8 @@ async fn a_full_disk_deletes_the_oldest_unprotected_segments_and_stops_before_pr
     publish(&h.state, &h.camera_id, &input);
     publish(&h.state, &h.camera_id, &input);
     let first = rows_when(&h, 6).await;
-    let protected_ids: Vec<i64> = first.iter().filter(|r| r.start_ms < t0 + 5_000 && r.end_ms > t0 - 1000).map(|r| r.id).collect();
+    let protected_ids: Vec<i64> =
+        first.iter().filter(|r| r.start_ms < t0 + 5_000 && r.end_ms > t0 - 1000).map(|r| r.id).collect();
     assert!(protected_ids.len() >= 4, "{first:#?}");
     let mut sessions = 2;
     while alarms("recording-disk-full").await == 0 {
@@ -393,13 +467,19 @@ async fn a_full_disk_deletes_the_oldest_unprotected_segments_and_stops_before_pr
         assert!(rows.iter().any(|r| r.id == *id), "protected segment {id} was deleted: {rows:#?}");
     }
     let first_ids = protected_ids.clone();
-    assert!(rows.len() < 3 * (sessions + 20), "unprotected segments were deleted ({} left of {})", rows.len(), 3 * (sessions + 20));
+    assert!(
+        rows.len() < 3 * (sessions + 20),
+        "unprotected segments were deleted ({} left of {})",
+        rows.len(),
+        3 * (sessions + 20)
+    );
     let free = ifc_service::recorder::free_bytes(mount.path()).expect("statvfs");
     assert!(free > 0);
 
     // Now everything is evidence: nothing more may be deleted, so recording stops.
     h.state.db.insert_protection(&h.camera_id, 0, i64::MAX / 2, "all of it", "tester", None).await.expect("protect");
-    let before: Vec<i64> = h.state.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
+    let before: Vec<i64> =
+        h.state.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
     let mut more = 0;
     while alarms("recording-stopped-protected").await == 0 {
         assert!(more < 200, "no recording-stopped alarm after {more} more sessions");

@@ -2,6 +2,8 @@
 //! times only, as RTP gives them), each segment written to a file that must decode on its own,
 //! with the input's presentation times and monotonic decode times.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -43,7 +45,16 @@ fn write(dir: &Path, index: usize, segment: &FinishedSegment) -> PathBuf {
 /// (pts, dts, key) of every packet, in the stream's time base (1/90000).
 fn probe_packets(path: &Path) -> Vec<(i64, i64, bool)> {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags:stream=time_base", "-of", "json"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts,dts,flags:stream=time_base",
+            "-of",
+            "json",
+        ])
         .arg(path)
         .output()
         .unwrap();
@@ -140,7 +151,10 @@ fn b_pyramid_h264_segments_decode_alone_with_exact_times() {
     let options = SegmentWriterOptions { target_duration_90k: 45_000, max_duration_90k: 900_000 };
     let segments = record(clip_feed(&input), options, dir.path());
     assert_eq!(segments.iter().map(|s| s.0.frame_count).collect::<Vec<_>>(), [30, 30, 15]);
-    assert_eq!(segments.iter().map(|s| s.0.close_reason).collect::<Vec<_>>(), [CloseReason::Duration, CloseReason::Duration, CloseReason::Flush]);
+    assert_eq!(
+        segments.iter().map(|s| s.0.close_reason).collect::<Vec<_>>(),
+        [CloseReason::Duration, CloseReason::Duration, CloseReason::Flush]
+    );
     let input_pts: Vec<i64> = live_packets(&input).iter().map(|p| p.pts_90k.unwrap()).collect();
     check_segments(&segments, &input_pts);
     // The reordering is real: the b-pyramid's decode times are not its presentation times.
@@ -183,7 +197,10 @@ fn a_break_a_new_config_and_missing_key_frames_close_segments_that_still_decode(
     }
     segments.extend(writer.flush().unwrap());
     let reasons: Vec<CloseReason> = segments.iter().map(|s| s.close_reason).collect();
-    assert_eq!(reasons, [CloseReason::Break(BreakReason::Lagged { items: 3 }), CloseReason::NewConfig, CloseReason::Flush]);
+    assert_eq!(
+        reasons,
+        [CloseReason::Break(BreakReason::Lagged { items: 3 }), CloseReason::NewConfig, CloseReason::Flush]
+    );
     let counts: Vec<u64> = segments.iter().map(|s| s.frame_count).collect();
     assert_eq!(counts, [40, 15, 50], "frames 45..60 wait for the key packet at 60");
     assert_eq!(writer.stats().packets_skipped, 15);

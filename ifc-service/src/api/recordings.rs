@@ -177,7 +177,12 @@ pub async fn list(
     responses((status = 200, description = "The segment file", content_type = "video/mp4", body = Vec<u8>),
         (status = 206, description = "The requested bytes", content_type = "video/mp4", body = Vec<u8>),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416, description = "Range outside the file")))]
-pub async fn file(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<i64>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn file(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let (row, bytes) = get_segment_file(&state, &principal, id).await?;
     Ok(ranged(bytes, &headers, MP4, &format!("{}-{}", row.camera_id, segment_file_name(row.id))))
 }
@@ -225,7 +230,11 @@ pub struct RangeRequest {
         (status = 206, description = "The requested bytes", content_type = "video/mp4", body = Vec<u8>),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
         (status = 416, description = "Range outside the file")))]
-pub async fn signed_export(State(state): State<AppState>, ApiQuery(q): ApiQuery<SignedExportQuery>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn signed_export(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<SignedExportQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let message = export_link_message(&q.camera_id, q.from_ms, q.to_ms, q.expires_ms);
     check_signature(&state, &message, q.expires_ms, &q.sig)?;
     let exported = build_export(&state, &q.camera_id, q.from_ms, q.to_ms).await?;
@@ -270,7 +279,11 @@ pub async fn signed_part(
 #[utoipa::path(get, path = "/api/v1/cameras/{id}/protections", tag = "recordings", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = [ProtectionView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_protections(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Vec<ProtectionView>>> {
+pub async fn list_protections(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Vec<ProtectionView>>> {
     get_protections(&state, &principal, &id).await.map(Json)
 }
 
@@ -311,7 +324,12 @@ fn check_range(from_ms: i64, to_ms: i64) -> ApiResult<()> {
     Ok(())
 }
 
-pub(crate) async fn list_recordings(state: &AppState, principal: &Principal, camera_id: &str, q: RecordingsQuery) -> ApiResult<Vec<RecordingView>> {
+pub(crate) async fn list_recordings(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+    q: RecordingsQuery,
+) -> ApiResult<Vec<RecordingView>> {
     principal.require(Role::Viewer)?;
     if q.from_ms >= q.to_ms {
         return Err(ApiError::invalid("to_ms", "must be after from_ms"));
@@ -338,7 +356,11 @@ async fn read_segment(state: &AppState, row: &RecordingRow) -> ApiResult<Bytes> 
     }
 }
 
-pub(crate) async fn get_segment_file(state: &AppState, principal: &Principal, id: i64) -> ApiResult<(RecordingRow, Bytes)> {
+pub(crate) async fn get_segment_file(
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+) -> ApiResult<(RecordingRow, Bytes)> {
     principal.require(Role::Viewer)?;
     let row = state.db.recording(id).await?;
     let bytes = read_segment(state, &row).await?;
@@ -366,7 +388,13 @@ async fn build_export(state: &AppState, camera_id: &str, from_ms: i64, to_ms: i6
     })
 }
 
-pub(crate) async fn export_recording(state: &AppState, principal: &Principal, camera_id: &str, from_ms: i64, to_ms: i64) -> ApiResult<Exported> {
+pub(crate) async fn export_recording(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> ApiResult<Exported> {
     principal.require(Role::Viewer)?;
     build_export(state, camera_id, from_ms, to_ms).await
 }
@@ -412,7 +440,12 @@ fn query_escape(s: &str) -> String {
     out
 }
 
-pub(crate) async fn create_export_link(state: &AppState, principal: &Principal, camera_id: &str, req: RangeRequest) -> ApiResult<DownloadLinkView> {
+pub(crate) async fn create_export_link(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+    req: RangeRequest,
+) -> ApiResult<DownloadLinkView> {
     principal.require(Role::Viewer)?;
     check_range(req.from_ms, req.to_ms)?;
     state.db.camera(camera_id).await?;
@@ -428,7 +461,13 @@ pub(crate) async fn create_export_link(state: &AppState, principal: &Principal, 
     Ok(DownloadLinkView { url, expires_at_ms })
 }
 
-pub(crate) async fn hls_playlist(state: &AppState, principal: &Principal, camera_id: &str, from_ms: i64, to_ms: i64) -> ApiResult<String> {
+pub(crate) async fn hls_playlist(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> ApiResult<String> {
     principal.require(Role::Viewer)?;
     check_range(from_ms, to_ms)?;
     state.db.camera(camera_id).await?;
@@ -457,13 +496,22 @@ pub(crate) async fn hls_playlist(state: &AppState, principal: &Principal, camera
     Ok(playlist.render())
 }
 
-pub(crate) async fn get_protections(state: &AppState, principal: &Principal, camera_id: &str) -> ApiResult<Vec<ProtectionView>> {
+pub(crate) async fn get_protections(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+) -> ApiResult<Vec<ProtectionView>> {
     principal.require(Role::Viewer)?;
     state.db.camera(camera_id).await?;
     Ok(state.db.protections(camera_id).await?.iter().map(ProtectionView::from_row).collect())
 }
 
-pub(crate) async fn create_protection(state: &AppState, principal: &Principal, camera_id: &str, req: ProtectionRequest) -> ApiResult<ProtectionView> {
+pub(crate) async fn create_protection(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+    req: ProtectionRequest,
+) -> ApiResult<ProtectionView> {
     principal.require(Role::Operator)?;
     if req.from_ms >= req.to_ms {
         return Err(ApiError::invalid("to_ms", "must be after from_ms"));
@@ -473,11 +521,17 @@ pub(crate) async fn create_protection(state: &AppState, principal: &Principal, c
         return Err(ApiError::invalid("reason", "must be 1–500 characters, no control characters"));
     }
     state.db.camera(camera_id).await?;
-    let row = state.db.insert_protection(camera_id, req.from_ms, req.to_ms, &req.reason, &principal.subject, None).await?;
+    let row =
+        state.db.insert_protection(camera_id, req.from_ms, req.to_ms, &req.reason, &principal.subject, None).await?;
     Ok(ProtectionView::from_row(&row))
 }
 
-pub(crate) async fn delete_protection(state: &AppState, principal: &Principal, camera_id: &str, id: &str) -> ApiResult<()> {
+pub(crate) async fn delete_protection(
+    state: &AppState,
+    principal: &Principal,
+    camera_id: &str,
+    id: &str,
+) -> ApiResult<()> {
     principal.require(Role::Operator)?;
     Ok(state.db.delete_protection(camera_id, id).await?)
 }
@@ -515,7 +569,11 @@ fn parse_range(value: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
         (len.saturating_sub(n), len.checked_sub(1).ok_or(())?)
     } else {
         let a: u64 = first.parse().map_err(|_| ())?;
-        let b: u64 = if last.is_empty() { len.saturating_sub(1) } else { last.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1)) };
+        let b: u64 = if last.is_empty() {
+            len.saturating_sub(1)
+        } else {
+            last.parse::<u64>().map_err(|_| ())?.min(len.saturating_sub(1))
+        };
         (a, b)
     };
     if range.0 >= len || range.0 > range.1 {
@@ -528,7 +586,8 @@ fn parse_range(value: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
 fn ranged(body: Bytes, headers: &HeaderMap, content_type: &'static str, file_name: &str) -> Response {
     let len = body.len() as u64;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(|v| parse_range(v, len));
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")).unwrap_or(HeaderValue::from_static("attachment"));
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .unwrap_or(HeaderValue::from_static("attachment"));
     let common = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
@@ -537,11 +596,13 @@ fn ranged(body: Bytes, headers: &HeaderMap, content_type: &'static str, file_nam
     match range {
         Some(Ok(Some((a, b)))) => {
             let part = body.slice(usize::try_from(a).unwrap_or(0)..usize::try_from(b + 1).unwrap_or(body.len()));
-            let content_range = HeaderValue::from_str(&format!("bytes {a}-{b}/{len}")).unwrap_or(HeaderValue::from_static("bytes */0"));
+            let content_range =
+                HeaderValue::from_str(&format!("bytes {a}-{b}/{len}")).unwrap_or(HeaderValue::from_static("bytes */0"));
             (StatusCode::PARTIAL_CONTENT, common, [(header::CONTENT_RANGE, content_range)], part).into_response()
         }
         Some(Err(())) => {
-            let content_range = HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */0"));
+            let content_range =
+                HeaderValue::from_str(&format!("bytes */{len}")).unwrap_or(HeaderValue::from_static("bytes */0"));
             (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, content_range)]).into_response()
         }
         _ => (StatusCode::OK, common, body).into_response(),

@@ -89,14 +89,22 @@ impl Db {
 
     /// Every row of a camera, garbage included (recovery, retention), oldest first.
     pub async fn camera_recordings_all(&self, camera_id: &str) -> Result<Vec<RecordingRow>, DbError> {
-        Ok(sqlx::query_as(&format!("SELECT {RECORDING_COLUMNS} FROM recordings WHERE camera_id = $1 ORDER BY start_ms, id"))
-            .bind(camera_id)
-            .fetch_all(self.pool())
-            .await?)
+        Ok(sqlx::query_as(&format!(
+            "SELECT {RECORDING_COLUMNS} FROM recordings WHERE camera_id = $1 ORDER BY start_ms, id"
+        ))
+        .bind(camera_id)
+        .fetch_all(self.pool())
+        .await?)
     }
 
     /// Live segments of a camera overlapping `[from_ms, to_ms)`, oldest first.
-    pub async fn recordings_in_range(&self, camera_id: &str, from_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<RecordingRow>, DbError> {
+    pub async fn recordings_in_range(
+        &self,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<RecordingRow>, DbError> {
         Ok(sqlx::query_as(&format!(
             "SELECT {RECORDING_COLUMNS} FROM recordings WHERE camera_id = $1 AND garbage = 0 AND end_ms > $2 AND start_ms < $3 \
              ORDER BY start_ms, id LIMIT $4"
@@ -175,24 +183,32 @@ impl Db {
             result_id,
             created_at_ms: now_ms(),
         };
-        sqlx::query(&format!("INSERT INTO recording_protections ({PROTECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
-            .bind(&row.id)
-            .bind(&row.camera_id)
-            .bind(row.from_ms)
-            .bind(row.to_ms)
-            .bind(&row.reason)
-            .bind(&row.who)
-            .bind(row.result_id)
-            .bind(row.created_at_ms)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(&format!(
+            "INSERT INTO recording_protections ({PROTECTION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ))
+        .bind(&row.id)
+        .bind(&row.camera_id)
+        .bind(row.from_ms)
+        .bind(row.to_ms)
+        .bind(&row.reason)
+        .bind(&row.who)
+        .bind(row.result_id)
+        .bind(row.created_at_ms)
+        .execute(self.pool())
+        .await?;
         Ok(row)
     }
 
     /// Protects `[from_ms, to_ms)` around an NG verdict: the camera's latest NG protection is
     /// extended when the window overlaps or touches it (a run of NG frames is one range, not
     /// one row per frame), else a new one is made.
-    pub async fn protect_ng_window(&self, camera_id: &str, from_ms: i64, to_ms: i64, result_id: i64) -> Result<(), DbError> {
+    pub async fn protect_ng_window(
+        &self,
+        camera_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+        result_id: i64,
+    ) -> Result<(), DbError> {
         let mut tx = self.pool().begin().await?;
         let latest: Option<(String, i64, i64)> = sqlx::query_as(
             "SELECT id, from_ms, to_ms FROM recording_protections WHERE camera_id = $1 AND who = $2 \

@@ -151,14 +151,17 @@ pub(super) fn run(mut task: CameraTask) {
     match writer.flush() {
         Ok(Some(segment)) => commit(&task, &mut clock, newest, segment),
         Ok(None) => {}
-        Err(e) => tracing::warn!(camera = %task.camera_id, error = %e, "recording: the last segment could not be built"),
+        Err(e) => {
+            tracing::warn!(camera = %task.camera_id, error = %e, "recording: the last segment could not be built")
+        }
     }
     tracing::info!(camera = %task.camera_id, "recording: stopped");
 }
 
 fn commit(task: &CameraTask, clock: &mut WallClock, newest: Option<(i64, Instant)>, segment: FinishedSegment) {
     let (newest_pts, newest_arrival) = newest.unwrap_or((segment.media_end_90k, Instant::now()));
-    let Some((start_ms, end_ms)) = clock.segment_wall_ms(segment.media_start_90k, segment.media_end_90k, newest_pts, newest_arrival)
+    let Some((start_ms, end_ms)) =
+        clock.segment_wall_ms(segment.media_start_90k, segment.media_end_90k, newest_pts, newest_arrival)
     else {
         return;
     };

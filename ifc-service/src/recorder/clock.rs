@@ -78,9 +78,9 @@ impl WallClock {
         }
         let end_ms = Self::wall_ms(a, media_end_90k).max(start_ms.saturating_add(1));
         self.last_end_ms = Some(end_ms);
-        let arrived_ms = a
-            .wall0_ms
-            .saturating_add(i64::try_from(newest_arrival.saturating_duration_since(a.instant0).as_millis()).unwrap_or(i64::MAX));
+        let arrived_ms = a.wall0_ms.saturating_add(
+            i64::try_from(newest_arrival.saturating_duration_since(a.instant0).as_millis()).unwrap_or(i64::MAX),
+        );
         let drift_ms = arrived_ms.saturating_sub(Self::wall_ms(a, newest_pts_90k));
         let max_slew_ms = ((end_ms - start_ms) * MAX_SLEW_PER_MILLE / 1000).max(1);
         a.correction_ms = a.correction_ms.saturating_add(drift_ms.clamp(-max_slew_ms, max_slew_ms));

@@ -72,10 +72,15 @@ pub fn export_range(root: &Path, rows: &[RecordingRow], from_ms: i64) -> Result<
     let mut start_ms = first_row.start_ms;
     for row in rows {
         let path = Recorder::camera_dir(root, &row.camera_id).join(segment_file_name(row.id));
-        let data = std::fs::read(&path).map_err(|e| ExportError::Segment { id: row.id, message: format!("{}: {e}", path.display()) })?;
-        let source = mp4_source(Bytes::from(data)).map_err(|e| ExportError::Segment { id: row.id, message: e.to_string() })?;
+        let data = std::fs::read(&path)
+            .map_err(|e| ExportError::Segment { id: row.id, message: format!("{}: {e}", path.display()) })?;
+        let source =
+            mp4_source(Bytes::from(data)).map_err(|e| ExportError::Segment { id: row.id, message: e.to_string() })?;
         if source.timescale != TIMESCALE_90K {
-            return Err(ExportError::Segment { id: row.id, message: format!("timescale {} (not a recording segment)", source.timescale) });
+            return Err(ExportError::Segment {
+                id: row.id,
+                message: format!("timescale {} (not a recording segment)", source.timescale),
+            });
         }
         let mut samples = source.samples;
         // Where this segment's media time 0 sits on the wall-time timeline.

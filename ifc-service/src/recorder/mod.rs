@@ -57,7 +57,8 @@ pub async fn protect_ng(state: &AppState, camera_id: &str, wall_ms: i64, result_
     if config.camera(camera_id).is_none() || (config.ng_pre_roll_ms <= 0 && config.ng_post_roll_ms <= 0) {
         return;
     }
-    let (from_ms, to_ms) = ifc::record::ProtectedRanges::ng_window(wall_ms, config.ng_pre_roll_ms, config.ng_post_roll_ms);
+    let (from_ms, to_ms) =
+        ifc::record::ProtectedRanges::ng_window(wall_ms, config.ng_pre_roll_ms, config.ng_post_roll_ms);
     if let Err(e) = state.db.protect_ng_window(camera_id, from_ms, to_ms, result_id).await {
         tracing::error!(camera = %camera_id, result_id, error = %e, "recording: NG window not protected");
     }

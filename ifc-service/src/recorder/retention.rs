@@ -12,8 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ifc::record::{plan_camera, plan_space, Budget, CameraSegments, ProtectedRanges, Segment};
 use ifc::record::segment_file_name;
+use ifc::record::{plan_camera, plan_space, Budget, CameraSegments, ProtectedRanges, Segment};
 
 use super::camera::sync_dir;
 use super::{Recorder, RecorderError};
@@ -51,7 +51,13 @@ pub(super) async fn run(state: AppState, recorder: Arc<Recorder>, shutdown: Shut
 }
 
 fn segment_of(r: &RecordingRow) -> Segment {
-    Segment { id: r.id, start_ms: r.start_ms, end_ms: r.end_ms, bytes: u64::try_from(r.bytes).unwrap_or(0), finished: true }
+    Segment {
+        id: r.id,
+        start_ms: r.start_ms,
+        end_ms: r.end_ms,
+        bytes: u64::try_from(r.bytes).unwrap_or(0),
+        finished: true,
+    }
 }
 
 /// One camera's live rows and protections.
@@ -80,7 +86,12 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
         let plan = plan_camera(&segments, &protected, budget, now);
         delete(state, recorder, &cam.camera_id, &plan.delete).await?;
         let segments = segments.into_iter().filter(|s| !plan.delete.contains(&s.id)).collect();
-        cameras.push(CameraState { camera_id: cam.camera_id.clone(), segments, protected, over_budget: plan.over_budget });
+        cameras.push(CameraState {
+            camera_id: cam.camera_id.clone(),
+            segments,
+            protected,
+            over_budget: plan.over_budget,
+        });
     }
 
     let root = Recorder::root(state);
@@ -102,7 +113,8 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
         if !*disk_full {
             *disk_full = true;
             for c in &cameras {
-                let message = "free space on the recording disk is below the floor: deleting the oldest unprotected segments";
+                let message =
+                    "free space on the recording disk is below the floor: deleting the oldest unprotected segments";
                 alarm(state, &c.camera_id, ALARM_DISK_FULL, message, Some((free, config.min_free_bytes))).await;
             }
         }
@@ -124,14 +136,26 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
             tracing::error!(camera = %c.camera_id, free_bytes = free_now, "recording: {message}");
             alarm(state, &c.camera_id, ALARM_ONLY_PROTECTED, message, Some((free_now, config.min_free_bytes))).await;
         } else if !halt && was {
-            alarm(state, &c.camera_id, ALARM_RESUMED, "there is room again: recording resumed", Some((free_now, config.min_free_bytes))).await;
+            alarm(
+                state,
+                &c.camera_id,
+                ALARM_RESUMED,
+                "there is room again: recording resumed",
+                Some((free_now, config.min_free_bytes)),
+            )
+            .await;
         }
     }
     Ok(())
 }
 
 /// Deletes segments: garbage rows, files, directory fsync, rows.
-pub(super) async fn delete(state: &AppState, recorder: &Recorder, camera_id: &str, ids: &[i64]) -> Result<(), RecorderError> {
+pub(super) async fn delete(
+    state: &AppState,
+    recorder: &Recorder,
+    camera_id: &str,
+    ids: &[i64],
+) -> Result<(), RecorderError> {
     if ids.is_empty() {
         return Ok(());
     }

@@ -44,7 +44,9 @@ pub(super) async fn run(state: AppState, root: PathBuf, mut ids: mpsc::Unbounded
                     tracing::warn!(segment = id, error = %e, "recording upload: stored, but not marked (sent again at restart)");
                 }
             }
-            Err(e) => tracing::error!(segment = id, error = %e, "recording upload: the store and the spool refused the segment"),
+            Err(e) => {
+                tracing::error!(segment = id, error = %e, "recording upload: the store and the spool refused the segment")
+            }
         }
     }
 }

@@ -55,13 +55,7 @@ pub fn decode_times(pts_90k: &[i64], nominal_frame_90k: u32) -> Result<SegmentTi
             sorted[i] = sorted[i - 1].checked_add(1).ok_or(TimingError::Overflow)?;
         }
     }
-    let shift = sorted
-        .iter()
-        .zip(pts_90k)
-        .map(|(s, p)| s.saturating_sub(*p))
-        .max()
-        .unwrap_or(0)
-        .max(0);
+    let shift = sorted.iter().zip(pts_90k).map(|(s, p)| s.saturating_sub(*p)).max().unwrap_or(0).max(0);
     let last_duration_90k: i64 = match sorted.len() {
         0 | 1 => i64::from(nominal_frame_90k),
         n => sorted[n - 1] - sorted[n - 2],
@@ -70,7 +64,8 @@ pub fn decode_times(pts_90k: &[i64], nominal_frame_90k: u32) -> Result<SegmentTi
     for (i, (&s, &pts)) in sorted.iter().zip(pts_90k).enumerate() {
         let dts = s.checked_sub(shift).ok_or(TimingError::Overflow)?;
         let offset_90k = pts.saturating_sub(dts);
-        let cts_offset = i32::try_from(offset_90k).map_err(|_| TimingError::ReorderTooLarge { sample: i, offset_90k })?;
+        let cts_offset =
+            i32::try_from(offset_90k).map_err(|_| TimingError::ReorderTooLarge { sample: i, offset_90k })?;
         let gap_90k = match sorted.get(i + 1) {
             Some(next) => next - s,
             None => last_duration_90k,

@@ -247,7 +247,11 @@ fn nominal_frame_duration_90k(config: &DecoderConfig) -> u32 {
         .unwrap_or(TIMESCALE_90K / 25)
 }
 
-fn build(config: &DecoderConfig, packets: Vec<Pending>, close_reason: CloseReason) -> Result<FinishedSegment, SegmentError> {
+fn build(
+    config: &DecoderConfig,
+    packets: Vec<Pending>,
+    close_reason: CloseReason,
+) -> Result<FinishedSegment, SegmentError> {
     let pts: Vec<i64> = packets.iter().map(|p| p.pts_90k).collect();
     let timing = decode_times(&pts, nominal_frame_duration_90k(config))?;
     let samples: Vec<Sample> = packets
