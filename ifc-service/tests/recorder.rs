@@ -4,47 +4,24 @@
 //! frame at or before its start (whole and by byte ranges, with a token or a signed link),
 //! serves an HLS playlist whose signed parts rebuild the segments, and protects ranges.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use ifc::remux::{input_kind, LiveItem, VideoInput};
 use ifc_service::api::{app, AppState};
-use ifc_service::auth::{JwtKeys, Role};
+use ifc_service::auth::Role;
 use ifc_service::config::{CameraRecording, ServeConfig};
-use ifc_service::db::{Db, NewCamera, RecordingRow};
-use ifc_service::events::{InProcessBus, LocalFeed};
-use ifc_service::inspections::Manager;
-use ifc_service::media::MediaHub;
+use ifc_service::db::RecordingRow;
 use ifc_service::recorder::Recorder;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::sync::Notify;
+use support::{app_state, clip, create_camera, decode, open_db, packets, publish};
 use tower::ServiceExt;
-
-fn testdata(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(name)
-}
-
-fn clip(name: &str) -> VideoInput {
-    let data = bytes::Bytes::from(std::fs::read(testdata(name)).expect("clip"));
-    VideoInput::read(input_kind(Some("mp4"), &data).expect("kind"), data, None).expect("clip reads")
-}
-
-/// Publishes the clip as one ingest session (presentation times only, as RTP gives them).
-fn publish(state: &AppState, camera_id: &str, input: &VideoInput) {
-    let feed = state.media.feed(camera_id);
-    let publisher = feed.publisher().expect("one publisher");
-    publisher.send(LiveItem::Config(input.config.clone()));
-    for mut p in input.packets() {
-        p.dts_90k = None;
-        publisher.send(LiveItem::Packet(p));
-    }
-    // Dropped: the session ends, which closes the open segment.
-}
 
 struct Harness {
     state: AppState,
@@ -56,48 +33,19 @@ struct Harness {
 async fn harness(configure: impl FnOnce(&mut ServeConfig)) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = ServeConfig { data_dir: dir.path().join("data"), ..ServeConfig::default() };
-    std::fs::create_dir_all(&config.data_dir).expect("data dir");
-    let db = Db::open(&config.database_url()).await.expect("database");
-    let camera = db
-        .create_camera(&NewCamera {
-            name: "line-1".into(),
-            kind: "file".into(),
-            url: "file:///dev/null".into(),
-            username: None,
-            password: None,
-            product: None,
-            lot: None,
-            serial: None,
-        })
-        .await
-        .expect("camera");
+    let db = open_db(&config).await;
+    let camera_id = create_camera(&db, "line-1").await;
     config.recording.cameras =
-        vec![CameraRecording { camera_id: camera.id.clone(), segment_s: 1, max_age_s: None, max_bytes: None }];
+        vec![CameraRecording { camera_id: camera_id.clone(), segment_s: 1, max_age_s: None, max_bytes: None }];
     config.recording.min_free_bytes = 0;
     config.recording.retention_interval_s = 3600;
     configure(&mut config);
     config.validate().expect("valid config");
-    let jwt = JwtKeys::new(&[7u8; 32], "ifc", "ifc-api", 600);
-    let token = jwt.issue("tester", Role::Operator, now_s()).expect("token");
-    let objects = ifc_service::objects::open(&config).expect("objects");
-    let (_trigger, shutdown) = ifc_service::shutdown::channel();
-    std::mem::forget(_trigger);
-    let state = AppState {
-        db,
-        jwt,
-        objects,
-        bus: Arc::new(InProcessBus),
-        feed: LocalFeed::new(64),
-        outbox_wake: Arc::new(Notify::new()),
-        manager: Arc::new(Manager::new(config.cameras.clone())),
-        media: Arc::new(MediaHub::default()),
-        config: Arc::new(config),
-        shutdown,
-        recorder: Arc::default(),
-    };
+    let state = app_state(db, config, &[7u8; 32]);
+    let token = state.jwt.issue("tester", Role::Operator, now_s()).expect("token");
     let recorder = Recorder::start(&state).await.expect("recorder");
     let _ = state.recorder.set(recorder);
-    Harness { state, _dir: dir, token, camera_id: camera.id }
+    Harness { state, _dir: dir, token, camera_id }
 }
 
 fn now_s() -> u64 {
@@ -117,35 +65,6 @@ async fn rows_when(h: &Harness, count: usize) -> Vec<RecordingRow> {
 
 fn segment_path(h: &Harness, id: i64) -> PathBuf {
     Recorder::camera_dir(&Recorder::root(&h.state), &h.camera_id).join(format!("{id}.m4s"))
-}
-
-/// Decodes a file whole: (frames, what ffmpeg warned).
-fn decode(path: &Path) -> (u64, String) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostdin", "-v", "warning", "-i"])
-        .arg(path)
-        .args(["-f", "framemd5", "-"])
-        .output()
-        .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-    let frames = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#')).count() as u64;
-    (frames, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// (pts, dts, key) of each packet.
-fn packets(path: &Path) -> Vec<(i64, i64, bool)> {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts,dts,flags", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe runs");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (f[0].parse().expect("pts"), f[1].parse().expect("dts"), f[2].starts_with('K'))
-        })
-        .collect()
 }
 
 async fn get(

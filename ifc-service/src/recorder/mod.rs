@@ -51,6 +51,17 @@ impl RecorderError {
     }
 }
 
+/// Runs crash recovery (see `ifc::record::recovery`) on the directory of every camera under
+/// `recording.cameras` without recording: for tools and tests that check a data dir after a
+/// crash. Blocking; call outside the runtime's worker threads (e.g. in `spawn_blocking`).
+pub fn recover_all(state: &AppState, handle: &tokio::runtime::Handle) -> Result<(), RecorderError> {
+    let root = Recorder::root(state);
+    for cam in &state.config.recording.cameras {
+        camera::recover(&cam.camera_id, &Recorder::camera_dir(&root, &cam.camera_id), &state.db, handle)?;
+    }
+    Ok(())
+}
+
 /// Protects the configured pre/post-roll window around an NG verdict of a recorded camera.
 pub async fn protect_ng(state: &AppState, camera_id: &str, wall_ms: i64, result_id: i64) {
     let config = &state.config.recording;
