@@ -423,3 +423,72 @@ async fn a_full_disk_deletes_the_oldest_unprotected_segments_and_stops_before_pr
     }
     recorder.stop().await;
 }
+
+/// The NG protection an inspection's writer makes for each NG verdict of a recorded camera
+/// (`recorder::protect_ng`, called with the verdict's wall time and result id): close verdicts
+/// merge into one range, retention under a tiny budget keeps exactly what overlaps it, and the
+/// export of the window starts at a key frame, decodes, and contains the NG moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ng_verdicts_protect_their_window_and_its_export_contains_the_ng_moment() {
+    let h = harness(|c| {
+        c.recording.ng_pre_roll_ms = 500;
+        c.recording.ng_post_roll_ms = 500;
+    })
+    .await;
+    let input = clip("h264_high_bpyramid_320x240_25.mp4");
+    for _ in 0..3 {
+        publish(&h.state, &h.camera_id, &input);
+    }
+    let rows = rows_when(&h, 9).await;
+    assert_eq!(rows.len(), 9);
+    // Two NG verdicts 300 ms apart inside the fifth segment: one merged range.
+    let ng_ms = rows[4].start_ms + 400;
+    ifc_service::recorder::protect_ng(&h.state, &h.camera_id, ng_ms, 17).await;
+    ifc_service::recorder::protect_ng(&h.state, &h.camera_id, ng_ms + 300, 18).await;
+    let protections = h.state.db.protections(&h.camera_id).await.expect("protections");
+    assert_eq!(protections.len(), 1, "merged: {protections:#?}");
+    assert_eq!((protections[0].from_ms, protections[0].to_ms), (ng_ms - 500, ng_ms + 800));
+    assert_eq!((protections[0].who.as_str(), protections[0].result_id), ("ng-verdict", Some(17)));
+    // A verdict of a camera that is not recorded protects nothing.
+    ifc_service::recorder::protect_ng(&h.state, "not-recorded", ng_ms, 19).await;
+    assert!(h.state.db.protections("not-recorded").await.expect("protections").is_empty());
+
+    // Retention with a budget of one byte: only what overlaps the NG window survives.
+    let recorder = h.state.recorder.get().expect("recorder");
+    recorder.stop().await;
+    let mut config = (*h.state.config).clone();
+    config.recording.cameras[0].max_bytes = Some(1);
+    config.recording.retention_interval_s = 1;
+    let state2 = AppState { config: Arc::new(config), recorder: Arc::default(), ..h.state.clone() };
+    let recorder2 = Recorder::start(&state2).await.expect("recorder");
+    let window: Vec<i64> = rows.iter().filter(|r| r.start_ms < ng_ms + 800 && r.end_ms > ng_ms - 500).map(|r| r.id).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<i64> = state2.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
+        if left == window {
+            break;
+        }
+        assert!(Instant::now() < deadline, "left {left:?}, the NG window's segments {window:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(recorder2.status(&h.camera_id).map(|s| s.halted), Some(true), "over budget with only protected data: halted");
+    let alarms = state2.db.unpublished_events(1000).await.expect("events");
+    assert!(alarms.iter().any(|e| e.topic == "alarms" && e.payload.contains("recording-stopped-protected")), "{alarms:#?}");
+
+    // The export of the window.
+    let cam = &h.camera_id;
+    let (status, headers, mp4) =
+        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={}&to_ms={}", ng_ms - 500, ng_ms + 800), true, None).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&mp4));
+    let start_ms: i64 = headers["x-ifc-start-ms"].to_str().expect("text").parse().expect("ms");
+    let path = h._dir.path().join("ng.mp4");
+    std::fs::write(&path, &mp4).expect("write");
+    let (frames, warnings) = decode(&path);
+    assert_eq!(warnings, "");
+    let p = packets(&path);
+    assert!(p[0].2, "starts at a key frame");
+    assert_eq!(frames, p.len() as u64, "every packet decodes");
+    let last_ms = start_ms + p.iter().map(|x| x.0).max().unwrap_or(0) / 90;
+    assert!(start_ms <= ng_ms && ng_ms + 300 < last_ms, "the NG moments {ng_ms}, {} lie in [{start_ms}, {last_ms}]", ng_ms + 300);
+    recorder2.stop().await;
+}
