@@ -461,24 +461,34 @@ async fn ng_verdicts_protect_their_window_and_its_export_contains_the_ng_moment(
     config.recording.retention_interval_s = 1;
     let state2 = AppState { config: Arc::new(config), recorder: Arc::default(), ..h.state.clone() };
     let recorder2 = Recorder::start(&state2).await.expect("recorder");
-    let window: Vec<i64> = rows.iter().filter(|r| r.start_ms < ng_ms + 800 && r.end_ms > ng_ms - 500).map(|r| r.id).collect();
+    let window: Vec<i64> =
+        rows.iter().filter(|r| r.start_ms < ng_ms + 800 && r.end_ms > ng_ms - 500).map(|r| r.id).collect();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let left: Vec<i64> = state2.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
+        let left: Vec<i64> =
+            state2.db.camera_recordings_all(&h.camera_id).await.expect("rows").iter().map(|r| r.id).collect();
         if left == window {
             break;
         }
         assert!(Instant::now() < deadline, "left {left:?}, the NG window's segments {window:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(recorder2.status(&h.camera_id).map(|s| s.halted), Some(true), "over budget with only protected data: halted");
+    assert_eq!(
+        recorder2.status(&h.camera_id).map(|s| s.halted),
+        Some(true),
+        "over budget with only protected data: halted"
+    );
     let alarms = state2.db.unpublished_events(1000).await.expect("events");
-    assert!(alarms.iter().any(|e| e.topic == "alarms" && e.payload.contains("recording-stopped-protected")), "{alarms:#?}");
+    assert!(
+        alarms.iter().any(|e| e.topic == "alarms" && e.payload.contains("recording-stopped-protected")),
+        "{alarms:#?}"
+    );
 
     // The export of the window.
     let cam = &h.camera_id;
     let (status, headers, mp4) =
-        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={}&to_ms={}", ng_ms - 500, ng_ms + 800), true, None).await;
+        get(&h, &format!("/api/v1/cameras/{cam}/export?from_ms={}&to_ms={}", ng_ms - 500, ng_ms + 800), true, None)
+            .await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&mp4));
     let start_ms: i64 = headers["x-ifc-start-ms"].to_str().expect("text").parse().expect("ms");
     let path = h._dir.path().join("ng.mp4");
@@ -489,6 +499,10 @@ async fn ng_verdicts_protect_their_window_and_its_export_contains_the_ng_moment(
     assert!(p[0].2, "starts at a key frame");
     assert_eq!(frames, p.len() as u64, "every packet decodes");
     let last_ms = start_ms + p.iter().map(|x| x.0).max().unwrap_or(0) / 90;
-    assert!(start_ms <= ng_ms && ng_ms + 300 < last_ms, "the NG moments {ng_ms}, {} lie in [{start_ms}, {last_ms}]", ng_ms + 300);
+    assert!(
+        start_ms <= ng_ms && ng_ms + 300 < last_ms,
+        "the NG moments {ng_ms}, {} lie in [{start_ms}, {last_ms}]",
+        ng_ms + 300
+    );
     recorder2.stop().await;
 }

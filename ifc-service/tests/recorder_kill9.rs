@@ -111,7 +111,9 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
     }
     setup.close().await;
     std::fs::write(data_dir.join("cameras.txt"), cameras.join("\n")).expect("camera ids");
-    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1) | 1;
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1)
+            | 1;
     println!("kill -9 moments: seed {seed}");
     let mut rng = Rng(seed);
     let exe = std::env::current_exe().expect("test binary");
@@ -149,8 +151,10 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
             let rows = db.camera_recordings_all(camera).await.expect("rows");
             assert!(rows.iter().all(|r| r.garbage == 0), "recovery finishes deletions");
             let dir = Recorder::camera_dir(&root, camera);
-            let mut files: Vec<String> =
-                std::fs::read_dir(&dir).expect("dir").map(|e| e.expect("entry").file_name().to_string_lossy().into_owned()).collect();
+            let mut files: Vec<String> = std::fs::read_dir(&dir)
+                .expect("dir")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
             files.sort();
             let mut expected: Vec<String> = rows.iter().map(|r| format!("{}.m4s", r.id)).collect();
             expected.sort();
@@ -160,7 +164,12 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
                 let data = std::fs::read(&path).expect("segment");
                 assert_eq!(sha256_hex(&data), r.sha256, "kill {kills}: checksum of {}", path.display());
                 if decoded.insert(r.id) {
-                    assert_eq!(decode(&path), (r.frame_count as u64, String::new()), "kill {kills}: {} decodes whole", path.display());
+                    assert_eq!(
+                        decode(&path),
+                        (r.frame_count as u64, String::new()),
+                        "kill {kills}: {} decodes whole",
+                        path.display()
+                    );
                 }
             }
             // Lost: at most the segment being written. The newest indexed segment of this run
@@ -168,14 +177,23 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
             // a second of start-up and scheduling before the kill.
             if run_ms >= 3000 {
                 let newest = rows.iter().filter(|r| r.start_ms >= started_ms).map(|r| r.end_ms).max();
-                let newest = newest.unwrap_or_else(|| panic!("kill {kills}: nothing recorded in {run_ms} ms ({camera})"));
-                assert!(killed_ms - newest <= 2 * SEGMENT_MS + 1000, "kill {kills}: {} ms unrecorded before the kill ({camera})", killed_ms - newest);
+                let newest =
+                    newest.unwrap_or_else(|| panic!("kill {kills}: nothing recorded in {run_ms} ms ({camera})"));
+                assert!(
+                    killed_ms - newest <= 2 * SEGMENT_MS + 1000,
+                    "kill {kills}: {} ms unrecorded before the kill ({camera})",
+                    killed_ms - newest
+                );
                 lost_checked += 1;
             }
         }
         db.close().await;
     }
-    println!("kill -9: {kills} kills in {:.0} s, {} segments decoded, loss bound checked {lost_checked} times", began.elapsed().as_secs_f64(), decoded.len());
+    println!(
+        "kill -9: {kills} kills in {:.0} s, {} segments decoded, loss bound checked {lost_checked} times",
+        began.elapsed().as_secs_f64(),
+        decoded.len()
+    );
     assert!(kills >= 50, "only {kills} kills fit the time budget");
     assert!(decoded.len() > 100, "the children recorded ({} segments)", decoded.len());
 }
