@@ -506,3 +506,32 @@ async fn ng_verdicts_protect_their_window_and_its_export_contains_the_ng_moment(
     );
     recorder2.stop().await;
 }
+
+/// With `upload: true` every indexed segment goes to the object store (here the local one,
+/// through the spool) under `recordings/CAMERA/ID.m4s`, byte for byte, and its row says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_segments_are_uploaded_to_the_object_store() {
+    let h = harness(|c| c.recording.upload = true).await;
+    let input = clip("hevc_main_320x240_25.mp4");
+    publish(&h.state, &h.camera_id, &input);
+    let rows = rows_when(&h, 2).await;
+    assert_eq!(rows.len(), 2);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let uploaded = loop {
+        let rows = h.state.db.camera_recordings_all(&h.camera_id).await.expect("rows");
+        if rows.iter().all(|r| r.uploaded == 1) {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "not uploaded: {rows:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for r in &uploaded {
+        let key = r.object_key.clone().expect("object key");
+        assert_eq!(key, format!("recordings/{}/{}.m4s", h.camera_id, r.id));
+        let stored = h.state.objects.get(&key).await.expect("the object store has it");
+        assert_eq!(stored, std::fs::read(segment_path(&h, r.id)).expect("file"), "byte for byte");
+    }
+    if let Some(r) = h.state.recorder.get() {
+        r.stop().await;
+    }
+}

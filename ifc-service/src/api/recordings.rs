@@ -23,6 +23,8 @@ use crate::recorder::Recorder;
 /// The longest range one export, playlist or listing may span: a day.
 const MAX_RANGE_MS: i64 = 24 * 3600 * 1000;
 const MP4: &str = "video/mp4";
+/// The largest export built (it is built in memory): 1 GiB of segments.
+const MAX_EXPORT_BYTES: i64 = 1 << 30;
 
 // ---- views ----
 
@@ -192,7 +194,7 @@ pub async fn file(
     responses((status = 200, description = "One MP4 from the key frame at or before from_ms", content_type = "video/mp4", body = Vec<u8>),
         (status = 206, description = "The requested bytes", content_type = "video/mp4", body = Vec<u8>),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 416, description = "Range outside the file")))]
+        (status = 413, body = ErrorBody), (status = 416, description = "Range outside the file")))]
 pub async fn export(
     State(state): State<AppState>,
     principal: Principal,
@@ -229,7 +231,7 @@ pub struct RangeRequest {
     responses((status = 200, description = "The exported MP4", content_type = "video/mp4", body = Vec<u8>),
         (status = 206, description = "The requested bytes", content_type = "video/mp4", body = Vec<u8>),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 416, description = "Range outside the file")))]
+        (status = 413, body = ErrorBody), (status = 416, description = "Range outside the file")))]
 pub async fn signed_export(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<SignedExportQuery>,
@@ -373,6 +375,9 @@ async fn build_export(state: &AppState, camera_id: &str, from_ms: i64, to_ms: i6
     let rows = state.db.recordings_in_range(camera_id, from_ms, to_ms, 100_000).await?;
     if rows.is_empty() {
         return Err(ApiError::NotFound("no recording in the range".into()));
+    }
+    if rows.iter().map(|r| r.bytes).fold(0i64, i64::saturating_add) > MAX_EXPORT_BYTES {
+        return Err(ApiError::TooLarge("the range holds more than 1 GiB of recording: export shorter ranges".into()));
     }
     let root = Recorder::root(state);
     let result = tokio::task::spawn_blocking(move || export_range(&root, &rows, from_ms))
