@@ -211,3 +211,46 @@ fn cameras_sending_garbage_get_errors_of_their_own_and_the_good_camera_is_untouc
     let good_results = api.all_results(&format!("camera_id={good}"));
     assert!(good_results.iter().all(|r| r["record"]["detections"].is_array()), "the good camera's results are whole");
 }
+
+/// Two inspections on one camera share its one ingest: stopping the first leaves the camera's
+/// session alone (no new connection, the second goes on inferring); stopping the last ends the
+/// ingest (the camera goes idle); starting again connects again.
+#[test]
+fn inspections_of_one_camera_share_its_ingest_until_the_last_stops() {
+    let _serial = one_at_a_time();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = long_clip(dir.path());
+    let camera_server = RtspServer::start(clip.to_str().expect("utf-8"), None);
+    let server = ServeProcess::start(&dir.path().join("data"), dir.path(), &[]);
+    let api = server.admin();
+    let statuses = subscribe(&server, &api.token.clone().expect("token"), "topics=camera-status");
+    let camera = add_camera(&api, "line-shared", "rtsp", &camera_server.url(""));
+    let pipeline = add_pipeline(&api);
+    let first = start_inspection(&api, &camera, &pipeline);
+    let second = start_inspection(&api, &camera, &pipeline);
+    wait_for(Duration::from_secs(60), "both inspections inferring", || {
+        (counter(&api, &first, "frames_inferred") >= 5 && counter(&api, &second, "frames_inferred") >= 5).then_some(())
+    });
+    assert_eq!(camera_state(&api, &camera), "live");
+    let states = |rx: &std::sync::mpsc::Receiver<serde_json::Value>| -> Vec<String> {
+        rx.try_iter().map(|e| e["payload"]["status"]["state"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    let before = states(&statuses);
+    assert_eq!(before, ["connecting", "live"], "one ingest for both inspections: {before:?}");
+
+    let (status, v) = api.post(&format!("/api/v1/inspections/{first}/stop"), &json!({}));
+    assert_eq!(status, 200, "stop: {v}");
+    let inferred = counter(&api, &second, "frames_inferred");
+    wait_for(Duration::from_secs(30), "the second inspection to go on", || {
+        (counter(&api, &second, "frames_inferred") > inferred + 10).then_some(())
+    });
+    assert_eq!(camera_state(&api, &camera), "live");
+    assert_eq!(states(&statuses), Vec::<String>::new(), "the camera's session was not touched");
+
+    let (status, v) = api.post(&format!("/api/v1/inspections/{second}/stop"), &json!({}));
+    assert_eq!(status, 200, "stop: {v}");
+    wait_for(Duration::from_secs(30), "the camera to go idle", || (camera_state(&api, &camera) == "idle").then_some(()));
+    let (status, v) = api.post(&format!("/api/v1/inspections/{second}/start"), &json!({}));
+    assert_eq!(status, 200, "start again: {v}");
+    wait_for(Duration::from_secs(60), "the camera live again", || (camera_state(&api, &camera) == "live").then_some(()));
+}

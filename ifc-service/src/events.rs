@@ -244,3 +244,8 @@ pub enum RelayError {
     Bus(#[from] BusError),
 }
 
+/// A payload's JSON (the types in [`schema`], so what is sent is what the schema says).
+pub fn payload_text(payload: &impl serde::Serialize) -> String {
+    // Plain structs of strings and numbers cannot fail to serialise; `null` keeps the event.
+    serde_json::to_string(payload).unwrap_or_else(|_| "null".to_owned())
+}

@@ -78,6 +78,8 @@ pub async fn serve(
     };
     let feed = LocalFeed::new(4096);
     let outbox_wake = Arc::new(Notify::new());
+    let (media, status_changes) = MediaHub::new();
+    let media = Arc::new(media);
     let state = AppState {
         db: db.clone(),
         jwt,
@@ -85,14 +87,15 @@ pub async fn serve(
         bus: Arc::clone(&bus),
         feed: feed.clone(),
         outbox_wake: Arc::clone(&outbox_wake),
-        manager: Arc::new(Manager::new(config.cameras.clone())),
-        media: Arc::new(MediaHub::default()),
+        manager: Arc::new(Manager::new(config.cameras.clone(), Arc::clone(&media))),
+        media,
         config: Arc::new(config.clone()),
         shutdown: shutdown.clone(),
         recorder: Arc::default(),
     };
     // REST and gRPC on one listener: gRPC's paths are `/ifc.v1.<Service>/<Method>`.
     let router = app(state.clone()).merge(grpc::routes(state.clone())?);
+    tokio::spawn(crate::media::status_events::run(state.clone(), status_changes));
     let relay = tokio::spawn(
         OutboxRelay::new(db.clone(), bus, feed, outbox_wake).with_outbox(config.outbox.clone()).run(shutdown.clone()),
     );

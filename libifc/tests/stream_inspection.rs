@@ -13,13 +13,14 @@ use std::time::{Duration, Instant};
 use ifc::decode::{open_decoder, DecoderOptions};
 use ifc::infer::{InferBackend, InferError, ModelMetadata, Output};
 use ifc::inspect::{
-    InspectionOptions, OverloadPolicy, ReconnectPolicy, SourceStatus, StreamCounters, StreamInspection, StreamSource,
+    InspectionOptions, OverloadPolicy, ReconnectPolicy, SourcePump, SourceStatus, StreamCounters, StreamInspection,
+    StreamSource,
 };
-use ifc::live::Fanout;
+use ifc::live::{Fanout, FeedItem};
 use ifc::pipeline::PipelineDocument;
 use ifc::postprocess::parse_labels;
 use ifc::remux::{input_kind, LiveItem, VideoInput};
-use ifc::rtsp::RtspOptions;
+use ifc::rtsp::{Polled, RtspOptions};
 use ifc::runner::{open_backend, Clock, FrameOutcome, JsonlSink, ResultSink, RunPlan, Runner};
 
 #[path = "support/rtsp_server.rs"]
@@ -224,6 +225,50 @@ fn a_feed_inspection_follows_publisher_sessions_until_the_feed_closes() {
     let seen: Vec<SourceStatus> = statuses.try_iter().collect();
     use SourceStatus::{Connecting, Ended, Live};
     assert_eq!(seen, [Connecting, Live, Connecting, Live, Connecting, Ended]);
+}
+
+/// One looped recording pumped into a feed serves two inspections and a raw consumer: the
+/// recording is read once, the loop is one publisher session with one configuration, and every
+/// consumer sees every packet.
+#[test]
+fn a_source_pump_feeds_two_inspections_from_one_read() {
+    let path = repo_root().join("testdata/h264_main_320x240_25.mp4");
+    let feed = Fanout::new(1024);
+    let mut raw = feed.subscribe();
+    let (lines_a, lines_b) = (Lines::default(), Lines::default());
+    let start = |lines: &Lines| {
+        let mut options = InspectionOptions::default();
+        options.overload = OverloadPolicy::Block;
+        StreamInspection::start(StreamSource::Feed(feed.clone()), runner(None, lines), options, Box::new(|_| {})).unwrap()
+    };
+    let (a, b) = (start(&lines_a), start(&lines_b));
+    let source = StreamSource::File { path, fps: None, realtime: true, looped: true };
+    let (on_status, statuses) = status_channel();
+    let pump = SourcePump::start(source, feed.clone(), 7, None, on_status).unwrap();
+    // 50 packets per 2 s pass: wait into the second pass.
+    let (counters_a, counters_b) = (a.counters(), b.counters());
+    wait_for("the second pass", Duration::from_secs(20), || counters_a.snapshot().frames_decoded >= 70);
+    pump.stop();
+    pump.join().unwrap();
+    feed.close();
+    let (stats_a, stats_b) = (a.join().unwrap(), b.join().unwrap());
+    assert_eq!(counters_b.snapshot().frames_decoded, stats_b.frames_decoded);
+    let sent = feed.stats();
+    assert_eq!(sent.sessions, 1, "one session across the loop");
+    assert_eq!(stats_a.frames_decoded, sent.packets_sent, "every packet decoded");
+    assert_eq!(stats_b.frames_decoded, sent.packets_sent);
+    assert_eq!(lines_a.text(), lines_b.text(), "both inspections saw the same frames");
+    let (mut configs, mut packets, mut breaks) = (0, 0, 0);
+    while let Polled::Ready(item) = raw.poll(Instant::now()) {
+        match item {
+            FeedItem::Item(LiveItem::Config(_)) => configs += 1,
+            FeedItem::Item(LiveItem::Packet(_)) => packets += 1,
+            FeedItem::Break(_) => breaks += 1,
+        }
+    }
+    assert_eq!((configs, packets, breaks), (1, sent.packets_sent, 1), "the configuration once, not at every pass");
+    let seen: Vec<SourceStatus> = statuses.try_iter().collect();
+    assert_eq!(seen, [SourceStatus::Connecting, SourceStatus::Live, SourceStatus::Ended]);
 }
 
 #[test]

@@ -63,20 +63,20 @@ pub async fn delete(State(state): State<AppState>, principal: Principal, ApiPath
 pub(crate) async fn list_cameras(state: &AppState, principal: &Principal) -> ApiResult<Vec<CameraView>> {
     principal.require(Role::Viewer)?;
     let rows = state.db.list_cameras().await?;
-    Ok(rows.iter().map(|r| CameraView::from_row(r, state.manager.camera_status(&r.id))).collect())
+    Ok(rows.iter().map(|r| CameraView::from_row(r, state.media.camera_status(&r.id))).collect())
 }
 
 pub(crate) async fn get_camera(state: &AppState, principal: &Principal, id: &str) -> ApiResult<CameraView> {
     principal.require(Role::Viewer)?;
     let row = state.db.camera(id).await?;
-    Ok(CameraView::from_row(&row, state.manager.camera_status(&row.id)))
+    Ok(CameraView::from_row(&row, state.media.camera_status(&row.id)))
 }
 
 pub(crate) async fn create_camera(state: &AppState, principal: &Principal, req: CameraRequest) -> ApiResult<CameraView> {
     principal.require(Role::Operator)?;
     let camera = checked(state, req).await?;
     let row = state.db.create_camera(&camera).await?;
-    Ok(CameraView::from_row(&row, state.manager.camera_status(&row.id)))
+    Ok(CameraView::from_row(&row, state.media.camera_status(&row.id)))
 }
 
 pub(crate) async fn update_camera(state: &AppState, principal: &Principal, id: &str, req: CameraRequest) -> ApiResult<CameraView> {
@@ -88,7 +88,7 @@ pub(crate) async fn update_camera(state: &AppState, principal: &Principal, id: &
         camera.password = old.password;
     }
     let row = state.db.update_camera(id, &camera).await?;
-    Ok(CameraView::from_row(&row, state.manager.camera_status(&row.id)))
+    Ok(CameraView::from_row(&row, state.media.camera_status(&row.id)))
 }
 
 pub(crate) async fn delete_camera(state: &AppState, principal: &Principal, id: &str) -> ApiResult<()> {
@@ -97,6 +97,8 @@ pub(crate) async fn delete_camera(state: &AppState, principal: &Principal, id: &
         return Err(ApiError::Conflict(format!("camera {id} is being inspected: stop its inspections first")));
     }
     state.db.delete_camera(id).await?;
+    // Whatever still consumes the camera's feed (nothing should) ends with it.
+    state.media.remove(id);
     Ok(())
 }
 

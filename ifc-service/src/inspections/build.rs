@@ -1,25 +1,19 @@
-//! From a camera and a stored pipeline document to what a [`StreamInspection`] needs: the
-//! source, and a [`Runner`] whose sink is the inspection's channel. The camera replaces the
-//! document's source node; the document's file sinks (JSONL, SQLite) are for `ifc run` and
+//! From a stored pipeline document to the [`Runner`] a [`StreamInspection`] needs, whose sink
+//! is the inspection's channel. The camera's feed replaces the document's source node; the document's file sinks (JSONL, SQLite) are for `ifc run` and
 //! ignored here; its snapshot settings choose which frames get an annotated JPEG.
 //!
 //! [`StreamInspection`]: ifc::inspect::StreamInspection
 
 use std::time::Instant;
 
-use ifc::inspect::{ReconnectPolicy, StreamSource};
 use ifc::infer::InferBackend;
 use ifc::pipeline::{PipelineDocument, SnapshotWhen};
 use ifc::postprocess::{parse_labels, Labels};
-use ifc::rtsp::RtspOptions;
 use ifc::runner::{open_backend, Clock, ModelBinding, RunPlan, Runner};
 use tokio::sync::mpsc;
 
 use super::sink::{ChannelSink, RecordMsg};
 use crate::api::error::{ApiError, FieldError};
-use crate::camera_policy::url_with_credentials;
-use crate::config::CameraPolicy;
-use crate::db::CameraRow;
 
 /// Nanoseconds since the inspection started, for latency only.
 struct MonotonicClock(Instant);
@@ -31,7 +25,6 @@ impl Clock for MonotonicClock {
 }
 
 pub struct Built {
-    pub source: StreamSource,
     plan: RunPlan,
     binding: ModelBinding,
     backend: Box<dyn InferBackend>,
@@ -41,10 +34,10 @@ pub struct Built {
 }
 
 impl Built {
-    /// The source, and the runner writing to `records`.
-    pub fn into_parts(self, records: mpsc::Sender<RecordMsg>) -> Result<(StreamSource, Runner), ApiError> {
+    /// The runner writing to `records`.
+    pub fn into_runner(self, records: mpsc::Sender<RecordMsg>) -> Result<Runner, ApiError> {
         let sink = ChannelSink::new(records, self.snapshot_when, self.snapshot_cap);
-        let runner = Runner::new(
+        Runner::new(
             &self.plan,
             self.binding,
             self.backend,
@@ -52,12 +45,11 @@ impl Built {
             vec![Box::new(sink)],
             Box::new(MonotonicClock(Instant::now())),
         )
-        .map_err(|e| ApiError::invalid("preprocess", e.to_string()))?;
-        Ok((self.source, runner))
+        .map_err(|e| ApiError::invalid("preprocess", e.to_string()))
     }
 }
 
-pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolicy) -> Result<Built, ApiError> {
+pub async fn build(document_json: &str) -> Result<Built, ApiError> {
     let doc = PipelineDocument::from_json_str(document_json)
         .map_err(|e| ApiError::Internal(format!("stored pipeline document: {e}")))?;
     let plan = RunPlan::from_document(&doc).map_err(|errors| ApiError::Invalid {
@@ -72,24 +64,6 @@ pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolic
             })
             .collect(),
     })?;
-    let source = match camera.kind.as_str() {
-        "file" => StreamSource::File {
-            path: camera.url.clone().into(),
-            fps: None,
-            realtime: true,
-            looped: true,
-        },
-        _ => {
-            let mut reconnect = ReconnectPolicy::default();
-            reconnect.initial_delay_ms = policy.reconnect_initial_ms;
-            reconnect.max_delay_ms = policy.reconnect_max_ms;
-            StreamSource::Rtsp {
-                url: url_with_credentials(&camera.url, camera.username.as_deref(), camera.password.as_deref()),
-                options: RtspOptions::default(),
-                reconnect,
-            }
-        }
-    };
     let (snapshot_when, snapshot_cap) = plan
         .sinks
         .iter()
@@ -119,7 +93,7 @@ pub async fn build(camera: &CameraRow, document_json: &str, policy: &CameraPolic
             }
             None => None,
         };
-        Ok(Built { source, plan, binding, backend, labels, snapshot_when, snapshot_cap })
+        Ok(Built { plan, binding, backend, labels, snapshot_when, snapshot_cap })
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?

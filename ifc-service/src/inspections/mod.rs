@@ -3,11 +3,14 @@
 //! snapshots and events, and the status every camera's source reports.
 //!
 //! ```text
-//! camera ─▶ StreamInspection (ingest thread ─bounded queue─▶ inference thread ─▶ ChannelSink)
-//!        ─bounded channel─▶ writer task ─▶ object store (snapshot) ─▶ one transaction:
-//!          results row + `verdicts` outbox row ─▶ relay ─▶ bus, WebSocket feed
-//! on_status ─▶ status map (API) + `camera-status` outbox row
+//! camera's feed (MediaHub) ─▶ StreamInspection (ingest thread ─bounded queue─▶ inference
+//!   thread ─▶ ChannelSink) ─bounded channel─▶ writer task ─▶ object store (snapshot) ─▶ one
+//!   transaction: results row + `verdicts` outbox row ─▶ relay ─▶ bus, WebSocket feed
 //! ```
+//!
+//! An inspection holds a [`SourceLease`] on its camera while it runs: the camera is ingested
+//! once (its pump reports the camera's status), however many inspections and recorders
+//! consume it.
 //!
 //! A camera that fails, reconnects or sends garbage touches only its own threads and task.
 
@@ -20,15 +23,16 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use ifc::inspect::{InspectionOptions, OverloadPolicy, SourceStatus, StreamCounters, StreamInspection};
+use ifc::inspect::{InspectionOptions, OverloadPolicy, SourceStatus, StreamCounters, StreamInspection, StreamSource};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::api::error::ApiError;
-use crate::api::views::{InspectionCounters, SourceStatusView};
+use crate::api::views::InspectionCounters;
 use crate::api::AppState;
 use crate::config::CameraPolicy;
-use crate::db::{now_ms, InspectionRow};
+use crate::db::InspectionRow;
+use crate::media::{MediaHub, SourceLease};
 
 /// The product, lot and serial results are stamped with (changes while running).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,7 +48,7 @@ pub struct LiveState {
     /// `running`, `stopped`, `failed`.
     pub state: String,
     pub error: Option<String>,
-    pub source: SourceStatusView,
+    pub source: crate::api::views::SourceStatusView,
     pub counters: InspectionCounters,
 }
 
@@ -54,6 +58,8 @@ struct Running {
     counters: Arc<StreamCounters>,
     item: Arc<Mutex<Item>>,
     writer: Option<JoinHandle<()>>,
+    /// The camera's ingest, held while the inspection runs (`None`: a pushed camera).
+    lease: Option<SourceLease>,
 }
 
 #[derive(Default)]
@@ -66,8 +72,7 @@ struct Inner {
 /// See the module docs.
 pub struct Manager {
     inner: Mutex<Inner>,
-    /// Per camera, shared with the status callbacks.
-    statuses: Arc<Mutex<HashMap<String, SourceStatusView>>>,
+    media: Arc<MediaHub>,
     policy: CameraPolicy,
     next_stream_id: AtomicU64,
 }
@@ -77,10 +82,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Manager {
-    pub fn new(policy: CameraPolicy) -> Self {
+    pub fn new(policy: CameraPolicy, media: Arc<MediaHub>) -> Self {
         Self {
             inner: Mutex::default(),
-            statuses: Arc::default(),
+            media,
             policy,
             next_stream_id: AtomicU64::new(1),
         }
@@ -94,25 +99,41 @@ impl Manager {
         }
         let camera = state.db.camera(&row.camera_id).await?;
         let version = state.db.pipeline_version(&row.pipeline_id, Some(row.pipeline_version)).await?;
-        let built = build::build(&camera, &version.document, &self.policy).await?;
+        let built = build::build(&version.document).await?;
         let (records_tx, records_rx) = mpsc::channel(64);
-        let (status_tx, status_rx) = mpsc::unbounded_channel();
-        let (source, runner) = built.into_parts(records_tx)?;
+        let runner = built.into_runner(records_tx)?;
         let item = Arc::new(Mutex::new(Item { product: row.product.clone(), lot: row.lot.clone(), serial: row.serial.clone() }));
-        let statuses = Arc::clone(&self.statuses);
+        let media = Arc::clone(&self.media);
         let camera_id = camera.id.clone();
+        // A pulled camera's status is its pump's; a pushed camera has no pump, so the
+        // inspection's view of its feed is the camera's status.
+        let pushed = crate::media::pull_source(&camera, &self.policy).is_none();
         let on_status = Box::new(move |s: SourceStatus| {
-            lock(&statuses).insert(camera_id.clone(), status_view(&s));
-            let _ = status_tx.send(s);
+            if pushed || matches!(s, SourceStatus::Error { .. }) {
+                media.report_status(&camera_id, s);
+            }
         });
         let mut options = InspectionOptions::default();
         options.queue_frames = self.policy.queue_frames.max(1);
         options.overload = OverloadPolicy::DropBeforeInference;
         options.stream_id = self.next_stream_id.fetch_add(1, Ordering::Relaxed);
-        let inspection = tokio::task::spawn_blocking(move || StreamInspection::start(source, runner, options, on_status))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
-            .map_err(|e| ApiError::invalid("camera", e.to_string()))?;
+        let source = StreamSource::Feed(self.media.feed(&camera.id));
+        let (media, policy, for_lease) = (Arc::clone(&self.media), self.policy.clone(), camera.clone());
+        // Subscribed first, then the camera's ingest held: the inspection sees its first packets.
+        let (inspection, lease) = tokio::task::spawn_blocking(move || {
+            let inspection = StreamInspection::start(source, runner, options, on_status)?;
+            match media.acquire(&for_lease, &policy) {
+                Ok(lease) => Ok((inspection, lease)),
+                Err(e) => {
+                    inspection.stop();
+                    let _ = inspection.join();
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::invalid("camera", e.to_string()))?;
         let counters = inspection.counters();
         let writer = tokio::spawn(writer::run(
             state.clone(),
@@ -120,14 +141,13 @@ impl Manager {
             camera.id.clone(),
             Arc::clone(&item),
             records_rx,
-            status_rx,
         ));
         {
             let mut inner = lock(&self.inner);
             inner.failed.remove(&row.id);
             inner.running.insert(
                 row.id.clone(),
-                Running { camera_id: camera.id.clone(), inspection: Some(inspection), counters, item, writer: Some(writer) },
+                Running { camera_id: camera.id.clone(), inspection: Some(inspection), counters, item, writer: Some(writer), lease },
             );
         }
         writer::inspection_event(state, &row.id, &camera.id, "running", None).await;
@@ -148,7 +168,6 @@ impl Manager {
         if let Some(writer) = running.writer.take() {
             let _ = writer.await;
         }
-        lock(&self.statuses).remove(&running.camera_id);
     }
 
     /// Called by a writer whose inspection's threads ended by themselves (not by `stop`).
@@ -201,10 +220,6 @@ impl Manager {
         }
     }
 
-    pub fn camera_status(&self, camera_id: &str) -> SourceStatusView {
-        lock(&self.statuses).get(camera_id).cloned().unwrap_or_else(SourceStatusView::idle)
-    }
-
     pub fn camera_in_use(&self, camera_id: &str) -> bool {
         lock(&self.inner).running.values().any(|r| r.camera_id == camera_id)
     }
@@ -215,13 +230,13 @@ impl Manager {
             Some(r) => LiveState {
                 state: "running".into(),
                 error: None,
-                source: self.camera_status(&r.camera_id),
-                counters: counters_view(&r.counters),
+                source: self.media.camera_status(&r.camera_id),
+                counters: counters_view(&r.counters, r.lease.as_ref()),
             },
             None => LiveState {
                 state: if inner.failed.contains_key(id) { "failed" } else { "stopped" }.into(),
                 error: inner.failed.get(id).cloned(),
-                source: SourceStatusView::idle(),
+                source: crate::api::views::SourceStatusView::idle(),
                 counters: InspectionCounters::default(),
             },
         }
@@ -240,8 +255,10 @@ impl Manager {
     }
 }
 
-fn counters_view(c: &StreamCounters) -> InspectionCounters {
+/// An inspection's counters; reconnects are its camera's (the pump's).
+fn counters_view(c: &StreamCounters, lease: Option<&SourceLease>) -> InspectionCounters {
     let s = c.snapshot();
+    let reconnects = lease.map_or(s.reconnects, |l| l.counters().snapshot().reconnects);
     let latency = c.latency();
     InspectionCounters {
         packets_received: s.packets_received,
@@ -251,23 +268,9 @@ fn counters_view(c: &StreamCounters) -> InspectionCounters {
         frames_not_inferred: s.frames_not_inferred,
         decode_errors: s.decode_errors,
         frames_damaged: s.frames_damaged,
-        reconnects: s.reconnects,
+        reconnects,
         queue_depth: s.queue_depth,
         verdict_latency_p50_ms: latency.percentile_ns(50.0).map(|ns| ns as f64 / 1e6),
         verdict_latency_p99_ms: latency.percentile_ns(99.0).map(|ns| ns as f64 / 1e6),
     }
-}
-
-pub(crate) fn status_view(s: &SourceStatus) -> SourceStatusView {
-    let now = now_ms();
-    let (state, next_retry_at_ms, reason) = match s {
-        SourceStatus::Connecting => ("connecting", None, None),
-        SourceStatus::Live => ("live", None, None),
-        SourceStatus::Backoff { retry_in_ms, reason } => {
-            ("backoff", Some(now.saturating_add(i64::try_from(*retry_in_ms).unwrap_or(i64::MAX))), Some(reason.clone()))
-        }
-        SourceStatus::Error { reason } => ("error", None, Some(reason.clone())),
-        _ => ("ended", None, None),
-    };
-    SourceStatusView { state: state.into(), next_retry_at_ms, reason, since_ms: now }
 }

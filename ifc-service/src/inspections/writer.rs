@@ -1,21 +1,19 @@
 //! The writer task of one inspection: stores each record (snapshot first, then the result row
-//! and its `verdicts` event in one transaction) and turns source status changes into
-//! `camera-status` events. When the inspection's threads end by themselves it tells the
-//! manager.
+//! and its `verdicts` event in one transaction). When the inspection's threads end by
+//! themselves it tells the manager.
 
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use ifc::inspect::SourceStatus;
 use ifc::verdict::Status;
 use tokio::sync::mpsc;
 
 use super::sink::RecordMsg;
-use super::{status_view, Item};
+use super::Item;
 use crate::api::AppState;
 use crate::db::{new_id, NewResult, OutboxEvent};
-use crate::events::schema::{CameraStatusPayload, InspectionStatusPayload, Verdict, VerdictPayload};
-use crate::events::{TOPIC_CAMERA_STATUS, TOPIC_INSPECTION_STATUS, TOPIC_VERDICTS};
+use crate::events::schema::{InspectionStatusPayload, Verdict, VerdictPayload};
+use crate::events::{payload_text, TOPIC_INSPECTION_STATUS, TOPIC_VERDICTS};
 use crate::objects::snapshot_key;
 
 pub async fn run(
@@ -24,25 +22,9 @@ pub async fn run(
     camera_id: String,
     item: Arc<Mutex<Item>>,
     mut records: mpsc::Receiver<RecordMsg>,
-    mut statuses: mpsc::UnboundedReceiver<SourceStatus>,
 ) {
-    let mut statuses_open = true;
-    loop {
-        tokio::select! {
-            // Records first: a status change never overtakes the results before it.
-            biased;
-            msg = records.recv() => match msg {
-                Some(msg) => store_record(&state, &inspection_id, &camera_id, &item, msg).await,
-                None => break,
-            },
-            status = statuses.recv(), if statuses_open => match status {
-                Some(s) => camera_event(&state, &camera_id, &s).await,
-                None => statuses_open = false,
-            },
-        }
-    }
-    while let Ok(s) = statuses.try_recv() {
-        camera_event(&state, &camera_id, &s).await;
+    while let Some(msg) = records.recv().await {
+        store_record(&state, &inspection_id, &camera_id, &item, msg).await;
     }
     // The inference thread ended (it owns the sender): stopped by the manager, or by itself.
     let manager = Arc::clone(&state.manager);
@@ -127,20 +109,6 @@ async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, it
     state.outbox_wake.notify_one();
 }
 
-async fn camera_event(state: &AppState, camera_id: &str, status: &SourceStatus) {
-    let view = status_view(status);
-    let event = OutboxEvent {
-        event_id: new_id(),
-        topic: TOPIC_CAMERA_STATUS.into(),
-        key: camera_id.to_owned(),
-        payload: payload_text(&CameraStatusPayload { camera_id: camera_id.to_owned(), status: view.into() }),
-    };
-    if let Err(e) = state.db.insert_event(&event).await {
-        tracing::warn!(camera = %camera_id, error = %e, "camera status event not stored");
-    }
-    state.outbox_wake.notify_one();
-}
-
 pub async fn inspection_event(state: &AppState, inspection_id: &str, camera_id: &str, status: &str, error: Option<&str>) {
     let event = OutboxEvent {
         event_id: new_id(),
@@ -157,10 +125,4 @@ pub async fn inspection_event(state: &AppState, inspection_id: &str, camera_id: 
         tracing::warn!(inspection = %inspection_id, error = %e, "inspection status event not stored");
     }
     state.outbox_wake.notify_one();
-}
-
-/// A payload's JSON (the types in `events::schema`, so what is sent is what the schema says).
-fn payload_text(payload: &impl serde::Serialize) -> String {
-    // Plain structs of strings and numbers cannot fail to serialise; `null` keeps the event.
-    serde_json::to_string(payload).unwrap_or_else(|_| "null".to_owned())
 }

@@ -26,7 +26,9 @@ use tokio::sync::{mpsc, Notify};
 
 use super::clock::WallClock;
 use super::RecorderError;
+use crate::config::CameraPolicy;
 use crate::db::{now_ms, Db, RecordingRow};
+use crate::media::{MediaHub, SourceLease};
 
 /// What a camera thread needs.
 pub(super) struct CameraTask {
@@ -47,6 +49,9 @@ pub(super) struct CameraTask {
     /// Finished segments to upload (`None`: no upload).
     pub uploads: Option<mpsc::UnboundedSender<i64>>,
     pub counters: Arc<CameraCounters>,
+    /// To hold the camera's ingest (pull and file cameras) while it is recorded.
+    pub media: Arc<MediaHub>,
+    pub policy: CameraPolicy,
 }
 
 /// Counts of one camera's recording, readable any time.
@@ -117,9 +122,25 @@ pub(super) fn run(mut task: CameraTask) {
     let mut writer = SegmentWriter::new(task.options);
     let mut clock = WallClock::new();
     let mut newest: Option<(i64, Instant)> = None;
+    // The camera's ingest, held while recording (none for pushed cameras, which publish by
+    // themselves). A camera that cannot be ingested now (its file missing, the database
+    // down) is tried again.
+    let mut lease: Option<SourceLease> = None;
+    let mut lease_wanted = true;
+    let mut next_lease_try = Instant::now();
     loop {
         if task.stop.load(Ordering::Relaxed) {
             break;
+        }
+        if lease_wanted && lease.is_none() && Instant::now() >= next_lease_try {
+            match acquire(&task) {
+                Ok(Some(l)) => lease = Some(l),
+                Ok(None) => lease_wanted = false,
+                Err(e) => {
+                    tracing::warn!(camera = %task.camera_id, error = %e, "recording: cannot ingest the camera; retrying in 5 s");
+                    next_lease_try = Instant::now() + Duration::from_secs(5);
+                }
+            }
         }
         let item = match task.subscription.poll(Instant::now() + Duration::from_millis(200)) {
             Polled::Ready(item) => item,
@@ -147,6 +168,7 @@ pub(super) fn run(mut task: CameraTask) {
             newest = None;
         }
     }
+    drop(lease);
     // Stopping: the open segment is written as it is.
     match writer.flush() {
         Ok(Some(segment)) => commit(&task, &mut clock, newest, segment),
@@ -156,6 +178,12 @@ pub(super) fn run(mut task: CameraTask) {
         }
     }
     tracing::info!(camera = %task.camera_id, "recording: stopped");
+}
+
+/// Holds the camera's ingest: `Ok(None)` for a camera without a pull source (pushed).
+fn acquire(task: &CameraTask) -> Result<Option<SourceLease>, String> {
+    let camera = task.handle.block_on(task.db.camera(&task.camera_id)).map_err(|e| e.to_string())?;
+    task.media.acquire(&camera, &task.policy).map_err(|e| e.to_string())
 }
 
 fn commit(task: &CameraTask, clock: &mut WallClock, newest: Option<(i64, Instant)>, segment: FinishedSegment) {

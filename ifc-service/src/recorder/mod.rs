@@ -165,6 +165,8 @@ impl Recorder {
                 retention_wake: Arc::clone(&retention_wake),
                 uploads: uploads.clone(),
                 counters: Arc::clone(&counters),
+                media: Arc::clone(&state.media),
+                policy: state.config.cameras.clone(),
             };
             let thread = std::thread::Builder::new()
                 .name(format!("ifc-rec-{}", cam.camera_id.chars().take(8).collect::<String>()))

@@ -64,6 +64,10 @@ pub async fn create_camera(db: &Db, name: &str) -> String {
 pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
     let jwt = JwtKeys::new(jwt_secret, "ifc", "ifc-api", 600);
     let objects = ifc_service::objects::open(&config).expect("objects");
+    let (media, status_changes) = MediaHub::new();
+    // Status changes are not stored here: kept alive so the hub can send them.
+    std::mem::forget(status_changes);
+    let media = Arc::new(media);
     let (trigger, shutdown) = ifc_service::shutdown::channel();
     // Kept alive for the process: dropping the trigger would end the background tasks.
     std::mem::forget(trigger);
@@ -74,8 +78,8 @@ pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
         bus: Arc::new(InProcessBus),
         feed: LocalFeed::new(64),
         outbox_wake: Arc::new(Notify::new()),
-        manager: Arc::new(Manager::new(config.cameras.clone())),
-        media: Arc::new(MediaHub::default()),
+        manager: Arc::new(Manager::new(config.cameras.clone(), Arc::clone(&media))),
+        media,
         config: Arc::new(config),
         shutdown,
         recorder: Arc::default(),

@@ -31,12 +31,15 @@ mod file_source;
 mod infer_thread;
 mod ingest;
 mod pacer;
+mod pump;
+mod source_loop;
 mod status;
 mod stream;
 
 pub use backoff::{JitterRng, ReconnectPolicy};
 pub use counters::{CountersSnapshot, StreamCounters};
 pub use status::SourceStatus;
+pub use pump::SourcePump;
 pub use stream::StreamInspection;
 
 use std::path::PathBuf;
@@ -145,6 +148,9 @@ pub enum InspectError {
     /// A thread could not start, or ended by a panic (a bug; the message says which).
     #[error("{0}")]
     Thread(String),
+    /// A [`SourcePump`]'s feed has another publisher (one source per feed).
+    #[error(transparent)]
+    FeedBusy(#[from] crate::live::FanoutBusy),
 }
 
 impl InspectError {

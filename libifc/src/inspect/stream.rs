@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::counters::StreamCounters;
 use super::file_source::FileReader;
 use super::ingest::Ingest;
+use super::source_loop::SourceLoop;
 use super::{infer_thread, InspectError, InspectionOptions, OverloadPolicy, SourceStatus, StreamSource};
 use crate::decode::frame_queue::BoundedQueue;
 use crate::decode::{Frame, QueuePolicy};
@@ -124,16 +125,18 @@ impl StreamInspection {
             queue: BoundedQueue::new(options.queue_frames, policy),
         });
         let stream_id = options.stream_id;
+        let jitter_seed = options.jitter_seed;
         let mut ingest = Ingest {
             shared: Arc::clone(&shared),
             sampler: runner.new_sampler(),
             options,
-            on_status,
+            decoder: None,
             next_frame_index: 0,
             closed_decode_errors: 0,
             closed_frames_damaged: 0,
             closed_packets_skipped: 0,
         };
+        let mut on_status = on_status;
         let inference_shared = Arc::clone(&shared);
         let inference = std::thread::Builder::new()
             .name(format!("ifc-infer-{stream_id}"))
@@ -143,19 +146,29 @@ impl StreamInspection {
         let spawned = std::thread::Builder::new().name(format!("ifc-ingest-{stream_id}")).spawn(move || {
             let span = tracing::info_span!("stream", id = stream_id);
             let _entered = span.enter();
+            let shared = Arc::clone(&ingest_shared);
+            let mut source_loop = SourceLoop {
+                stop: &shared.stop,
+                counters: &shared.counters,
+                stream_id,
+                jitter_seed,
+                on_status: on_status.as_mut(),
+            };
             let result = match (source, reader) {
                 (StreamSource::File { path, fps, realtime, looped }, Some(reader)) => {
-                    ingest.run_file(reader, &path, fps, realtime, looped)
+                    source_loop.run_file(reader, &path, fps, realtime, looped, &mut ingest)
                 }
-                (StreamSource::Rtsp { url, options, reconnect }, _) => ingest.run_rtsp(&url, &options, &reconnect),
+                (StreamSource::Rtsp { url, options, reconnect }, _) => {
+                    source_loop.run_rtsp(&url, &options, &reconnect, &mut ingest)
+                }
                 (StreamSource::Feed(_), _) => match subscription {
-                    Some(subscription) => ingest.run_feed(subscription),
+                    Some(subscription) => ingest.run_feed(subscription, on_status.as_mut()),
                     None => Ok(()),
                 },
                 (StreamSource::File { .. }, None) => Ok(()),
             };
             if let Err(e) = &result {
-                (ingest.on_status)(SourceStatus::Error { reason: e.to_string() });
+                on_status(SourceStatus::Error { reason: e.to_string() });
             }
             // The inference thread finishes what is queued, then ends.
             ingest_shared.queue.close_producer();
