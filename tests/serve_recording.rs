@@ -200,7 +200,11 @@ fn kill9_of_the_server_while_recording_leaves_only_whole_indexed_segments() {
         let fresh: Vec<Value> = list.into_iter().filter(|r| checked.insert(r["id"].as_i64().unwrap_or(0))).collect();
         check_segments(&api, &fresh, dir.path());
     }
-    println!("kill -9 of ifc serve: {kills} kills in {:.0} s, {} segments checked", began.elapsed().as_secs_f64(), checked.len());
+    println!(
+        "kill -9 of ifc serve: {kills} kills in {:.0} s, {} segments checked",
+        began.elapsed().as_secs_f64(),
+        checked.len()
+    );
     assert!(kills >= 10, "only {kills} kills in the time budget");
     assert!(checked.len() >= 5, "recorded {} segments", checked.len());
 }

@@ -121,6 +121,7 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
     let mut decoded: HashSet<i64> = HashSet::new();
     let mut kills = 0;
     let mut lost_checked = 0;
+    let mut recovered_total = ifc_service::recorder::RecoverySummary::default();
     while kills < KILLS && began.elapsed() < BUDGET {
         let mut child = Command::new(&exe)
             .args(["--exact", "kill9_child", "--ignored", "--nocapture", "--test-threads", "1"])
@@ -145,7 +146,12 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
         let state = app_state(db.clone(), config, &[7u8; 32]);
         let handle = tokio::runtime::Handle::current();
         let recovered = state.clone();
-        tokio::task::spawn_blocking(move || recover_all(&recovered, &handle)).await.expect("join").expect("recovery");
+        let summary = tokio::task::spawn_blocking(move || recover_all(&recovered, &handle))
+            .await
+            .expect("join")
+            .expect("recovery");
+        assert_eq!(summary.broken, 0, "kill {kills}: an indexed segment's file missing or cut");
+        recovered_total += summary;
         let root = Recorder::root(&state);
         for camera in &cameras {
             let rows = db.camera_recordings_all(camera).await.expect("rows");
@@ -189,6 +195,7 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
         }
         db.close().await;
     }
+    println!("recovery after the kills: {recovered_total:?}");
     println!(
         "kill -9: {kills} kills in {:.0} s, {} segments decoded, loss bound checked {lost_checked} times",
         began.elapsed().as_secs_f64(),

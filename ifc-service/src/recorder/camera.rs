@@ -69,7 +69,7 @@ pub(super) fn sync_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Reconciles `dir` with the camera's index after a crash (see `ifc::record::recovery`).
-pub(super) fn recover(camera_id: &str, dir: &Path, db: &Db, handle: &Handle) -> Result<(), RecorderError> {
+pub(super) fn recover(camera_id: &str, dir: &Path, db: &Db, handle: &Handle) -> Result<RecoverySummary, RecorderError> {
     std::fs::create_dir_all(dir).map_err(|source| RecorderError::io(dir, source))?;
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|source| RecorderError::io(dir, source))? {
@@ -110,7 +110,34 @@ pub(super) fn recover(camera_id: &str, dir: &Path, db: &Db, handle: &Handle) -> 
         unfinished = plan.unfinished,
         "recording: recovered"
     );
-    Ok(())
+    Ok(RecoverySummary {
+        files_deleted: plan.delete_files.len() as u64,
+        rows_deleted: plan.delete_rows.len() as u64,
+        unfinished: plan.unfinished,
+        broken: (plan.missing.len() + plan.size_mismatch.len()) as u64,
+    })
+}
+
+/// What a recovery did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecoverySummary {
+    /// Files deleted: unfinished, uncommitted, or of garbage rows.
+    pub files_deleted: u64,
+    /// Garbage rows whose deletion was finished.
+    pub rows_deleted: u64,
+    /// `.part` files (unfinished segments) among the files deleted.
+    pub unfinished: u64,
+    /// Rows whose file is missing or has another size (the protocol broken outside).
+    pub broken: u64,
+}
+
+impl std::ops::AddAssign for RecoverySummary {
+    fn add_assign(&mut self, o: Self) {
+        self.files_deleted += o.files_deleted;
+        self.rows_deleted += o.rows_deleted;
+        self.unfinished += o.unfinished;
+        self.broken += o.broken;
+    }
 }
 
 /// The thread's body.
@@ -191,6 +218,9 @@ fn commit(task: &CameraTask, clock: &mut WallClock, newest: Option<(i64, Instant
     let Some((start_ms, end_ms)) =
         clock.segment_wall_ms(segment.media_start_90k, segment.media_end_90k, newest_pts, newest_arrival)
     else {
+        // Cannot happen (a segment's packets anchor the clock), but never silently.
+        task.counters.segments_lost.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(camera = %task.camera_id, "recording: a segment without wall time was dropped");
         return;
     };
     if task.halted.load(Ordering::Relaxed) {

@@ -19,7 +19,7 @@ pub mod export;
 mod retention;
 mod upload;
 
-pub use camera::CameraCounters;
+pub use camera::{CameraCounters, RecoverySummary};
 pub use clock::WallClock;
 pub use retention::free_bytes;
 
@@ -54,12 +54,13 @@ impl RecorderError {
 /// Runs crash recovery (see `ifc::record::recovery`) on the directory of every camera under
 /// `recording.cameras` without recording: for tools and tests that check a data dir after a
 /// crash. Blocking; call outside the runtime's worker threads (e.g. in `spawn_blocking`).
-pub fn recover_all(state: &AppState, handle: &tokio::runtime::Handle) -> Result<(), RecorderError> {
+pub fn recover_all(state: &AppState, handle: &tokio::runtime::Handle) -> Result<RecoverySummary, RecorderError> {
     let root = Recorder::root(state);
+    let mut total = RecoverySummary::default();
     for cam in &state.config.recording.cameras {
-        camera::recover(&cam.camera_id, &Recorder::camera_dir(&root, &cam.camera_id), &state.db, handle)?;
+        total += camera::recover(&cam.camera_id, &Recorder::camera_dir(&root, &cam.camera_id), &state.db, handle)?;
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Protects the configured pre/post-roll window around an NG verdict of a recorded camera.
