@@ -88,6 +88,15 @@ fn kill9_child() {
     });
 }
 
+/// Whether any camera directory holds a segment being written.
+fn has_part_file(root: &Path, cameras: &[String]) -> bool {
+    cameras.iter().any(|c| {
+        std::fs::read_dir(root.join(c))
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().ends_with(".part")))
+            .unwrap_or(false)
+    })
+}
+
 /// xorshift64*: the kill moments, reproducible from the printed seed.
 struct Rng(u64);
 
@@ -131,9 +140,18 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
             .spawn()
             .expect("child starts");
         let started_ms = ifc_service::db::now_ms();
-        // Anywhere from inside start-up (recovery) to several segments in.
+        // Anywhere from inside start-up (recovery) to several segments in. A segment's write
+        // (file, fsync, rename) takes milliseconds, so a uniform moment rarely lands in one:
+        // every other kill waits for a `.part` file to appear first and kills at once.
         let run_ms = 50 + rng.next() % 5000;
         tokio::time::sleep(Duration::from_millis(run_ms)).await;
+        if kills % 2 == 1 {
+            let root = data_dir.join("recordings");
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline && !has_part_file(&root, &cameras) {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        }
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("reaped");
         assert!(!status.success(), "the child was killed, it did not exit: {status}");
@@ -196,6 +214,9 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
         db.close().await;
     }
     println!("recovery after the kills: {recovered_total:?}");
+    // The crash points were reached: kills inside a segment's write left `.part` files that
+    // recovery deleted.
+    assert!(recovered_total.unfinished > 0, "no kill landed inside a segment's write: {recovered_total:?}");
     println!(
         "kill -9: {kills} kills in {:.0} s, {} segments decoded, loss bound checked {lost_checked} times",
         began.elapsed().as_secs_f64(),
