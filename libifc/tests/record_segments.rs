@@ -222,3 +222,40 @@ fn a_break_a_new_config_and_missing_key_frames_close_segments_that_still_decode(
     let path = write(dir.path(), 99, first);
     assert_eq!(decode(&path), (first.frame_count, String::new()));
 }
+
+/// Open GOPs (H.265 CRA with RASL leading pictures): a segment cut at a CRA holds RASL
+/// pictures that reference the previous segment. They are kept (they belong to the recording),
+/// so the segment alone decodes with those pictures skipped by the decoder; the first segment,
+/// which starts at the stream's first IRAP, decodes whole. This pins the behaviour down (see the
+/// README's recording limits).
+#[test]
+fn open_gop_segments_decode_alone_without_their_leading_pictures() {
+    let input = read("hevc_opengop_cra_320x240_25.mp4");
+    let dir = tempfile::tempdir().unwrap();
+    let options = SegmentWriterOptions { target_duration_90k: 45_000, max_duration_90k: 900_000 };
+    let mut writer = SegmentWriter::new(options);
+    let mut segments = Vec::new();
+    for item in clip_feed(&input) {
+        segments.extend(writer.push(item).unwrap());
+    }
+    segments.extend(writer.flush().unwrap());
+    assert!(segments.len() >= 2);
+    let mut decoded_total = 0;
+    for (i, s) in segments.iter().enumerate() {
+        let path = write(dir.path(), i, s);
+        let (frames, warnings) = decode(&path);
+        assert_eq!(warnings, "", "segment {i}");
+        // Leading pictures: after the key picture in decode order, before it in display order.
+        let packets = probe_packets(&path);
+        let leading = packets.iter().filter(|p| p.0 < packets[0].0).count() as u64;
+        if i == 0 {
+            assert_eq!((leading, frames), (0, s.frame_count), "the first segment decodes whole");
+        } else {
+            assert!(leading > 0, "segment {i} starts at a CRA with RASL pictures");
+            assert_eq!(frames, s.frame_count - leading, "segment {i}: all but its RASL pictures decode");
+        }
+        decoded_total += frames;
+    }
+    assert_eq!(segments.iter().map(|s| s.frame_count).sum::<u64>(), input.samples.len() as u64, "every packet is kept");
+    assert!(decoded_total < input.samples.len() as u64);
+}
