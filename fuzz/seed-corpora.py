@@ -95,6 +95,12 @@ session = (b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLA
 put("rtsp_reader", "session", b"\x07" + session)
 put("rtsp_reader", "session-bytewise", b"\x00" + session)
 
+# Publishers' real request streams (ffmpeg, GStreamer; testdata/rtsp): selector 0x04 (right
+# password, UDP ports available, chunk 2), 0x05 (no password matches), 0xfc (whole, nonces old).
+for f in sorted((TESTDATA / "rtsp").glob("publish_*.rtsp")):
+    for selector in (0x04, 0x05, 0xfc):
+        put("rtsp_publish", f"{f.stem}-{selector:02x}", bytes([selector]) + f.read_bytes())
+
 for i, url in enumerate(["rtsp://cam/live", "rtsp://admin:s3cr3t-passw0rd@192.168.1.64:554/Streaming/Channels/101",
                          "rtsp://user:p%40ss%2Fw@[fe80::1]:8554/a?token=abc&x=1", "rtsps://cam/", "rtsp://h:99999/"]):
     put("rtsp_url", str(i), url.encode())

@@ -8,6 +8,8 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   # The RTSP tests' server: gst-rtsp-server (a small C program built by the tests) packetizing
   # ffmpeg's H.264/H.265 with rtph264pay/rtph265pay (plugins-good) after h26xparse (plugins-bad).
   gcc libgstrtspserver-1.0-dev gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  # ifc serve's RTSP publish tests: GStreamer's rtspclientsink (gst-launch-1.0) pushes to it.
+  gstreamer1.0-tools gstreamer1.0-rtsp
   # ifc serve's TLS test: a throwaway CA and certificate (openssl CLI), HTTPS through curl.
   openssl curl
   # librdkafka (ifc serve's Kafka bus), built from rdkafka-sys's bundled source by its

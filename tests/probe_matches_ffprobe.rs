@@ -61,6 +61,16 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
         let rate = &ours["frame_rate"];
         let ours_rate = (rate["num"].as_u64().expect("frame rate known"), rate["den"].as_u64().unwrap());
         assert_eq!(ours_rate, theirs_rate, "{name}: frame rate");
+        // The matrix RGB is made with: what the stream names (ffprobe's color_space), else
+        // BT.601 and said to be assumed.
+        let (matrix, assumed) = match s["color_space"].as_str() {
+            None | Some("unknown") => ("bt601", true),
+            Some("bt709") => ("bt709", false),
+            Some("smpte170m" | "bt470bg") => ("bt601", false),
+            Some("bt2020nc" | "bt2020c") => ("bt2020", false),
+            Some(other) => panic!("{name}: a fixture with colour space {other}: add it here"),
+        };
+        assert_eq!((ours["rgb_matrix"].as_str(), ours["rgb_matrix_assumed"].as_bool()), (Some(matrix), Some(assumed)), "{name}");
     }
 }
 
@@ -68,7 +78,8 @@ fn probe_agrees_with_ffprobe_on_every_fixture() {
 fn the_table_names_what_a_person_looks_for() {
     let fixture = ifc_integration_tests::testdata().join("hevc_opengop_cra_320x240_25.mp4");
     let table = run_ok(Command::new(ifc_bin()).arg("probe").arg(&fixture));
-    for needle in ["hevc", "hvc1.", "Main", "320x240", "yuv420p", "25.000 fps", "frames", "CRA", "open", "B-frames"] {
+    let needles = ["hevc", "hvc1.", "Main", "320x240", "yuv420p", "25.000 fps", "frames", "CRA", "open", "B-frames", "BT.601 (assumed"];
+    for needle in needles {
         assert!(table.contains(needle), "table lacks {needle:?}:\n{table}");
     }
 }

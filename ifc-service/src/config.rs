@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 mod events;
 mod recording;
 pub use recording::{CameraRecording, RecordingConfig};
+mod ingest;
+pub use ingest::{IngestConfig, RtspIngestConfig};
 pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
 
 /// The whole configuration file.
@@ -40,6 +42,8 @@ pub struct ServeConfig {
     pub outbox: OutboxConfig,
     /// Which cameras are recorded, and how long recordings stay.
     pub recording: RecordingConfig,
+    /// Streams cameras push to the server (RTSP publish).
+    pub ingest: IngestConfig,
 }
 
 impl Default for ServeConfig {
@@ -57,6 +61,7 @@ impl Default for ServeConfig {
             events: EventsConfig::default(),
             outbox: OutboxConfig::default(),
             recording: RecordingConfig::default(),
+            ingest: IngestConfig::default(),
         }
     }
 }
@@ -198,7 +203,7 @@ impl ServeConfig {
             .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
     }
 
-    /// Applies `IFC_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`,
+    /// Applies `IFC_LISTEN`, `IFC_RTSP_LISTEN`, `IFC_DATA_DIR`, `IFC_DATABASE_URL`, `IFC_ALLOW_LOOPBACK_CAMERAS`,
     /// `IFC_FILE_CAMERA_ROOT`, `IFC_TLS_CERT` + `IFC_TLS_KEY` (both or neither),
     /// `IFC_KAFKA_BROKERS` (switches the bus to Kafka, keeping the file's other Kafka settings),
     /// `IFC_KAFKA_TOPIC_PREFIX` and `IFC_KAFKA_CREATE_TOPICS` (a partition count) from `env` (a
@@ -206,6 +211,10 @@ impl ServeConfig {
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         if let Some(v) = env("IFC_LISTEN") {
             self.listen = v.parse().map_err(|e| ConfigError::Env { name: "IFC_LISTEN", message: format!("{e}") })?;
+        }
+        if let Some(v) = env("IFC_RTSP_LISTEN") {
+            self.ingest.rtsp.listen =
+                v.parse().map_err(|e| ConfigError::Env { name: "IFC_RTSP_LISTEN", message: format!("{e}") })?;
         }
         if let Some(v) = env("IFC_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
@@ -370,6 +379,22 @@ mod tests {
         assert!(err.to_string().contains("IFC_LISTEN"), "{err}");
         let err = c.apply_env(|k| (k == "IFC_TLS_CERT").then(|| "cert.pem".to_owned())).expect_err("key missing");
         assert!(err.to_string().contains("IFC_TLS_KEY"), "{err}");
+    }
+
+    #[test]
+    fn rtsp_ingest_defaults_file_and_environment() {
+        let mut c = ServeConfig::default();
+        assert!(c.ingest.rtsp.enabled);
+        assert_eq!(c.ingest.rtsp.listen, SocketAddr::from(([127, 0, 0, 1], 8554)));
+        c.apply_env(|k| (k == "IFC_RTSP_LISTEN").then(|| "127.0.0.1:0".to_owned())).expect("env");
+        assert_eq!(c.ingest.rtsp.listen.port(), 0);
+        let err = c.apply_env(|k| (k == "IFC_RTSP_LISTEN").then(|| "nope".to_owned())).expect_err("bad address");
+        assert!(err.to_string().contains("IFC_RTSP_LISTEN"), "{err}");
+        let c: ServeConfig =
+            serde_yaml_ng::from_str("ingest: {rtsp: {listen: '0.0.0.0:554', max_sessions: 8}}").expect("parses");
+        assert_eq!((c.ingest.rtsp.listen.port(), c.ingest.rtsp.max_sessions), (554, 8));
+        assert_eq!(c.ingest.rtsp.idle_timeout_ms, 5_000, "the rest keeps its defaults");
+        assert!(serde_yaml_ng::from_str::<ServeConfig>("ingest: {rtsp: {lisen: '0.0.0.0:554'}}").is_err(), "typo");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod camera_policy;
 pub mod config;
 pub mod db;
 pub mod events;
+pub mod ingest;
 pub mod grpc;
 pub mod inspections;
 pub mod objects;

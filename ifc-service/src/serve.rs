@@ -36,6 +36,8 @@ pub struct Served {
     pub tls: bool,
     /// Set when this start made the first admin with a generated password.
     pub generated_admin_password: Option<String>,
+    /// The RTSP publish listener's address (`ingest.rtsp.listen`; port 0 resolved), when enabled.
+    pub rtsp_addr: Option<SocketAddr>,
 }
 
 /// Runs the service until `shutdown` fires. `started` learns the bound address (port 0 picks
@@ -103,13 +105,16 @@ pub async fn serve(
     let recorder = crate::recorder::Recorder::start(&state).await.context("recorder")?;
     let _ = state.recorder.set(Arc::clone(&recorder));
 
+    // Publishers may push as soon as the API can see what they feed.
+    let rtsp = crate::ingest::start_rtsp(state.clone(), shutdown.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, tls = tls.is_some(), database = %redact(&url), "ifc serve: listening");
     if let Some(started) = started {
-        let _ = started.send(Served { addr, tls: tls.is_some(), generated_admin_password });
+        let rtsp_addr = rtsp.as_ref().map(|(addr, _)| *addr);
+        let _ = started.send(Served { addr, tls: tls.is_some(), generated_admin_password, rtsp_addr });
     }
     listen::serve(listener, tls, router, shutdown.clone()).await;
     tracing::info!("ifc serve: stopping inspections");

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use ifc::decode::Frame as DecodedFrame;
-use ifc::preprocess::convert_to_rgb24;
+use ifc::preprocess::{convert_to_rgb24, ColourMatrix};
 use pyo3::prelude::*;
 
 use crate::dlpack::{Elem, HostTensor, PyTensor};
@@ -34,9 +34,10 @@ impl PyFrame {
         Self { frame: Arc::new(frame), timing, rgb: OnceLock::new(), cuda_rgb: OnceLock::new() }
     }
 
-    /// Packed RGB, converted on first use (without the GIL) and then shared.
-    pub fn rgb(&self, py: Python<'_>) -> PyResult<Arc<Vec<u8>>> {
-        if let Some(rgb) = self.rgb.get() {
+    /// Packed RGB, converted on first use (without the GIL) and then shared; with a `matrix`
+    /// override, converted each time (not the frame's own colours, so not cached).
+    pub fn rgb(&self, py: Python<'_>, matrix: Option<ColourMatrix>) -> PyResult<Arc<Vec<u8>>> {
+        if let (Some(rgb), None) = (self.rgb.get(), matrix) {
             return Ok(rgb.clone());
         }
         let frame = self.frame.clone();
@@ -49,16 +50,19 @@ impl PyFrame {
             };
             let view = host.as_ref().unwrap_or(&*frame).view().map_err(|e| e.to_string())?;
             let mut out = vec![0u8; 3 * frame.width() as usize * frame.height() as usize];
-            convert_to_rgb24(&view, &mut out).map_err(|e| e.to_string())?;
+            convert_to_rgb24(&view, matrix, &mut out).map_err(|e| e.to_string())?;
             Ok(out)
         });
         let rgb = Arc::new(rgb.map_err(|e| error(Kind::Preprocess, format!("RGB conversion: {e}")))?);
+        if matrix.is_some() {
+            return Ok(rgb);
+        }
         // Another thread may have won the race; either copy is the same picture.
         Ok(self.rgb.get_or_init(|| rgb).clone())
     }
 
-    pub fn rgb_tensor(&self, py: Python<'_>) -> PyResult<HostTensor> {
-        let rgb = self.rgb(py)?;
+    pub fn rgb_tensor(&self, py: Python<'_>, matrix: Option<ColourMatrix>) -> PyResult<HostTensor> {
+        let rgb = self.rgb(py, matrix)?;
         let (w, h) = (self.frame.width() as usize, self.frame.height() as usize);
         // The RGB image belongs to this frame alone (not to the decoder): writable.
         Ok(HostTensor::contiguous(rgb.clone(), rgb.as_ptr(), Elem::U8, &[h, w, 3], false))
@@ -148,16 +152,19 @@ impl PyFrame {
     }
 
     /// The picture as a numpy array without a copy. ``format="rgb"`` (default): H×W×3 uint8,
-    /// converted with the stream's colour matrix and range (like PyAV's ``rgb24``), made once
-    /// and shared by every call. ``format="native"``: a tuple of the decoded planes as 2-D
+    /// converted with the stream's colour matrix and range (like PyAV's ``rgb24``; a stream that
+    /// names no matrix is BT.601, as libswscale and OpenCV convert it), made once and shared by
+    /// every call; ``matrix="bt709"`` (or ``"bt601"``, ``"bt2020"``) overrides the matrix for
+    /// this call. ``format="native"``: a tuple of the decoded planes as 2-D
     /// read-only views of the decoder's memory (uint8, or uint16 for 10-bit formats).
     ///
     /// >>> rgb = frame.to_numpy()
     /// >>> y, u, v = frame.to_numpy(format="native")
-    #[pyo3(signature = (format="rgb"))]
-    fn to_numpy(&self, py: Python<'_>, format: &str) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (format="rgb", matrix=None))]
+    fn to_numpy(&self, py: Python<'_>, format: &str, matrix: Option<&str>) -> PyResult<Py<PyAny>> {
+        let matrix = matrix.map(crate::preprocess::parse_matrix).transpose()?;
         match format {
-            "rgb" | "rgb24" => crate::numpy_from(py, self.rgb_tensor(py)?),
+            "rgb" | "rgb24" => crate::numpy_from(py, self.rgb_tensor(py, matrix)?),
             "native" => {
                 let planes = (0..self.frame.pix_fmt().plane_count())
                     .map(|i| crate::numpy_from(py, self.plane_tensor(i)?))
@@ -169,7 +176,7 @@ impl PyFrame {
     }
 
     fn _rgb(&self, py: Python<'_>) -> PyResult<PyTensor> {
-        Ok(PyTensor { tensor: self.rgb_tensor(py)? })
+        Ok(PyTensor { tensor: self.rgb_tensor(py, None)? })
     }
 
     fn _planes(&self) -> PyResult<Vec<PyTensor>> {
@@ -197,7 +204,7 @@ impl PyFrame {
             };
             return rgb.export(py, stream, dl_device, copy, true);
         }
-        self.rgb_tensor(py)?.export(py, stream, max_version, dl_device, copy)
+        self.rgb_tensor(py, None)?.export(py, stream, max_version, dl_device, copy)
     }
 
     fn __dlpack_device__(&self) -> (i32, i32) {

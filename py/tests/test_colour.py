@@ -1,6 +1,8 @@
 """RGB frames follow the stream's colour matrix and range, as libifc's f64 reference computes
 them (BT.601 / BT.709, limited / full range, 8 and 10 bits)."""
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -71,3 +73,52 @@ def test_rgb_follows_the_h273_equations_computed_in_numpy(name, kr, kb, full_ran
     assert np.abs(frame.to_numpy().astype(np.float64) - want).max() <= 0.5 + 1e-3
     wrong = numpy_rgb(frame, 0.299 if kr != 0.299 else 0.2126, 0.114 if kb != 0.114 else 0.0722, not full_range)
     assert np.abs(frame.to_numpy().astype(np.float64) - wrong).mean() > 2.0
+
+
+def untagged_clip(path, width: int, height: int) -> str:
+    """A few frames of ffmpeg's colour test pattern, encoded by x264 without any colour
+    description in the VUI (what most cameras and screen recorders write)."""
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=size={width}x{height}:rate=25",
+         "-frames:v", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)],
+        check=True,
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize("width, height", [(854, 480), (1280, 720), (1920, 1080)])
+def test_untagged_streams_give_what_pyav_and_opencv_give_at_every_size(tmp_path, width, height):
+    """A model trained on frames from PyAV, decord, torchcodec or OpenCV saw BT.601 colours for
+    untagged streams at every size; ifc's RGB and tensors must be those colours."""
+    import av
+    import cv2
+
+    path = untagged_clip(tmp_path / f"untagged_{height}p.mp4", width, height)
+    frame = ifc.VideoDecoder(path)[1]
+    assert frame.colour[2] == 2, "the VUI leaves the matrix unspecified"
+    with av.open(path) as container:
+        pyav = [f for _, f in zip(range(2), container.decode(video=0))][1]
+    want_pyav = pyav.to_ndarray(format="rgb24").astype(np.int16)
+    y, u, v = (p for p in frame.to_numpy(format="native"))
+    i420 = np.concatenate([y, u.reshape(-1, width), v.reshape(-1, width)]).astype(np.uint8)
+    want_cv = cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420).astype(np.int16)
+
+    rgb = frame.to_numpy().astype(np.int16)
+    assert np.abs(rgb - want_cv).max() <= 2, "ifc's RGB vs OpenCV COLOR_YUV2RGB_I420"
+    # libswscale's fixed-point path (PyAV's rgb24) runs about 0.8 below the exact H.273
+    # equations and reaches 3 off them at a few hundred pixels per megapixel (measured here:
+    # `exact` is ifc's f64 reference); ifc is within 0.5 of them. So: within 2 of PyAV nearly
+    # everywhere, and never further than PyAV is from the exact values plus ifc's rounding.
+    exact = reference(frame)
+    off_pyav = np.abs(rgb - want_pyav)
+    assert np.mean(off_pyav <= 2) >= 0.999, f"ifc's RGB vs PyAV rgb24: {np.mean(off_pyav > 2):.2%} beyond 2"
+    assert (off_pyav <= np.abs(want_pyav - exact) + 0.5 + 1e-3).all(), "ifc's RGB is off where PyAV is exact"
+    tensor, _ = ifc.preprocess(frame, size=(height, width), letterbox=False, layout="NHWC")
+    assert np.abs(tensor[0] - want_cv / 255.0).max() <= 2 / 255, "ifc's f32 tensor vs OpenCV / 255"
+    assert np.abs(tensor[0] * 255.0 - exact).max() <= 1.0, "ifc's f32 tensor vs the exact values"
+    assert (np.abs(tensor[0] * 255.0 - want_pyav) <= np.abs(want_pyav - exact) + 1.0).all(), "tensor vs PyAV"
+
+    # The override is there for streams known to be BT.709, and it changes the colours.
+    as_709 = frame.to_numpy(matrix="bt709").astype(np.int16)
+    assert np.abs(as_709 - want_pyav).mean() > 2.0
+    assert np.array_equal(frame.to_numpy(matrix="bt601"), frame.to_numpy())

@@ -19,6 +19,8 @@ pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub struct ServeProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// The RTSP publish listener (`ingest.rtsp`), on a free port like the API.
+    pub rtsp_addr: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// `http` or `https`, as the server announced.
     pub scheme: String,
@@ -59,6 +61,8 @@ impl ServeProcess {
             ("IFC_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("IFC_ALLOW_LOOPBACK_CAMERAS".into(), "1".into()),
             ("IFC_FILE_CAMERA_ROOT".into(), file_root.display().to_string()),
+            // Servers run side by side: no fixed RTSP port.
+            ("IFC_RTSP_LISTEN".into(), "127.0.0.1:0".into()),
         ];
         all.extend(servers.env());
         all.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
@@ -98,10 +102,15 @@ impl ServeProcess {
             }
         });
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut rtsp_addr = None;
         let (scheme, addr) = loop {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("ifc serve did not start within 60 s"));
+            // Printed before the API's line.
+            if let Some(rest) = line.strip_prefix("ifc serve: RTSP publish on rtsp://") {
+                rtsp_addr = rest.split('/').next().and_then(|a| a.parse().ok());
+            }
             if let Some((scheme, rest)) =
                 line.strip_prefix("ifc serve: listening on ").and_then(|rest| rest.split_once("://"))
             {
@@ -109,7 +118,7 @@ impl ServeProcess {
                 break (scheme.to_owned(), addr.parse().expect("socket address"));
             }
         };
-        Self { child, addr, data_dir: data_dir.to_owned(), scheme, config, env, args, log: rx }
+        Self { child, addr, rtsp_addr, data_dir: data_dir.to_owned(), scheme, config, env, args, log: rx }
     }
 
     /// The server's process id (for /proc readings).

@@ -8,7 +8,9 @@ use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args, ValueEnum};
 use ifc::codec::FrameRate;
 use ifc::decode::{open_decoder, DecodeStats, DecodeWorker, DecoderOptions, Frame, QueuePolicy, Sampler, SamplingRule};
-use ifc::preprocess::{convert_to_rgb24, output_len_bytes, DType, Fit, Layout, PreprocessSpec, Preprocessor};
+use ifc::preprocess::{
+    convert_to_rgb24, output_len_bytes, ColourMatrix, DType, Fit, Layout, PreprocessSpec, Preprocessor,
+};
 use ifc::remux::{sample_packet, SourceItem};
 
 use crate::extract_output::{FrameWriter, OutputFormat};
@@ -42,6 +44,10 @@ pub struct ExtractArgs {
     /// Keep the aspect ratio and pad (grey 114) instead of stretching.
     #[arg(long)]
     pub letterbox: bool,
+    /// Colour matrix for streams that do not name theirs: bt601 (the default, as libswscale,
+    /// PyAV and OpenCV convert), bt709 or bt2020. `ifc probe` shows what a stream says.
+    #[arg(long, value_name = "MATRIX")]
+    pub colour_matrix: Option<ifc::pipeline::ColourMatrix>,
     /// What to write for each kept frame.
     #[arg(long, value_enum, default_value_t = OutputFormat::Jpg)]
     pub format: OutputFormat,
@@ -248,6 +254,8 @@ struct FrameSink {
     gpu_refused: Option<String>,
     tensor: Vec<u8>,
     rgb: Vec<u8>,
+    /// `--colour-matrix`, for whole-frame images too.
+    colour_matrix: Option<ColourMatrix>,
     frame_number: u64,
 }
 
@@ -268,6 +276,7 @@ impl FrameSink {
                 };
                 let fit = if args.letterbox { Fit::default() } else { Fit::Stretch };
                 let spec = PreprocessSpec::default()
+                    .with_matrix(args.colour_matrix.map(Into::into))
                     .with_output_size(w, h)
                     .with_fit(fit)
                     .with_dtype(dtype)
@@ -285,6 +294,7 @@ impl FrameSink {
             gpu_refused: None,
             tensor: vec![0; tensor],
             rgb: Vec::new(),
+            colour_matrix: args.colour_matrix.map(Into::into),
             frame_number: 0,
         })
     }
@@ -348,7 +358,7 @@ impl FrameSink {
             };
         }
         self.rgb.resize(frame.width() as usize * frame.height() as usize * 3, 0);
-        convert_to_rgb24(&view, &mut self.rgb)?;
+        convert_to_rgb24(&view, self.colour_matrix, &mut self.rgb)?;
         self.writer.image(n, &self.rgb, frame.width(), frame.height())
     }
 }

@@ -9,6 +9,7 @@ mod extract_output;
 mod input;
 mod probe_cmd;
 mod progress;
+mod publish_cmd;
 mod remux_cmd;
 mod run_cmd;
 mod run_output;
@@ -96,6 +97,17 @@ enum Command {
     ///
     /// Example: IFC_ADMIN_PASSWORD=change-me-please ifc serve --data-dir /var/lib/ifc --listen 0.0.0.0:8080
     Serve(serve_cmd::ServeArgs),
+    /// Push a recording to an RTSP server as one or many live cameras (RTSP ANNOUNCE and
+    /// RECORD, RTP over TCP), paced in real time: a camera simulator and the load generator of
+    /// the recording benchmark.
+    ///
+    /// The file is read once; every stream sends the same packets on its own session. With
+    /// --streams N the URL holds {n}, numbered from 1. Credentials in the URL answer the
+    /// server's challenge (Digest or Basic). Ends at the end of the file (or with --loop, at
+    /// Ctrl-C or --duration) with a TEARDOWN per stream and a summary.
+    ///
+    /// Example: ifc publish line3.mp4 'rtsp://cam:secret@server:8554/cameras/cam{n}' --streams 8 --loop
+    Publish(publish_cmd::PublishArgs),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +131,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run_cmd::run(&args),
         Command::Doctor(args) => doctor_cmd::run(&args),
         Command::Serve(args) => serve_cmd::run(&args),
+        Command::Publish(args) => publish_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use ifc::codec::{Codec, ColourDescription, FrameRate, VideoParams};
+use ifc::preprocess::ColourMatrix;
 use ifc::probe::{StreamAnalyzer, StreamReport};
 use ifc::remux::SourceItem;
 
@@ -54,6 +55,10 @@ pub fn run(args: &ProbeArgs) -> Result<()> {
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["size_bytes"] = size_bytes.into();
+        // How ifc turns the pictures into RGB, and whether the stream said so or ifc assumed it.
+        let colour = &report.params.colour;
+        value["rgb_matrix"] = ColourMatrix::for_frame(colour).name().into();
+        value["rgb_matrix_assumed"] = (!ColourMatrix::is_specified(colour)).into();
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
         print_table(&report, size_bytes);
@@ -143,7 +148,7 @@ fn level_text(p: &VideoParams) -> String {
 
 fn colour_text(c: &ColourDescription) -> String {
     let range = if c.full_range { "full range" } else { "limited range" };
-    match (c.matrix_name(), c.primaries_name(), c.transfer_name()) {
+    let described = match (c.matrix_name(), c.primaries_name(), c.transfer_name()) {
         (None, None, None) => format!("unspecified, {range}"),
         (m, p, t) => format!(
             "matrix {}, primaries {}, transfer {}, {range}",
@@ -151,5 +156,11 @@ fn colour_text(c: &ColourDescription) -> String {
             p.unwrap_or("unspecified"),
             t.unwrap_or("unspecified")
         ),
+    };
+    if ColourMatrix::is_specified(c) {
+        described
+    } else {
+        // The assumption decides the colours a model sees: say it, and how to change it.
+        format!("{described}; RGB as BT.601 (assumed, like libswscale and OpenCV; --colour-matrix to override)")
     }
 }

@@ -30,7 +30,7 @@ use crate::run_output::open_sinks;
 pub struct RunArgs {
     /// A pipeline document (YAML, or JSON when named .json). Paths in it are relative to the
     /// current directory.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "labels", "triton", "model_name", "shared_memory", "ng_class", "out"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["model", "labels", "triton", "model_name", "shared_memory", "ng_class", "out", "colour_matrix"])]
     pub pipeline: Option<PathBuf>,
     /// Shorthand: the recording to inspect (MP4 or raw .h264/.h265), or a camera
     /// (`rtsp://[user:pass@]host[:port]/path`; Ctrl-C ends the run).
@@ -57,6 +57,11 @@ pub struct RunArgs {
     /// Default: every class of the labels except the first (the first is the good part).
     #[arg(long, value_name = "CLASS")]
     pub ng_class: Vec<String>,
+    /// Shorthand: the colour matrix of streams that do not name theirs: bt601 (the default, as
+    /// libswscale, PyAV and OpenCV convert), bt709 or bt2020. Use the one the model's training
+    /// frames were converted with; `ifc probe` shows what a stream says.
+    #[arg(long, value_name = "MATRIX")]
+    pub colour_matrix: Option<ifc::pipeline::ColourMatrix>,
     /// Shorthand: where results go. Default: ifc-out/<input stem>/.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -138,6 +143,7 @@ fn document(args: &RunArgs) -> Result<PipelineDocument> {
         labels: labels.as_deref().map(path_str).transpose()?,
         ng_classes,
         out_dir: path_str(&out)?.trim_end_matches('/').to_owned(),
+        colour_matrix: args.colour_matrix,
     }))
 }
 
@@ -249,7 +255,7 @@ fn stream_source(plan: &RunPlan, args: &RunArgs) -> Result<StreamSource> {
 
 /// Ctrl-C or SIGTERM: the first asks the run to stop cleanly (the summary and the sinks are
 /// still written); a second Ctrl-C ends the process at once.
-fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+pub(crate) fn stop_on_signals() -> Result<Arc<AtomicBool>> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let flag = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {

@@ -87,6 +87,9 @@ pub fn run(args: &ServeArgs) -> Result<()> {
         let server = tokio::spawn(serve(config, first_admin, shutdown, Some(started_tx)));
         if let Ok(served) = started_rx.await {
             let scheme = if served.tls { "https" } else { "http" };
+            if let Some(rtsp) = served.rtsp_addr {
+                eprintln!("ifc serve: RTSP publish on rtsp://{rtsp}/cameras/<camera name> (push cameras, Digest)");
+            }
             eprintln!(
                 "ifc serve: listening on {scheme}://{} (REST under /api/v1, docs at /api/v1/openapi.json; gRPC ifc.v1)",
                 served.addr

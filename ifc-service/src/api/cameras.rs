@@ -1,5 +1,5 @@
-//! Cameras: RTSP pull cameras and `file` sources (a clip replayed live). Credentials are
-//! write-only.
+//! Cameras: RTSP pull cameras, `file` sources (a clip replayed live) and `push` cameras (they
+//! publish to the server's RTSP ingest). Credentials are write-only.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -83,6 +83,11 @@ pub(crate) async fn update_camera(state: &AppState, principal: &Principal, id: &
     principal.require(Role::Operator)?;
     let old = state.db.camera(id).await?;
     let keep_password = req.password.is_none() && req.username == old.username;
+    let mut req = req;
+    if keep_password && req.kind == CameraKind::Push {
+        // Write-only: an update that leaves the password out keeps it (checked_push needs it).
+        req.password.clone_from(&old.password);
+    }
     let mut camera = checked(state, req).await?;
     if keep_password && camera.password.is_none() {
         camera.password = old.password;
@@ -107,21 +112,64 @@ pub(crate) async fn delete_camera(state: &AppState, principal: &Principal, id: &
 async fn checked(state: &AppState, req: CameraRequest) -> ApiResult<NewCamera> {
     check_name("name", &req.name)?;
     check_item(&req.product, &req.lot, &req.serial)?;
+    if req.kind == CameraKind::Push {
+        return checked_push(req);
+    }
     let policy = &state.config.cameras;
     let source = match req.kind {
         CameraKind::Rtsp => check_rtsp(policy, &req.url).await,
-        CameraKind::File => check_file(policy, &req.url),
+        CameraKind::File | CameraKind::Push => check_file(policy, &req.url),
     }
     .map_err(|e| ApiError::invalid("url", e.to_string().trim_start_matches("url: ")))?;
     Ok(NewCamera {
         name: req.name,
         kind: match req.kind {
             CameraKind::Rtsp => "rtsp".into(),
-            CameraKind::File => "file".into(),
+            CameraKind::File | CameraKind::Push => "file".into(),
         },
         url: source.url,
         username: req.username.or(source.username),
         password: req.password.or(source.password),
+        product: req.product,
+        lot: req.lot,
+        serial: req.serial,
+    })
+}
+
+/// A push camera: its name is its publish path (so URL-safe), and a publisher must prove a
+/// user name and password (Digest needs the password on the server; it is never returned).
+fn checked_push(req: CameraRequest) -> ApiResult<NewCamera> {
+    if !req.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b)) {
+        return Err(ApiError::invalid(
+            "name",
+            "a push camera's name is its publish path: letters, digits, '-', '_', '.', '~' only",
+        ));
+    }
+    let path = format!("/cameras/{}", req.name);
+    if !req.url.is_empty() && req.url != path {
+        return Err(ApiError::invalid("url", format!("a push camera's URL is its publish path {path}; leave it out")));
+    }
+    let credential_ok = |v: &Option<String>| {
+        v.as_deref().is_some_and(|v| !v.is_empty() && v.len() <= 256 && !v.chars().any(|c| c.is_control() || c == '"'))
+    };
+    if !credential_ok(&req.username) || req.username.as_deref().is_some_and(|u| u.contains(':')) {
+        return Err(ApiError::invalid(
+            "username",
+            "a push camera needs a publish user name (no ':', '\"' or control characters)",
+        ));
+    }
+    if !credential_ok(&req.password) {
+        return Err(ApiError::invalid(
+            "password",
+            "a push camera needs a publish password (no '\"' or control characters)",
+        ));
+    }
+    Ok(NewCamera {
+        name: req.name,
+        kind: "push".into(),
+        url: path,
+        username: req.username,
+        password: req.password,
         product: req.product,
         lot: req.lot,
         serial: req.serial,

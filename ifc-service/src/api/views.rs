@@ -139,6 +139,11 @@ pub enum CameraKind {
     Rtsp,
     /// A clip replayed in real time in a loop (demos, line simulation).
     File,
+    /// A camera that publishes to the server over RTSP (ANNOUNCE/RECORD, TCP or UDP) at
+    /// `rtsp://HOST:PORT/cameras/<name>` (the `ingest.rtsp.listen` address), authenticating
+    /// with Digest as `username`/`password` (both required). Its name must be URL-safe
+    /// (letters, digits, `-`, `_`, `.`, `~`).
+    Push,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -148,10 +153,13 @@ pub struct CameraRequest {
     pub name: String,
     pub kind: CameraKind,
     /// `rtsp://host[:port]/path` (credentials here are moved to the stored credentials), or
-    /// for `file` a path under the configured file root.
+    /// for `file` a path under the configured file root; for `push`, empty or left out (the
+    /// server sets it to the publish path `/cameras/<name>`).
+    #[serde(default)]
     pub url: String,
+    /// For `push`: the user name the publisher authenticates with.
     pub username: Option<String>,
-    /// Stored, never returned.
+    /// Stored, never returned. For `push`: the publisher's password (Digest).
     pub password: Option<String>,
     #[schema(schema_with = optional_name_schema)]
     pub product: Option<String>,
@@ -184,7 +192,11 @@ impl CameraView {
         Self {
             id: r.id.clone(),
             name: r.name.clone(),
-            kind: if r.kind == "file" { CameraKind::File } else { CameraKind::Rtsp },
+            kind: match r.kind.as_str() {
+                "file" => CameraKind::File,
+                "push" => CameraKind::Push,
+                _ => CameraKind::Rtsp,
+            },
             url: r.url.clone(),
             username: r.username.clone(),
             has_password: r.password.is_some(),
@@ -201,7 +213,8 @@ impl CameraView {
 /// Where a camera's source stands.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SourceStatusView {
-    /// `idle`, `connecting`, `live`, `backoff`, `error`, `ended`.
+    /// `idle`, `connecting`, `live`, `backoff`, `error`, `ended`, `stalled` (a push camera's
+    /// publisher sent no media for `ingest.rtsp.idle_timeout_ms`).
     pub state: String,
     /// For `backoff`: when the next attempt starts, Unix ms.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -90,6 +90,15 @@ impl Db {
             .ok_or_else(|| DbError::not_found(format!("camera {id}")))
     }
 
+    /// The camera named `name` (names are unique): how a publisher's URI finds its camera.
+    pub async fn camera_by_name(&self, name: &str) -> Result<CameraRow, DbError> {
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM cameras WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or_else(|| DbError::not_found(format!("camera named {name:?}")))
+    }
+
     pub async fn list_cameras(&self) -> Result<Vec<CameraRow>, DbError> {
         Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM cameras ORDER BY name")).fetch_all(self.pool()).await?)
     }

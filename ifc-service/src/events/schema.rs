@@ -82,7 +82,8 @@ pub struct CameraStatusPayload {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceStatus {
-    /// `connecting`, `live`, `backoff`, `error`, `ended`.
+    /// `connecting`, `live`, `backoff`, `error`, `ended`; `stalled` for a push camera whose
+    /// publisher sent no media for `ingest.rtsp.idle_timeout_ms` (its session was closed).
     pub state: String,
     /// For `backoff`: when the next attempt starts, Unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]

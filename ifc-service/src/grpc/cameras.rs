@@ -16,6 +16,7 @@ fn camera(c: CameraView) -> pb::Camera {
         kind: match c.kind {
             CameraKind::Rtsp => pb::CameraKind::Rtsp,
             CameraKind::File => pb::CameraKind::File,
+            CameraKind::Push => pb::CameraKind::Push,
         } as i32,
         url: c.url,
         username: c.username,
@@ -34,8 +35,12 @@ fn camera_request(spec: Option<pb::CameraSpec>) -> Result<CameraRequest, ApiErro
     let kind = match pb::CameraKind::try_from(spec.kind) {
         Ok(pb::CameraKind::Rtsp) => CameraKind::Rtsp,
         Ok(pb::CameraKind::File) => CameraKind::File,
+        Ok(pb::CameraKind::Push) => CameraKind::Push,
         Ok(pb::CameraKind::Unspecified) | Err(_) => {
-            return Err(ApiError::invalid("camera.kind", "must be CAMERA_KIND_RTSP or CAMERA_KIND_FILE"))
+            return Err(ApiError::invalid(
+                "camera.kind",
+                "must be CAMERA_KIND_RTSP, CAMERA_KIND_FILE or CAMERA_KIND_PUSH",
+            ))
         }
     };
     Ok(CameraRequest {

@@ -105,6 +105,7 @@ pub(crate) fn status_view(s: &SourceStatus) -> SourceStatusView {
             ("backoff", Some(now.saturating_add(i64::try_from(*retry_in_ms).unwrap_or(i64::MAX))), Some(reason.clone()))
         }
         SourceStatus::Error { reason } => ("error", None, Some(reason.clone())),
+        SourceStatus::Stalled { reason } => ("stalled", None, Some(reason.clone())),
         _ => ("ended", None, None),
     };
     SourceStatusView { state: state.into(), next_retry_at_ms, reason, since_ms: now }

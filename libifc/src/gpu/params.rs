@@ -106,7 +106,7 @@ impl KernelPlan {
         // Starts in absolute frame coordinates: the kernel indexes the frame directly.
         let taps_x = AxisTaps::new(spec.resize, roi.width, content.width).offset(roi.x);
         let taps_y = AxisTaps::new(spec.resize, roi.height, content.height).offset(roi.y);
-        let c = YuvEncoding::resolve(format, colour, height, spec).coefficients();
+        let c = YuvEncoding::resolve(format, colour, spec).coefficients();
         let affine = spec.affine();
         let rgb_index = spec.order.rgb_index();
         let template = PreprocessParams {

@@ -11,6 +11,8 @@ pub enum SourceStatus {
     Live,
     /// The session failed or ended; the next attempt starts in `retry_in_ms`.
     Backoff { retry_in_ms: u64, reason: String },
+    /// A pushed source sent nothing for too long and was closed; a new publisher may come.
+    Stalled { reason: String },
     /// The source failed for good (the reconnect policy gave up, a decoder could not open, a
     /// sink failed); the inspection ends.
     Error { reason: String },
@@ -25,6 +27,7 @@ impl std::fmt::Display for SourceStatus {
             Self::Connecting => f.write_str("connecting"),
             Self::Live => f.write_str("live"),
             Self::Backoff { retry_in_ms, reason } => write!(f, "backoff (retry in {retry_in_ms} ms): {reason}"),
+            Self::Stalled { reason } => write!(f, "stalled: {reason}"),
             Self::Error { reason } => write!(f, "error: {reason}"),
             Self::Ended => f.write_str("ended"),
         }

@@ -1,11 +1,13 @@
 //! [`LiveVideo`]: one camera's video over RTSP, as decoder configurations and packets.
 //!
 //! ```text
-//! rtsp::Session<Playing> ─RTP packet (Bytes)─▶ rtp::RtpPacket ─▶ rtp::Depacketizer ─access unit─▶
-//!   remux::LiveSource ─▶ LiveItem::{Config, Packet} ─▶ decode::Decoder
+//! rtsp::Session<Playing> ─RTP packet (Bytes)─▶ RtpToItems [rtp::RtpPacket ─▶ rtp::Depacketizer
+//!   ─access unit─▶ remux::LiveSource] ─▶ LiveItem::{Config, Packet} ─▶ decode::Decoder
 //! ```
 //!
-//! The RTSP session is the only I/O; the depacketizer and the live source are sans-IO. Bad
+//! The RTSP session is the only I/O; [`RtpToItems`] (the depacketizer and the live source) is
+//! sans-IO and is also what turns a publisher's pushed RTP into items (`ifc serve`'s RTSP
+//! publish ingest), so pulled and pushed streams go through one implementation. Bad
 //! packets and unusable parameter sets are counted and logged, and the stream goes on: only a
 //! failed session (refused, unauthorized, timed out, closed mid-message) ends it with an error.
 
@@ -14,6 +16,8 @@ mod fanout;
 pub use fanout::{BreakReason, Fanout, FanoutBusy, FanoutPublisher, FanoutStats, FeedItem, Subscription};
 
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use crate::remux::{LiveItem, LiveSource, LiveSourceStats};
 use crate::rtp::{Depacketizer, DepacketizerStats, RtpPacket};
@@ -32,15 +36,105 @@ pub struct LiveStats {
     pub source: LiveSourceStats,
 }
 
-/// See the module docs.
-pub struct LiveVideo {
-    session: Session<Playing>,
-    media: VideoMedia,
+/// The sans-IO half of a live stream: RTP packets in (pushed by whoever has them: an RTSP
+/// client session, a publisher's TCP connection or UDP socket), [`LiveItem`]s out.
+///
+/// ```text
+/// RTP packet (Bytes) ─▶ rtp::RtpPacket ─▶ rtp::Depacketizer ─access unit─▶ remux::LiveSource
+///   ─▶ LiveItem::{Config, Packet}
+/// ```
+///
+/// Packets of another payload type (RTCP that strayed onto the channel, a second stream) are
+/// counted and ignored; malformed packets and unusable parameter sets are counted and logged,
+/// and the stream goes on at the next random-access point.
+pub struct RtpToItems {
+    payload_type: u8,
     depacketizer: Depacketizer,
     source: LiveSource,
     malformed_packets: u64,
     foreign_packets: u64,
     config_errors: u64,
+}
+
+impl std::fmt::Debug for RtpToItems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RtpToItems").field("payload_type", &self.payload_type).field("stats", &self.stats()).finish()
+    }
+}
+
+impl RtpToItems {
+    /// For the video a session description announced (codec, payload type, clock rate,
+    /// out-of-band parameter sets).
+    pub fn new(media: &VideoMedia) -> Self {
+        Self {
+            payload_type: media.payload_type,
+            depacketizer: Depacketizer::new(media.codec),
+            source: LiveSource::new(media.codec, media.clock_rate, &media.parameter_sets),
+            malformed_packets: 0,
+            foreign_packets: 0,
+            config_errors: 0,
+        }
+    }
+
+    /// One RTP packet, as received (a slice of the read buffer or a datagram; not copied).
+    pub fn push(&mut self, data: Bytes) {
+        match RtpPacket::parse(data) {
+            Ok(packet) if packet.payload_type != self.payload_type => self.foreign_packets += 1,
+            Ok(packet) => {
+                if let Err(e) = self.depacketizer.push(packet) {
+                    self.malformed_packets += 1;
+                    tracing::debug!(error = %e, "live stream: packet dropped");
+                }
+            }
+            Err(e) => {
+                self.malformed_packets += 1;
+                tracing::debug!(error = %e, "live stream: packet dropped");
+            }
+        }
+    }
+
+    /// The stream ended: a last access unit without its marker bit still counts.
+    pub fn end(&mut self) {
+        self.depacketizer.flush();
+    }
+
+    /// The next configuration or packet, `None` until more packets arrive.
+    pub fn pull(&mut self) -> Option<LiveItem> {
+        loop {
+            if let Some(item) = self.source.pull() {
+                match item {
+                    Ok(item) => return Some(item),
+                    Err(e) => {
+                        self.config_errors += 1;
+                        tracing::warn!(error = %e, "live stream: unusable parameter sets; waiting for the next ones");
+                        continue;
+                    }
+                }
+            }
+            let unit = self.depacketizer.pull()?;
+            // A unit the depacketizer dropped whole (a picture missing its first slice) breaks
+            // references as surely as a lost packet.
+            let lost = if unit.follows_loss() { unit.loss_before.max(1) } else { 0 };
+            self.source.push(unit.nals, unit.timestamp, lost);
+        }
+    }
+
+    pub fn stats(&self) -> LiveStats {
+        LiveStats {
+            malformed_packets: self.malformed_packets,
+            foreign_packets: self.foreign_packets,
+            config_errors: self.config_errors,
+            depacketizer: self.depacketizer.stats().clone(),
+            source: self.source.stats().clone(),
+        }
+    }
+}
+
+/// See the module docs.
+pub struct LiveVideo {
+    session: Session<Playing>,
+    media: VideoMedia,
+    items: RtpToItems,
     ended: bool,
     /// [`RtspOptions::picture_timeout`], and when the last picture (or PLAY) was.
     picture_timeout: Duration,
@@ -55,13 +149,9 @@ impl LiveVideo {
         let media = described.video().clone();
         let session = described.play()?;
         Ok(Self {
-            depacketizer: Depacketizer::new(media.codec),
-            source: LiveSource::new(media.codec, media.clock_rate, &media.parameter_sets),
+            items: RtpToItems::new(&media),
             session,
             media,
-            malformed_packets: 0,
-            foreign_packets: 0,
-            config_errors: 0,
             ended: false,
             picture_timeout,
             last_picture: Instant::now(),
@@ -90,27 +180,11 @@ impl LiveVideo {
     /// that a caller can check for signals between waits.
     pub fn poll_item(&mut self, until: Instant) -> Result<Polled<LiveItem>, RtspError> {
         loop {
-            if let Some(item) = self.source.pull() {
-                match item {
-                    Ok(item) => {
-                        if matches!(item, LiveItem::Packet(_)) {
-                            self.last_picture = Instant::now();
-                        }
-                        return Ok(Polled::Ready(item));
-                    }
-                    Err(e) => {
-                        self.config_errors += 1;
-                        tracing::warn!(error = %e, "live stream: unusable parameter sets; waiting for the next ones");
-                        continue;
-                    }
+            if let Some(item) = self.items.pull() {
+                if matches!(item, LiveItem::Packet(_)) {
+                    self.last_picture = Instant::now();
                 }
-            }
-            if let Some(unit) = self.depacketizer.pull() {
-                // A unit the depacketizer dropped whole (a picture missing its first slice) breaks
-                // references as surely as a lost packet.
-                let lost = if unit.follows_loss() { unit.loss_before.max(1) } else { 0 };
-                self.source.push(unit.nals, unit.timestamp, lost);
-                continue;
+                return Ok(Polled::Ready(item));
             }
             if self.ended {
                 return Ok(Polled::Ended);
@@ -121,8 +195,8 @@ impl LiveVideo {
                 return Err(RtspError::Timeout { url: self.session.url().to_string(), during, after_ms });
             }
             let until = until.min(self.last_picture + self.picture_timeout);
-            let data = match self.session.poll_packet(until)? {
-                Polled::Ready(data) => data,
+            match self.session.poll_packet(until)? {
+                Polled::Ready(data) => self.items.push(data),
                 Polled::Pending => {
                     if Instant::now() >= self.last_picture + self.picture_timeout {
                         continue;
@@ -132,33 +206,16 @@ impl LiveVideo {
                 Polled::Ended => {
                     // The server ended the stream: a last unit without a marker bit still counts.
                     self.ended = true;
-                    self.depacketizer.flush();
-                    continue;
-                }
-            };
-            match RtpPacket::parse(data) {
-                Ok(packet) if packet.payload_type != self.media.payload_type => self.foreign_packets += 1,
-                Ok(packet) => {
-                    if let Err(e) = self.depacketizer.push(packet) {
-                        self.malformed_packets += 1;
-                        tracing::debug!(error = %e, "live stream: packet dropped");
-                    }
-                }
-                Err(e) => {
-                    self.malformed_packets += 1;
-                    tracing::debug!(error = %e, "live stream: packet dropped");
+                    self.items.end();
                 }
             }
         }
     }
 
     pub fn stats(&self) -> LiveStats {
-        LiveStats {
-            malformed_packets: self.malformed_packets,
-            foreign_packets: self.foreign_packets,
-            config_errors: self.config_errors,
-            depacketizer: self.depacketizer.stats().clone(),
-            source: self.source.stats().clone(),
-        }
+        self.items.stats()
     }
 }
+
+#[cfg(test)]
+mod rtp_to_items_tests;

@@ -121,6 +121,30 @@ pub enum ColourMatrix {
     Bt2020,
 }
 
+impl From<ColourMatrix> for pre::ColourMatrix {
+    fn from(m: ColourMatrix) -> Self {
+        match m {
+            ColourMatrix::Bt601 => pre::ColourMatrix::Bt601,
+            ColourMatrix::Bt709 => pre::ColourMatrix::Bt709,
+            ColourMatrix::Bt2020 => pre::ColourMatrix::Bt2020,
+        }
+    }
+}
+
+impl std::str::FromStr for ColourMatrix {
+    type Err = String;
+
+    /// The document's names (`bt601`, `bt709`, `bt2020`), for command lines.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "bt601" => Ok(Self::Bt601),
+            "bt709" => Ok(Self::Bt709),
+            "bt2020" => Ok(Self::Bt2020),
+            _ => Err(format!("unknown colour matrix {s:?}: expected bt601, bt709 or bt2020")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ResizeMode {
@@ -185,11 +209,7 @@ impl PreprocessNode {
             spec = spec.with_roi(Some(pre::Rect::new(r.x, r.y, r.width, r.height)));
         }
         if let Some(m) = self.colour_matrix {
-            spec = spec.with_matrix(Some(match m {
-                ColourMatrix::Bt601 => pre::ColourMatrix::Bt601,
-                ColourMatrix::Bt709 => pre::ColourMatrix::Bt709,
-                ColourMatrix::Bt2020 => pre::ColourMatrix::Bt2020,
-            }));
+            spec = spec.with_matrix(Some(m.into()));
         }
         if self.full_range.is_some() {
             spec = spec.with_full_range(self.full_range);

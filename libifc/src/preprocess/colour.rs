@@ -28,15 +28,30 @@ impl ColourMatrix {
     }
 
     /// The matrix a frame's VUI asks for. Unspecified (2) and code points ifc does not
-    /// implement fall back the way ffmpeg's players and libswscale users do: BT.601 below 720
-    /// rows, BT.709 from 720 rows up.
-    pub fn for_frame(colour: &ColourDescription, height: u32) -> Self {
+    /// implement are BT.601 at every picture size, as the tools models are trained with
+    /// convert them: libswscale (and with it ffmpeg's `rgb24`, PyAV, decord, torchcodec) and
+    /// OpenCV. (Players guess BT.709 from 720 rows up; a model trained on frames from those
+    /// tools saw BT.601 colours, so that is what it must be given.) Override it with
+    /// [`PreprocessSpec::matrix`] when a stream is known to be otherwise.
+    pub fn for_frame(colour: &ColourDescription) -> Self {
         match colour.matrix {
             1 => ColourMatrix::Bt709,
-            5 | 6 => ColourMatrix::Bt601,
             9 | 10 => ColourMatrix::Bt2020,
-            _ if height < 720 => ColourMatrix::Bt601,
-            _ => ColourMatrix::Bt709,
+            _ => ColourMatrix::Bt601,
+        }
+    }
+
+    /// Whether the VUI names the matrix (`false`: [`Self::for_frame`] assumes BT.601).
+    pub fn is_specified(colour: &ColourDescription) -> bool {
+        matches!(colour.matrix, 1 | 5 | 6 | 9 | 10)
+    }
+
+    /// The name ifc's options and the pipeline document use (`bt601`, `bt709`, `bt2020`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ColourMatrix::Bt601 => "bt601",
+            ColourMatrix::Bt709 => "bt709",
+            ColourMatrix::Bt2020 => "bt2020",
         }
     }
 }
@@ -51,9 +66,9 @@ pub(crate) struct YuvEncoding {
 
 impl YuvEncoding {
     /// The frame's own description, with the spec's overrides applied.
-    pub(crate) fn resolve(format: PixelFormat, colour: &ColourDescription, height: u32, spec: &PreprocessSpec) -> Self {
+    pub(crate) fn resolve(format: PixelFormat, colour: &ColourDescription, spec: &PreprocessSpec) -> Self {
         Self {
-            matrix: spec.matrix.unwrap_or_else(|| ColourMatrix::for_frame(colour, height)),
+            matrix: spec.matrix.unwrap_or_else(|| ColourMatrix::for_frame(colour)),
             full_range: spec.full_range.unwrap_or(colour.full_range),
             bit_depth: format.bit_depth(),
         }
@@ -142,21 +157,24 @@ mod tests {
     }
 
     #[test]
-    fn unspecified_matrix_follows_the_picture_height() {
+    fn unspecified_matrix_is_bt601_at_every_size_and_named_ones_are_kept() {
         let mut colour = ColourDescription::default();
-        assert_eq!(ColourMatrix::for_frame(&colour, 576), ColourMatrix::Bt601);
-        assert_eq!(ColourMatrix::for_frame(&colour, 720), ColourMatrix::Bt709);
-        colour.matrix = 9;
-        assert_eq!(ColourMatrix::for_frame(&colour, 240), ColourMatrix::Bt2020);
-        colour.matrix = 6;
-        assert_eq!(ColourMatrix::for_frame(&colour, 1080), ColourMatrix::Bt601);
+        assert_eq!(ColourMatrix::for_frame(&colour), ColourMatrix::Bt601);
+        assert!(!ColourMatrix::is_specified(&colour));
+        for (code, want) in [(1, ColourMatrix::Bt709), (5, ColourMatrix::Bt601), (6, ColourMatrix::Bt601), (9, ColourMatrix::Bt2020)] {
+            colour.matrix = code;
+            assert_eq!(ColourMatrix::for_frame(&colour), want);
+            assert!(ColourMatrix::is_specified(&colour));
+        }
+        colour.matrix = 7; // SMPTE 240M: not implemented, treated as unspecified
+        assert_eq!(ColourMatrix::for_frame(&colour), ColourMatrix::Bt601);
     }
 
     #[test]
     fn spec_overrides_win_over_the_frame() {
         let colour = ColourDescription { matrix: 1, full_range: false, ..ColourDescription::default() };
         let spec = PreprocessSpec::default().with_matrix(Some(ColourMatrix::Bt2020)).with_full_range(Some(true));
-        let enc = YuvEncoding::resolve(PixelFormat::P010le, &colour, 1080, &spec);
+        let enc = YuvEncoding::resolve(PixelFormat::P010le, &colour, &spec);
         assert_eq!(enc, YuvEncoding { matrix: ColourMatrix::Bt2020, full_range: true, bit_depth: 10 });
     }
 }

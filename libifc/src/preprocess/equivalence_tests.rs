@@ -383,6 +383,6 @@ fn mangled_frames_never_panic() {
         let reference = preprocess_f64(&view, &spec);
         assert_eq!(fast.is_ok(), reference.is_ok(), "{fast:?} vs {:?}", reference.map(|r| r.1));
         let mut rgb = vec![0u8; 100 * 100 * 3];
-        let _ = convert_to_rgb24(&view, &mut rgb);
+        let _ = convert_to_rgb24(&view, None, &mut rgb);
     }
 }

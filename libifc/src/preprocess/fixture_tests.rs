@@ -168,7 +168,7 @@ fn rgb24_matches_opencv_cvtcolor() {
     let (width, height, yuv) = decode_for_opencv("h264_main_320x240_25.mp4");
     let frame = view(PixelFormat::Yuv420p, width, height, &yuv, ColourDescription::default());
     let mut ours = vec![0u8; (width * height * 3) as usize];
-    convert_to_rgb24(&frame, &mut ours).expect("valid frame");
+    convert_to_rgb24(&frame, None, &mut ours).expect("valid frame");
     let theirs = opencv_rgb(width, height, &yuv, [0; 11]);
     let worst = ours.iter().zip(&theirs).map(|(&a, &b)| a.abs_diff(b)).max();
     assert_eq!(theirs.len(), ours.len());

@@ -20,7 +20,8 @@
 //! `(x / 2, y / 2)` (integer division: nearest chroma, each chroma sample covering its 2×2
 //! luma block, as libswscale's unscaled converters and OpenCV's `COLOR_YUV2RGB_I420`/`NV12`
 //! do). The matrix is `spec.matrix`, else from `colour.matrix`: 5 or 6 → BT.601, 1 → BT.709,
-//! 9 or 10 → BT.2020, anything else → BT.601 below 720 rows, BT.709 from 720 rows. The range
+//! 9 or 10 → BT.2020, anything else (unspecified) → BT.601 at every size, as libswscale,
+//! PyAV and OpenCV convert, so a model sees the colours it was trained on. The range
 //! is `spec.full_range`, else `colour.full_range`. With bit depth `n` (ITU-T H.273 §8.3):
 //!
 //! - limited: `Y' = (Y − 16·2^(n−8)) / (219·2^(n−8))`, `C' = (C − 128·2^(n−8)) / (224·2^(n−8))`;

@@ -91,7 +91,7 @@ impl Preprocessor {
             batch_index,
         })?;
         let plan = self.plan_for(frame)?;
-        let coefficients = YuvEncoding::resolve(frame.format, &frame.colour, frame.height, &self.spec).coefficients();
+        let coefficients = YuvEncoding::resolve(frame.format, &frame.colour, &self.spec).coefficients();
 
         self.pad.fill(image, &self.spec, plan.content);
         let scratch = &mut self.scratch;

@@ -79,7 +79,7 @@ fn weights(resize: Resize, src: u32, dst: u32, i: u32) -> Vec<(usize, f64)> {
 fn pixel_rgb(frame: &FrameView<'_>, spec: &PreprocessSpec, x: usize, y: usize) -> [f64; 3] {
     let depth = frame.format.bit_depth();
     let full_range = spec.full_range.unwrap_or(frame.colour.full_range);
-    let matrix = spec.matrix.unwrap_or_else(|| super::ColourMatrix::for_frame(&frame.colour, frame.height));
+    let matrix = spec.matrix.unwrap_or_else(|| super::ColourMatrix::for_frame(&frame.colour));
     let (kr, kb) = matrix.kr_kb();
     let (luma, cb, cr) = samples(frame, x, y);
     let unit = f64::from(1u32 << (depth - 8));

@@ -1,7 +1,7 @@
 //! Whole frames to packed 8-bit RGB (for stored images and overlays), through the same colour
 //! path as the model input.
 
-use super::colour::YuvEncoding;
+use super::colour::{ColourMatrix, YuvEncoding};
 use super::convert::RowConverter;
 use super::frame::FrameView;
 use super::simd::Isa;
@@ -10,9 +10,9 @@ use super::PreprocessError;
 
 /// Converts the whole frame to packed RGB, 3 bytes per pixel, rows `3 * width` bytes apart,
 /// each value the colour semantics' 0–255 value rounded to nearest (ties to even). `out` must
-/// hold at least `3 * width * height` bytes; only those are written. The matrix and range come
-/// from `frame.colour` (the [module](super) rules).
-pub fn convert_to_rgb24(frame: &FrameView<'_>, out: &mut [u8]) -> Result<(), PreprocessError> {
+/// hold at least `3 * width * height` bytes; only those are written. The range comes from
+/// `frame.colour`, the matrix too unless `matrix` overrides it (the [module](super) rules).
+pub fn convert_to_rgb24(frame: &FrameView<'_>, matrix: Option<ColourMatrix>, out: &mut [u8]) -> Result<(), PreprocessError> {
     frame.validate()?;
     let width = frame.width as usize;
     let needed = width.checked_mul(3).and_then(|n| n.checked_mul(frame.height as usize));
@@ -23,7 +23,8 @@ pub fn convert_to_rgb24(frame: &FrameView<'_>, out: &mut [u8]) -> Result<(), Pre
         batch_index: 0,
     })?;
     let isa = Isa::detect();
-    let c = YuvEncoding::resolve(frame.format, &frame.colour, frame.height, &PreprocessSpec::default()).coefficients();
+    let spec = PreprocessSpec::default().with_matrix(matrix);
+    let c = YuvEncoding::resolve(frame.format, &frame.colour, &spec).coefficients();
     let mut converter = RowConverter::new(width);
     for (y, dst) in out.chunks_exact_mut(3 * width).enumerate() {
         let rgb = converter.convert(isa, frame, y, 0, &c);
@@ -49,7 +50,7 @@ mod tests {
         let planes = [Plane::new(&y, 6), Plane::new(&u, 3), Plane::new(&v, 3)];
         let frame = FrameView::new(PixelFormat::Yuv420p, 6, 4, planes, ColourDescription::default());
         let mut out = vec![0u8; 6 * 4 * 3 + 5];
-        convert_to_rgb24(&frame, &mut out).expect("valid frame");
+        convert_to_rgb24(&frame, None, &mut out).expect("valid frame");
         assert!(out[72..].iter().all(|&b| b == 0), "wrote past the image");
         // Same size, stretched, no normalisation: the reference's values are the RGB values.
         let spec = PreprocessSpec::default()
@@ -71,7 +72,7 @@ mod tests {
         let frame = FrameView::new(PixelFormat::Yuv420p, 4, 4, planes, ColourDescription::default());
         let mut out = vec![0u8; 47];
         assert_eq!(
-            convert_to_rgb24(&frame, &mut out),
+            convert_to_rgb24(&frame, None, &mut out),
             Err(PreprocessError::OutputTooSmall { len_bytes: 47, needed_bytes: 48, batch_index: 0 })
         );
     }

@@ -1,4 +1,5 @@
-//! RTP receive core for one H.264 or H.265 video stream, sans-IO.
+//! RTP for one H.264 or H.265 video stream, sans-IO: the receive core below, and
+//! [`Packetizer`] for sending.
 //!
 //! The RTSP client (the I/O adapter) reads packets from its transport (TCP interleaved
 //! frames, RFC 2326 §10.12; or UDP datagrams), and for each one:
@@ -23,6 +24,7 @@ mod error;
 mod h264;
 mod h265;
 mod packet;
+mod packetizer;
 mod payload;
 mod sequence;
 mod unit;
@@ -39,5 +41,6 @@ mod test_support;
 pub use depacketizer::{AccessUnitRtp, Depacketizer, DepacketizerStats};
 pub use error::RtpError;
 pub use packet::RtpPacket;
+pub use packetizer::{Packetizer, MIN_PAYLOAD_BYTES};
 pub use sequence::{MAX_DROPOUT, MAX_MISORDER};
 pub use unit::{MAX_UNIT_BYTES, MAX_UNIT_NALS};

@@ -45,13 +45,13 @@ pub enum AuthError {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Algorithm {
+pub(crate) enum Algorithm {
     Md5,
     Md5Sess,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Qop {
+pub(crate) enum Qop {
     None,
     Auth,
     /// `auth-int` over an empty body: RTSP requests from this client carry none.
@@ -173,19 +173,18 @@ impl Authenticator {
         self.nonce_count = self.nonce_count.wrapping_add(1);
         let nc = format!("{:08x}", self.nonce_count);
         let Credentials { user, password } = &self.credentials;
-        // §3.2.2.2 A1, §3.2.2.3 A2, §3.2.2.1 request-digest.
-        let mut ha1 = md5_hex(&format!("{user}:{}:{password}", digest.realm));
-        if digest.algorithm == Algorithm::Md5Sess {
-            ha1 = md5_hex(&format!("{ha1}:{}:{cnonce}", digest.nonce));
-        }
-        let (qop, ha2) = match digest.qop {
-            Qop::None | Qop::Auth => ("auth", md5_hex(&format!("{method}:{uri}"))),
-            Qop::AuthInt => ("auth-int", md5_hex(&format!("{method}:{uri}:{}", md5_hex("")))),
-        };
-        let response = match digest.qop {
-            Qop::None => md5_hex(&format!("{ha1}:{}:{ha2}", digest.nonce)),
-            Qop::Auth | Qop::AuthInt => md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", digest.nonce)),
-        };
+        let ha1 = digest_ha1(user, &digest.realm, password);
+        let response = digest_response(&DigestInputs {
+            ha1: &ha1,
+            algorithm: digest.algorithm,
+            nonce: &digest.nonce,
+            cnonce,
+            nc: &nc,
+            qop: digest.qop,
+            method,
+            uri,
+        });
+        let qop = if digest.qop == Qop::AuthInt { "auth-int" } else { "auth" };
         let mut out = format!(
             "Digest username={}, realm={}, nonce={}, uri={}, response=\"{response}\"",
             quote(user),
@@ -209,12 +208,53 @@ impl Authenticator {
     }
 }
 
-fn md5_hex(text: &str) -> String {
+pub(crate) fn md5_hex(text: &str) -> String {
     Md5::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// RFC 2617 §3.2.2.2 A1 for MD5: `MD5(user:realm:password)`. A server may store this instead
+/// of the password (it is realm-bound).
+pub(crate) fn digest_ha1(user: &str, realm: &str, password: &str) -> String {
+    md5_hex(&format!("{user}:{realm}:{password}"))
+}
+
+/// What the request-digest of RFC 2617 §3.2.2.1 is computed from; shared by the client
+/// ([`Authenticator`]) and the server (`rtsp::server`), so both sides use one arithmetic.
+pub(crate) struct DigestInputs<'a> {
+    /// `digest_ha1` (for MD5-sess, the `-sess` step is applied here).
+    pub ha1: &'a str,
+    pub algorithm: Algorithm,
+    pub nonce: &'a str,
+    pub cnonce: &'a str,
+    /// `nc` as sent: eight hex digits.
+    pub nc: &'a str,
+    pub qop: Qop,
+    pub method: &'a str,
+    pub uri: &'a str,
+}
+
+/// §3.2.2.1 request-digest (lower-case hex).
+pub(crate) fn digest_response(i: &DigestInputs<'_>) -> String {
+    let ha1 = match i.algorithm {
+        Algorithm::Md5 => i.ha1.to_owned(),
+        Algorithm::Md5Sess => md5_hex(&format!("{}:{}:{}", i.ha1, i.nonce, i.cnonce)),
+    };
+    // §3.2.2.3 A2; auth-int over an empty body (RTSP requests here carry none).
+    let ha2 = match i.qop {
+        Qop::None | Qop::Auth => md5_hex(&format!("{}:{}", i.method, i.uri)),
+        Qop::AuthInt => md5_hex(&format!("{}:{}:{}", i.method, i.uri, md5_hex(""))),
+    };
+    match i.qop {
+        Qop::None => md5_hex(&format!("{ha1}:{}:{ha2}", i.nonce)),
+        Qop::Auth | Qop::AuthInt => {
+            let qop = if i.qop == Qop::Auth { "auth" } else { "auth-int" };
+            md5_hex(&format!("{ha1}:{}:{}:{}:{qop}:{ha2}", i.nonce, i.nc, i.cnonce))
+        }
+    }
+}
+
 /// RFC 2616 §2.2 quoted-string.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
     for c in text.chars() {
@@ -230,7 +270,7 @@ fn quote(text: &str) -> String {
 /// Splits a `WWW-Authenticate` value into challenges (RFC 2617 §1.2): `scheme` followed by
 /// comma-separated `name=value` or `name="quoted"` parameters; a token not followed by `=`
 /// starts the next challenge. Malformed text ends the scan; what was read is kept.
-fn split_challenges(value: &str) -> Vec<(String, Vec<(String, String)>)> {
+pub(crate) fn split_challenges(value: &str) -> Vec<(String, Vec<(String, String)>)> {
     let mut cursor = Cursor { s: value.as_bytes(), pos: 0 };
     let mut out: Vec<(String, Vec<(String, String)>)> = Vec::new();
     loop {

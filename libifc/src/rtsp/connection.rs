@@ -129,6 +129,26 @@ impl Connection {
         Ok(self.cseq)
     }
 
+    /// Writes one interleaved frame (RFC 2326 §10.12): `$`, channel, length, payload.
+    pub(crate) fn write_interleaved(&mut self, channel: u8, payload: &[u8]) -> Result<(), RtspError> {
+        let Ok(len) = u16::try_from(payload.len()) else {
+            return Err(RtspError::Unsupported { url: self.shown.clone(), what: format!("an RTP packet of {} bytes", payload.len()) });
+        };
+        let [hi, lo] = len.to_be_bytes();
+        let header = [b'$', channel, hi, lo];
+        let mut parts = [io::IoSlice::new(&header), io::IoSlice::new(payload)];
+        let mut parts: &mut [io::IoSlice<'_>] = &mut parts;
+        while !parts.is_empty() {
+            match self.stream.write_vectored(parts) {
+                Ok(0) => return Err(self.closed_error("while sending RTP")),
+                Ok(n) => io::IoSlice::advance_slices(&mut parts, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.io_error("sending RTP", e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Reads once from the socket into the reader, waiting at most `timeout`.
     /// `Ok(0)` at the end of the stream.
     pub(crate) fn fill(&mut self, timeout: Duration) -> io::Result<usize> {
@@ -286,12 +306,17 @@ impl Drop for Connection {
     }
 }
 
-/// A client nonce for Digest (RFC 2617 §3.2.2): unique, not secret. std's `RandomState` is
-/// seeded from the OS per process and differs per instance.
+/// A client nonce for Digest (RFC 2617 §3.2.2): unique, not secret.
 fn cnonce() -> String {
+    format!("{:016x}", random_u64())
+}
+
+/// Unique per call and per process, not secret (nonces, SSRCs): std's `RandomState` is seeded
+/// from the OS per process and differs per instance.
+pub(crate) fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher
         .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
-    format!("{:016x}", hasher.finish())
+    hasher.finish()
 }

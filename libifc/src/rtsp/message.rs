@@ -20,6 +20,10 @@ pub enum Method {
     Play,
     Teardown,
     GetParameter,
+    /// A publisher's: the description of what it will send (RFC 2326 §10.3).
+    Announce,
+    /// A publisher's: start sending (§10.11).
+    Record,
 }
 
 impl Method {
@@ -31,6 +35,8 @@ impl Method {
             Method::Play => "PLAY",
             Method::Teardown => "TEARDOWN",
             Method::GetParameter => "GET_PARAMETER",
+            Method::Announce => "ANNOUNCE",
+            Method::Record => "RECORD",
         }
     }
 }
@@ -117,11 +123,20 @@ pub struct Request {
     method: Method,
     uri: String,
     headers: Vec<(&'static str, String)>,
+    /// `Content-Type` and the body (ANNOUNCE's SDP).
+    body: Option<(&'static str, Vec<u8>)>,
 }
 
 impl Request {
     pub fn new(method: Method, uri: impl Into<String>) -> Self {
-        Self { method, uri: uri.into(), headers: Vec::new() }
+        Self { method, uri: uri.into(), headers: Vec::new(), body: None }
+    }
+
+    /// A body of `content_type`, sent with its `Content-Length`.
+    #[must_use]
+    pub fn body(mut self, content_type: &'static str, body: impl Into<Vec<u8>>) -> Self {
+        self.body = Some((content_type, body.into()));
+        self
     }
 
     /// Adds a header field (`Session`, `Authorization`, `Transport`, `Accept`, `Range`...).
@@ -155,8 +170,15 @@ impl Request {
         for (name, value) in &self.headers {
             out += &format!("{name}: {value}\r\n");
         }
+        if let Some((content_type, body)) = &self.body {
+            out += &format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", body.len());
+        }
         out += "\r\n";
-        Ok(out.into_bytes())
+        let mut bytes = out.into_bytes();
+        if let Some((_, body)) = &self.body {
+            bytes.extend_from_slice(body);
+        }
+        Ok(bytes)
     }
 }
 

@@ -32,24 +32,63 @@ pub enum ReadItem {
 }
 
 /// See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MessageReader {
     buf: BytesMut,
+    /// Limits: [`MAX_HEADER_BYTES`] and [`MAX_BODY_BYTES`] unless [`MessageReader::with_limits`].
+    max_header_bytes: usize,
+    max_body_bytes: usize,
     /// Connection offset of `buf[0]`, for error messages.
     offset: u64,
     /// Where to resume looking for the end of a header block (bytes already scanned).
     scanned: usize,
+    /// Bytes of the first line already checked (none of them a line feed), so a start line
+    /// arriving a byte at a time is not scanned again from its start on every push.
+    first_line_checked: usize,
+    /// A header block already parsed whose body has not all arrived: parsed once, not again
+    /// on every push of the body.
+    pending: Option<PendingHead>,
     error: Option<ParseError>,
 }
 
+#[derive(Debug)]
+struct PendingHead {
+    start: StartLine,
+    headers: Headers,
+    head_len: usize,
+    body_len: usize,
+}
+
+#[derive(Debug)]
 enum StartLine {
     Response { status: u16, reason: String },
     Request { method: String, uri: String },
 }
 
+impl Default for MessageReader {
+    fn default() -> Self {
+        Self::with_limits(MAX_HEADER_BYTES, MAX_BODY_BYTES)
+    }
+}
+
 impl MessageReader {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A reader with other limits than the defaults (a server facing the Internet may want
+    /// smaller ones). Each is clamped to the default: larger is never needed.
+    pub fn with_limits(max_header_bytes: usize, max_body_bytes: usize) -> Self {
+        Self {
+            buf: BytesMut::new(),
+            max_header_bytes: max_header_bytes.clamp(64, MAX_HEADER_BYTES),
+            max_body_bytes: max_body_bytes.min(MAX_BODY_BYTES),
+            offset: 0,
+            scanned: 0,
+            first_line_checked: 0,
+            pending: None,
+            error: None,
+        }
     }
 
     pub fn push(&mut self, data: &[u8]) {
@@ -73,15 +112,20 @@ impl MessageReader {
         self.buf.advance(n);
         self.offset += n as u64;
         self.scanned = 0;
+        self.first_line_checked = 0;
     }
 
     fn take(&mut self, n: usize) -> Bytes {
         self.offset += n as u64;
         self.scanned = 0;
+        self.first_line_checked = 0;
         self.buf.split_to(n).freeze()
     }
 
     fn parse(&mut self) -> Result<Option<ReadItem>> {
+        if let Some(pending) = self.pending.take() {
+            return Ok(self.finish(pending));
+        }
         // Blank lines between messages are tolerated (robustness, as RFC 2616 §4.1).
         let blank = self.buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
         if blank > 0 {
@@ -99,26 +143,33 @@ impl MessageReader {
         }
         let Some(head_len) = self.find_head_end()? else { return Ok(None) };
         let (start, headers) = parse_head(&self.buf[..head_len], self.offset)?;
-        let body_len = content_length(&headers).map_err(|e| e.at_offset(self.offset))?;
-        if self.buf.len() < head_len + body_len {
-            self.scanned = head_len;
-            return Ok(None);
+        let body_len = content_length(&headers, self.max_body_bytes).map_err(|e| e.at_offset(self.offset))?;
+        Ok(self.finish(PendingHead { start, headers, head_len, body_len }))
+    }
+
+    /// The message once its body is all there; until then the parsed head waits in `pending`.
+    fn finish(&mut self, head: PendingHead) -> Option<ReadItem> {
+        if self.buf.len() < head.head_len + head.body_len {
+            self.pending = Some(head);
+            return None;
         }
+        let PendingHead { start, headers, head_len, body_len } = head;
         self.advance(head_len);
         let body = self.take(body_len);
-        Ok(Some(match start {
+        Some(match start {
             StartLine::Response { status, reason } => ReadItem::Response(Response { status, reason, headers, body }),
             StartLine::Request { method, uri } => ReadItem::Request(IncomingRequest { method, uri, headers, body }),
-        }))
+        })
     }
 
     /// Length of the header block through its empty line, once it has arrived. Checks the
     /// start of a message early, so junk fails fast instead of filling 64 KiB first.
     fn find_head_end(&mut self) -> Result<Option<usize>> {
-        let first_line_end = self.buf.iter().position(|&b| b == b'\n').unwrap_or(self.buf.len());
-        let first_line = &self.buf[..first_line_end];
-        if !first_line.first().is_some_and(u8::is_ascii_uppercase)
-            || first_line.iter().any(|&b| b.is_ascii_control() && b != b'\r' && b != b'\t')
+        let from = self.first_line_checked.min(self.buf.len());
+        let first_line_end = self.buf[from..].iter().position(|&b| b == b'\n').map_or(self.buf.len(), |at| from + at);
+        let unchecked = &self.buf[from..first_line_end];
+        if !self.buf.first().is_some_and(u8::is_ascii_uppercase)
+            || unchecked.iter().any(|&b| b.is_ascii_control() && b != b'\r' && b != b'\t')
         {
             let shown: Vec<String> = self.buf.iter().take(8).map(|b| format!("{b:02x}")).collect();
             return Err(ParseError::invalid(
@@ -127,9 +178,10 @@ impl MessageReader {
             )
             .at_offset(self.offset));
         }
+        self.first_line_checked = first_line_end;
         // Resume a few bytes back: the terminator may straddle two pushes.
         let from = self.scanned.saturating_sub(3);
-        let limit = self.buf.len().min(MAX_HEADER_BYTES);
+        let limit = self.buf.len().min(self.max_header_bytes);
         let mut i = from;
         while let Some(nl) = self.buf[i..limit].iter().position(|&b| b == b'\n') {
             let at = i + nl;
@@ -142,9 +194,9 @@ impl MessageReader {
                     continue;
                 }
             };
-            return if end <= MAX_HEADER_BYTES { Ok(Some(end)) } else { Err(self.too_big()) };
+            return if end <= self.max_header_bytes { Ok(Some(end)) } else { Err(self.too_big()) };
         }
-        if self.buf.len() >= MAX_HEADER_BYTES {
+        if self.buf.len() >= self.max_header_bytes {
             return Err(self.too_big());
         }
         self.scanned = self.buf.len();
@@ -152,7 +204,7 @@ impl MessageReader {
     }
 
     fn too_big(&self) -> ParseError {
-        ParseError::too_large("rtsp.message.headers", format!("header block over {MAX_HEADER_BYTES} bytes"))
+        ParseError::too_large("rtsp.message.headers", format!("header block over {} bytes", self.max_header_bytes))
             .at_offset(self.offset)
     }
 }
@@ -214,7 +266,7 @@ fn parse_start_line(line: &str) -> Result<StartLine> {
 }
 
 /// §12.14: absent means no body.
-fn content_length(headers: &Headers) -> Result<usize> {
+fn content_length(headers: &Headers, max_body_bytes: usize) -> Result<usize> {
     let mut lengths = headers.get_all("Content-Length").map(str::trim);
     let Some(first) = lengths.next() else { return Ok(0) };
     if lengths.any(|other| other != first) {
@@ -224,10 +276,10 @@ fn content_length(headers: &Headers) -> Result<usize> {
         return Err(ParseError::invalid("rtsp.message.content_length", "not a decimal number"));
     }
     match first.parse::<usize>() {
-        Ok(len) if len <= MAX_BODY_BYTES => Ok(len),
+        Ok(len) if len <= max_body_bytes => Ok(len),
         _ => Err(ParseError::too_large(
             "rtsp.message.content_length",
-            format!("{first} bytes (at most {MAX_BODY_BYTES} accepted)"),
+            format!("{first} bytes (at most {max_body_bytes} accepted)"),
         )),
     }
 }

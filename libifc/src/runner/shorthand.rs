@@ -39,6 +39,9 @@ pub struct ShorthandOptions {
     pub ng_classes: Vec<String>,
     /// Directory for `results.jsonl`, `results.sqlite` and `snapshots/` (no trailing `/`).
     pub out_dir: String,
+    /// The colour matrix of streams that do not name theirs (`None`: BT.601, see
+    /// [`crate::preprocess::ColourMatrix::for_frame`]).
+    pub colour_matrix: Option<crate::pipeline::ColourMatrix>,
 }
 
 /// `rtsp://` and `rtsps://` inputs are cameras; anything else is a file.
@@ -91,7 +94,11 @@ pub fn shorthand_document(o: &ShorthandOptions) -> PipelineDocument {
         Node::new(
             "letterbox",
             &["decode"],
-            NodeKind::Preprocess(PreprocessNode { resize: Some(ResizeMode::Letterbox), ..PreprocessNode::default() }),
+            NodeKind::Preprocess(PreprocessNode {
+                resize: Some(ResizeMode::Letterbox),
+                colour_matrix: o.colour_matrix,
+                ..PreprocessNode::default()
+            }),
         ),
         Node::new("model", &["letterbox"], NodeKind::Infer(infer)),
         Node::new(

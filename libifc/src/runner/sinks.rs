@@ -141,7 +141,7 @@ impl<W: SnapshotWriter> ResultSink for SnapshotSink<W> {
             (w as usize).checked_mul(h as usize).and_then(|n| n.checked_mul(3)).ok_or_else(|| err(&"too large"))?;
         self.rgb.resize(len, 0);
         let view = frame.view().map_err(|e| err(&e))?;
-        convert_to_rgb24(&view, &mut self.rgb).map_err(|e| err(&e))?;
+        convert_to_rgb24(&view, None, &mut self.rgb).map_err(|e| err(&e))?;
         let mut canvas = RgbCanvas::new(w, h, &mut self.rgb).map_err(|e| err(&e))?;
         annotate_frame(&mut canvas, &record.detections, &record.verdict);
         self.writer.write_snapshot(&snapshot_stem(record), &self.rgb, w, h)?;

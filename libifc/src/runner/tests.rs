@@ -149,6 +149,7 @@ fn shorthand() -> PipelineDocument {
         labels: Some("m.yaml".into()),
         ng_classes: vec!["scratch".into()],
         out_dir: "out".into(),
+        colour_matrix: None,
     })
 }
 

@@ -89,8 +89,10 @@ class Frame:
     @property
     def device(self) -> str:
         """``"cpu"``, or ``"cuda:N"`` for a frame decoded with ``device="cuda"``."""
-    def to_numpy(self, format: str = "rgb") -> Any:
-        """``"rgb"``: H x W x 3 uint8 ndarray. ``"native"``: a tuple of 2-D plane ndarrays."""
+    def to_numpy(self, format: str = "rgb", matrix: Optional[str] = None) -> Any:
+        """``"rgb"``: H x W x 3 uint8 ndarray. ``"native"``: a tuple of 2-D plane ndarrays.
+        ``matrix`` (``"bt601"``, ``"bt709"``, ``"bt2020"``) overrides the stream's colour matrix;
+        streams that name none are converted as BT.601, like libswscale and OpenCV."""
     def _rgb(self) -> Tensor: ...
     def _planes(self) -> List[Tensor]: ...
     def _reference_rgb(self, matrix: Optional[str] = None, full_range: Optional[bool] = None) -> List[float]: ...
