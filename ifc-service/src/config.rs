@@ -9,6 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 mod events;
+mod recording;
+pub use recording::{CameraRecording, RecordingConfig};
 mod ingest;
 pub use ingest::{IngestConfig, RtspIngestConfig};
 pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
@@ -38,6 +40,8 @@ pub struct ServeConfig {
     pub events: EventsConfig,
     /// How long published events stay in the outbox.
     pub outbox: OutboxConfig,
+    /// Which cameras are recorded, and how long recordings stay.
+    pub recording: RecordingConfig,
     /// Streams cameras push to the server (RTSP publish).
     pub ingest: IngestConfig,
 }
@@ -56,6 +60,7 @@ impl Default for ServeConfig {
             metrics_require_auth: false,
             events: EventsConfig::default(),
             outbox: OutboxConfig::default(),
+            recording: RecordingConfig::default(),
             ingest: IngestConfig::default(),
         }
     }
@@ -264,6 +269,21 @@ impl ServeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let EventsConfig::Kafka(k) = &self.events {
             k.validate()?;
+        }
+        for (i, cam) in self.recording.cameras.iter().enumerate() {
+            // The id names the camera's segment directory: no path tricks.
+            let ok = !cam.camera_id.is_empty()
+                && !cam.camera_id.starts_with('.')
+                && cam.camera_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    field: format!("recording.cameras[{i}].camera_id"),
+                    message: "letters, digits, `.`, `_` and `-` only, not starting with `.`".into(),
+                });
+            }
+            if self.recording.cameras[..i].iter().any(|c| c.camera_id == cam.camera_id) {
+                return Err(ConfigError::Invalid { field: format!("recording.cameras[{i}].camera_id"), message: "listed twice".into() });
+            }
         }
         Ok(())
     }

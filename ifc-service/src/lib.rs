@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod grpc;
 pub mod inspections;
 pub mod objects;
+pub mod recorder;
 pub mod listen;
 pub mod media;
 pub mod run_store;

@@ -93,6 +93,7 @@ pub async fn serve(
         media,
         config: Arc::new(config.clone()),
         shutdown: shutdown.clone(),
+        recorder: Arc::default(),
     };
     // REST and gRPC on one listener: gRPC's paths are `/ifc.v1.<Service>/<Method>`.
     let router = app(state.clone()).merge(grpc::routes(state.clone())?);
@@ -101,6 +102,8 @@ pub async fn serve(
         OutboxRelay::new(db.clone(), bus, feed, outbox_wake).with_outbox(config.outbox.clone()).run(shutdown.clone()),
     );
     state.manager.restore(&state).await;
+    let recorder = crate::recorder::Recorder::start(&state).await.context("recorder")?;
+    let _ = state.recorder.set(Arc::clone(&recorder));
 
     // Publishers may push as soon as the API can see what they feed.
     let rtsp = crate::ingest::start_rtsp(state.clone(), shutdown.clone()).await?;
@@ -116,6 +119,8 @@ pub async fn serve(
     listen::serve(listener, tls, router, shutdown.clone()).await;
     tracing::info!("ifc serve: stopping inspections");
     state.manager.stop_all().await;
+    tracing::info!("ifc serve: stopping the recorder");
+    recorder.stop().await;
     state.outbox_wake.notify_one();
     let _ = relay.await;
     let _ = uploader.await;

@@ -20,6 +20,7 @@ pub mod openapi;
 pub(crate) mod pipelines;
 pub(crate) mod principal;
 pub(crate) mod products;
+pub(crate) mod recordings;
 pub(crate) mod results;
 pub(crate) mod users;
 pub mod views;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     /// Ends the long-lived responses (event feeds), so a graceful shutdown does not wait on them.
     pub shutdown: Shutdown,
+    /// The recorder, once started (after the state exists: it needs the feeds and stores).
+    pub recorder: Arc<std::sync::OnceLock<Arc<crate::recorder::Recorder>>>,
 }
 
 /// The whole API.
@@ -89,6 +92,15 @@ pub fn app(state: AppState) -> Router {
         .route("/results/:id", get(results::get_one))
         .route("/results/:id/snapshot", get(results::snapshot))
         .route("/statistics", get(results::statistics))
+        .route("/cameras/:id/recordings", get(recordings::list))
+        .route("/cameras/:id/export", get(recordings::export))
+        .route("/cameras/:id/export-links", post(recordings::create_link))
+        .route("/cameras/:id/playlist.m3u8", get(recordings::playlist))
+        .route("/cameras/:id/protections", get(recordings::list_protections).post(recordings::protect))
+        .route("/cameras/:id/protections/:protection_id", axum::routing::delete(recordings::unprotect))
+        .route("/recordings/:id/file", get(recordings::file))
+        .route("/signed/export", get(recordings::signed_export))
+        .route("/signed/recordings/:id/:part", get(recordings::signed_part))
         .route("/events", get(ws::events))
         .route("/openapi.json", get(openapi::document));
     Router::new()

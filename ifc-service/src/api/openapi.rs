@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth_routes, cameras, inspections, pipelines, products, results, users, ws};
+use super::{auth_routes, cameras, inspections, pipelines, products, recordings, results, users, ws};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,9 @@ use super::{auth_routes, cameras, inspections, pipelines, products, results, use
         inspections::set_item,
         products::list, products::create, products::get_one, products::delete, products::lots,
         results::list, results::get_one, results::snapshot, results::statistics,
+        recordings::list, recordings::file, recordings::export, recordings::create_link, recordings::signed_export,
+        recordings::playlist, recordings::signed_part, recordings::list_protections, recordings::protect,
+        recordings::unprotect,
         ws::events,
     ),
     components(schemas(crate::events::EventEnvelope)),

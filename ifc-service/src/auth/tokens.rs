@@ -47,7 +47,12 @@ pub struct JwtKeys {
     issuer: String,
     audience: String,
     ttl_s: u64,
+    /// Signs download links (HMAC-SHA256): derived from the JWT secret, so one secret file
+    /// serves both, but a link signature is never a valid token signature or the reverse.
+    link_key: [u8; 32],
 }
+
+type HmacSha256 = hmac::Hmac<Sha256>;
 
 impl JwtKeys {
     pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl_s: u64) -> Self {
@@ -64,6 +69,7 @@ impl JwtKeys {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             ttl_s,
+            link_key: link_key(secret),
         }
     }
 
@@ -83,6 +89,19 @@ impl JwtKeys {
             return Err(TokenError::KeyTooShort { path: path.display().to_string() });
         }
         Ok(Self::new(&secret, issuer, audience, ttl_s))
+    }
+
+    /// The signature of a link's canonical text (base64url).
+    pub fn sign_link(&self, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::Mac::finalize(link_mac(&self.link_key, message)).into_bytes())
+    }
+
+    /// Whether `signature` is the link signature of `message` (compared in constant time).
+    pub fn verify_link(&self, message: &str, signature: &str) -> bool {
+        match URL_SAFE_NO_PAD.decode(signature) {
+            Ok(sig) => hmac::Mac::verify_slice(link_mac(&self.link_key, message), &sig).is_ok(),
+            Err(_) => false,
+        }
     }
 
     pub fn ttl_s(&self) -> u64 {
@@ -107,6 +126,25 @@ impl JwtKeys {
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         Ok(jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?.claims)
     }
+}
+
+/// sha256("ifc download links" ‖ secret): a key of its own for link signatures.
+fn link_key(secret: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"ifc download links\0");
+    h.update(secret);
+    h.finalize().into()
+}
+
+fn link_mac(key: &[u8; 32], message: &str) -> HmacSha256 {
+    use hmac::Mac;
+    // A key shorter than SHA-256's 64-byte block is zero-padded by HMAC (RFC 2104): padding it
+    // here gives the same MAC through the infallible constructor.
+    let mut block = [0u8; 64];
+    block[..32].copy_from_slice(key);
+    let mut mac = <HmacSha256 as hmac::digest::KeyInit>::new(&block.into());
+    mac.update(message.as_bytes());
+    mac
 }
 
 fn new_random<const N: usize>() -> Result<[u8; N], TokenError> {

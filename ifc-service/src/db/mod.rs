@@ -13,6 +13,7 @@ mod keys;
 mod outbox;
 mod pipelines;
 mod products;
+mod recordings;
 mod results;
 mod users;
 
@@ -22,6 +23,7 @@ pub use keys::ApiKeyRow;
 pub use outbox::{OutboxEvent, OutboxRow};
 pub use pipelines::{PipelineRow, PipelineVersionRow};
 pub use products::{LotRow, ProductRow};
+pub use recordings::{ProtectionRow, RecordingRow, NG_PROTECTOR};
 pub use results::{NewResult, ResultFilter, ResultRow, StatsBucket};
 pub use users::UserRow;
 

@@ -18,7 +18,7 @@ pub enum Event {
     /// An inspection started, stopped, ended or failed.
     #[serde(rename = "inspection-status")]
     InspectionStatus(Envelope<InspectionStatusPayload>),
-    /// Something an operator must look at (reserved: nothing publishes alarms yet).
+    /// Something an operator must look at (the recorder's disk and protection alarms).
     #[serde(rename = "alarms")]
     Alarms(Envelope<AlarmPayload>),
 }
@@ -118,6 +118,20 @@ pub struct AlarmPayload {
     /// What kind of alarm (a short code).
     pub kind: String,
     pub message: String,
+    /// Recording alarms (`recording-disk-full`, `recording-stopped-protected`,
+    /// `recording-resumed`): the recording filesystem's state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingAlarm>,
+}
+
+/// The recording filesystem when a recording alarm fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingAlarm {
+    /// Free bytes (statvfs `f_bavail`).
+    pub free_bytes: u64,
+    /// The configured floor (`recording.min_free_bytes`).
+    pub min_free_bytes: u64,
 }
 
 /// The events' JSON Schema (draft 7), as published in `schema/events.schema.json`.

@@ -93,7 +93,12 @@ async fn store_record(state: &AppState, inspection_id: &str, camera_id: &str, it
     let mut delay = std::time::Duration::from_millis(100);
     loop {
         match state.db.insert_result(&result, &make_event).await {
-            Ok(_) => break,
+            Ok(result_id) => {
+                if verdict_kind == Verdict::Ng {
+                    crate::recorder::protect_ng(state, camera_id, msg.wall_ms, result_id).await;
+                }
+                break;
+            }
             Err(e) => {
                 tracing::error!(camera = %camera_id, error = %e, retry_in_ms = delay.as_millis() as u64, "cannot store a result; retrying");
                 tokio::time::sleep(delay).await;

@@ -6,9 +6,15 @@
 mod protected;
 mod recovery;
 mod retention;
+mod segment_timing;
+mod segment_writer;
 #[cfg(test)]
 mod retention_tests;
 
 pub use protected::ProtectedRanges;
 pub use recovery::{partial_file_name, plan_recovery, segment_file_name, FoundFile, IndexedSegment, RecoveryPlan};
 pub use retention::{plan_camera, plan_space, Budget, CameraPlan, CameraSegments, Segment, SpacePlan};
+pub use segment_timing::{decode_times, SampleTiming, SegmentTiming, TimingError};
+pub use segment_writer::{
+    hex_lower, CloseReason, FinishedSegment, SegmentError, SegmentWriter, SegmentWriterOptions, SegmentWriterStats, TIMESCALE_90K,
+};
