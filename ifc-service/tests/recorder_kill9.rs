@@ -3,8 +3,8 @@
 //! decodes completely and matches its checksum, and what was lost is at most the unfinished
 //! segment per camera.
 //!
-//! The recording process is this test binary run again as a child (`kill9_child`, ignored in
-//! a normal run): the service's recorder (`Recorder::start`, the code `ifc serve` runs) with 4
+//! The recording process is the example `kill9_recorder` (`examples/kill9_recorder.rs`, built
+//! with the tests): the service's recorder (`Recorder::start`, the code `ifc serve` runs) with 4
 //! cameras, each fed a real clip in real time, looped, as one ingest session. The parent kills
 //! it with SIGKILL at a random moment (seeded, printed), runs recovery on the data dir and
 //! checks it, then starts the next child on the same data dir.
@@ -13,80 +13,22 @@
 
 mod support;
 
+use support::kill9::{config, CHILD_DIR};
+
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ifc::remux::LiveItem;
-use ifc_service::config::{CameraRecording, ServeConfig};
+use ifc_service::config::ServeConfig;
 use ifc_service::recorder::{recover_all, Recorder};
-use support::{app_state, clip, create_camera, decode, open_db, sha256_hex};
+use support::{app_state, create_camera, decode, open_db, sha256_hex};
 
-const CHILD_DIR: &str = "IFC_KILL9_CHILD_DATA_DIR";
 const CAMERAS: usize = 4;
 const SEGMENT_MS: i64 = 1200; // 1 s target, key frames every 1.2 s
 /// Kills aimed for, and the time they may take together.
 const KILLS: usize = 100;
 const BUDGET: Duration = Duration::from_secs(420);
-
-fn config(data_dir: &Path, cameras: &[String]) -> ServeConfig {
-    let mut config = ServeConfig { data_dir: data_dir.to_owned(), ..ServeConfig::default() };
-    config.recording.cameras = cameras
-        .iter()
-        .map(|id| CameraRecording { camera_id: id.clone(), segment_s: 1, max_age_s: None, max_bytes: Some(600_000) })
-        .collect();
-    config.recording.min_free_bytes = 0;
-    // Retention every second with a small budget: kills land inside deletions too.
-    config.recording.retention_interval_s = 1;
-    config
-}
-
-fn read_cameras(data_dir: &Path) -> Vec<String> {
-    std::fs::read_to_string(data_dir.join("cameras.txt")).expect("camera ids").lines().map(str::to_owned).collect()
-}
-
-/// The recording process: runs until killed.
-#[test]
-#[ignore = "the child process of kill9_at_random_moments"]
-fn kill9_child() {
-    let Ok(dir) = std::env::var(CHILD_DIR) else { panic!("{CHILD_DIR} not set: run by kill9_at_random_moments") };
-    let data_dir = PathBuf::from(dir);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let cameras = read_cameras(&data_dir);
-        let config = config(&data_dir, &cameras);
-        let db = open_db(&config).await;
-        let state = app_state(db, config, &[7u8; 32]);
-        let _recorder = Recorder::start(&state).await.expect("recorder");
-        let input = clip("h264_high_bpyramid_320x240_25.mp4");
-        let packets = input.packets();
-        let clip_90k = packets.iter().filter_map(|p| p.pts_90k).max().unwrap_or(0) + 3600;
-        let mut publishers = Vec::new();
-        for id in &cameras {
-            publishers.push(state.media.feed(id).publisher().expect("publisher"));
-        }
-        for p in &publishers {
-            p.send(LiveItem::Config(input.config.clone()));
-        }
-        // Real time: packet n of loop k at (k * clip + pts) after the start.
-        let start = Instant::now();
-        println!("child: recording");
-        for k in 0i64.. {
-            for packet in &packets {
-                let mut packet = packet.clone();
-                packet.dts_90k = None;
-                let pts = packet.pts_90k.unwrap_or(0) + k * clip_90k;
-                packet.pts_90k = Some(pts);
-                let due = start + Duration::from_micros(u64::try_from(pts).unwrap_or(0) * 1000 / 90);
-                tokio::time::sleep_until(due.into()).await;
-                for p in &publishers {
-                    p.send(LiveItem::Packet(packet.clone()));
-                }
-            }
-        }
-    });
-}
 
 /// Whether any camera directory holds a segment being written.
 fn has_part_file(root: &Path, cameras: &[String]) -> bool {
@@ -125,7 +67,10 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
             | 1;
     println!("kill -9 moments: seed {seed}");
     let mut rng = Rng(seed);
+    // target/debug/deps/<this test> → target/debug/examples/kill9_recorder
     let exe = std::env::current_exe().expect("test binary");
+    let exe = exe.parent().and_then(Path::parent).expect("target dir").join("examples/kill9_recorder");
+    assert!(exe.is_file(), "{} is missing: cargo test builds the examples first", exe.display());
     let began = Instant::now();
     let mut decoded: HashSet<i64> = HashSet::new();
     let mut kills = 0;
@@ -133,7 +78,6 @@ async fn kill9_at_random_moments_loses_at_most_the_unfinished_segment_per_camera
     let mut recovered_total = ifc_service::recorder::RecoverySummary::default();
     while kills < KILLS && began.elapsed() < BUDGET {
         let mut child = Command::new(&exe)
-            .args(["--exact", "kill9_child", "--ignored", "--nocapture", "--test-threads", "1"])
             .env(CHILD_DIR, &data_dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod kill9;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
