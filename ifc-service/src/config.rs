@@ -108,6 +108,24 @@ pub struct S3Config {
     pub access_key_id: Option<String>,
     #[serde(default)]
     pub secret_access_key: Option<String>,
+    /// Objects larger than this go up in parts (CreateMultipartUpload, UploadPart,
+    /// CompleteMultipartUpload; aborted on failure, so no parts are left behind).
+    #[serde(default = "default_multipart_threshold")]
+    pub multipart_threshold_bytes: u64,
+    /// The size of each part but the last; S3 needs at least 5 MiB.
+    #[serde(default = "default_multipart_part")]
+    pub multipart_part_bytes: u64,
+}
+
+/// S3's smallest part (every part but the last).
+pub const S3_MIN_PART_BYTES: u64 = 5 << 20;
+
+fn default_multipart_threshold() -> u64 {
+    16 << 20
+}
+
+fn default_multipart_part() -> u64 {
+    8 << 20
 }
 
 fn default_region() -> String {
@@ -269,6 +287,14 @@ impl ServeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let EventsConfig::Kafka(k) = &self.events {
             k.validate()?;
+        }
+        if let ObjectsConfig::S3(s3) = &self.objects {
+            if s3.multipart_part_bytes < S3_MIN_PART_BYTES {
+                return Err(ConfigError::Invalid {
+                    field: "objects.multipart_part_bytes".into(),
+                    message: format!("at least {S3_MIN_PART_BYTES} (S3's smallest part)"),
+                });
+            }
         }
         for (i, cam) in self.recording.cameras.iter().enumerate() {
             // The id names the camera's segment directory: no path tricks.

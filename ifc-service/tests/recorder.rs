@@ -3,11 +3,15 @@
 //! match their indexed checksum; the API lists them, exports a range as one MP4 from the key
 //! frame at or before its start (whole and by byte ranges, with a token or a signed link),
 //! serves an HLS playlist whose signed parts rebuild the segments, and protects ranges.
+//! Against a real S3 server (moto, behind a loopback proxy that cuts it off): multipart
+//! uploads, uploaded copies deleted with their segments, and the 5-minute outage.
 
 mod support;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,11 +19,14 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use ifc_service::api::{app, AppState};
 use ifc_service::auth::Role;
-use ifc_service::config::{CameraRecording, ServeConfig};
+use ifc_service::config::{CameraRecording, ObjectsConfig, S3Config, ServeConfig};
 use ifc_service::db::RecordingRow;
-use ifc_service::recorder::Recorder;
+use ifc_service::objects::{ObjectStore, S3Store};
+use ifc_service::recorder::{object_key, Recorder};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use support::s3::{self, S3Server};
+use support::tcp_proxy::TcpProxy;
 use support::{app_state, clip, create_camera, decode, open_db, packets, publish};
 use tower::ServiceExt;
 
@@ -531,6 +538,259 @@ async fn finished_segments_are_uploaded_to_the_object_store() {
         let stored = h.state.objects.get(&key).await.expect("the object store has it");
         assert_eq!(stored, std::fs::read(segment_path(&h, r.id)).expect("file"), "byte for byte");
     }
+    if let Some(r) = h.state.recorder.get() {
+        r.stop().await;
+    }
+}
+
+/// moto behind a loopback proxy that can cut it off (its objects survive the outage), and
+/// the harness's config pointing the object store at the proxy.
+struct S3Outage {
+    server: S3Server,
+    proxy: TcpProxy,
+}
+
+impl S3Outage {
+    fn start() -> Self {
+        let server = S3Server::start();
+        let proxy = TcpProxy::start(([127, 0, 0, 1], server.port).into());
+        Self { server, proxy }
+    }
+
+    fn config(&self) -> S3Config {
+        S3Config {
+            bucket: s3::BUCKET.into(),
+            endpoint: Some(self.proxy.endpoint()),
+            region: "us-east-1".into(),
+            path_style: true,
+            access_key_id: Some(s3::ACCESS_KEY.into()),
+            secret_access_key: Some(s3::SECRET_KEY.into()),
+            multipart_threshold_bytes: 16 << 20,
+            multipart_part_bytes: 8 << 20,
+        }
+    }
+
+    /// key → sha256 of every object under `recordings/`.
+    fn recordings(&self) -> BTreeMap<String, String> {
+        let server = &self.server;
+        server
+            .keys()
+            .into_iter()
+            .filter(|k| k.starts_with("recordings/"))
+            .map(|k| {
+                let data = server.get(&k).expect("listed object");
+                (k, format!("{:x}", Sha256::digest(&data)))
+            })
+            .collect()
+    }
+}
+
+/// key → sha256 the index says, for every live row (what the store must hold, exactly).
+fn indexed(rows: &[RecordingRow], camera_id: &str) -> BTreeMap<String, String> {
+    rows.iter().filter(|r| r.garbage == 0).map(|r| (object_key(camera_id, r.id), r.sha256.clone())).collect()
+}
+
+/// Bytes of the files waiting under `spool/objects/`.
+fn spool_bytes(state: &AppState) -> u64 {
+    let mut total = 0;
+    let mut dirs = vec![state.config.data_dir.join("spool/objects")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => dirs.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}
+
+async fn wait_for<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A file above `multipart_threshold_bytes` goes to a real S3 server (moto) in parts, from the
+/// file: the object is whole (same sha256) and no multipart upload is left open; `put` of the
+/// same bytes in memory takes the same path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_above_the_multipart_threshold_goes_to_s3_in_parts_and_arrives_whole() {
+    let outage = S3Outage::start();
+    let config = S3Config { multipart_threshold_bytes: 5 << 20, multipart_part_bytes: 5 << 20, ..outage.config() };
+    let store = S3Store::new(&config, |_| None).expect("client");
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 12 MiB + 1 byte: parts of 5, 5 and 2 MiB + 1; not repeating, so a misplaced part shows.
+    let data: Vec<u8> =
+        (0u64..(12 << 20) + 1).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let path = dir.path().join("big.m4s");
+    std::fs::write(&path, &data).expect("write");
+    let started = Instant::now();
+    store.put_file("recordings/c/1.m4s", &path, "video/mp4").await.expect("multipart from the file");
+    store.put("recordings/c/2.m4s", bytes::Bytes::from(data.clone()), "video/mp4").await.expect("multipart from memory");
+    let want = format!("{:x}", Sha256::digest(&data));
+    for key in ["recordings/c/1.m4s", "recordings/c/2.m4s"] {
+        let got = outage.server.get(key).expect("stored");
+        assert_eq!((got.len(), format!("{:x}", Sha256::digest(&got))), (data.len(), want.clone()), "{key} whole");
+    }
+    assert_eq!(outage.server.unfinished_uploads(), 0, "every multipart upload completed");
+    // Deleting is idempotent: a key that is gone is deleted already.
+    store.delete("recordings/c/2.m4s").await.expect("delete");
+    store.delete("recordings/c/2.m4s").await.expect("delete again");
+    assert_eq!(outage.server.get("recordings/c/2.m4s"), None);
+    eprintln!("multipart: 2 × 12 MiB in {:?}", started.elapsed());
+}
+
+/// Retention deletes a segment's uploaded copy with it. The store down at that moment: the
+/// local files go, the garbage rows stay as the record of the pending remote deletes (and
+/// survive a restart's recovery), and the copies are deleted once it answers; protected
+/// segments keep theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_deletes_uploaded_copies_too_and_catches_up_after_the_store_was_down() {
+    let outage = S3Outage::start();
+    let h = harness(|c| {
+        c.recording.upload = true;
+        c.objects = ObjectsConfig::S3(outage.config());
+    })
+    .await;
+    let input = clip("hevc_main_320x240_25.mp4");
+    for _ in 0..4 {
+        publish(&h.state, &h.camera_id, &input);
+    }
+    let rows = rows_when(&h, 8).await;
+    assert_eq!(rows.len(), 8);
+    wait_for("all 8 uploaded", Duration::from_secs(30), async || {
+        (outage.recordings() == indexed(&rows, &h.camera_id)).then_some(())
+    })
+    .await;
+    let protected = &rows[1];
+    h.state
+        .db
+        .insert_protection(&h.camera_id, protected.start_ms, protected.start_ms + 1, "evidence", "tester", None)
+        .await
+        .expect("protect");
+    if let Some(r) = h.state.recorder.get() {
+        r.stop().await;
+    }
+
+    // The store goes down; a budget of three segments deletes five locally.
+    outage.proxy.set_down();
+    let mut config = (*h.state.config).clone();
+    config.recording.retention_interval_s = 1;
+    config.recording.cameras[0].max_bytes =
+        Some(u64::try_from(rows[6].bytes + rows[7].bytes + protected.bytes).expect("bytes"));
+    let state2 = AppState { config: Arc::new(config), recorder: Arc::default(), ..h.state.clone() };
+    let recorder = Recorder::start(&state2).await.expect("recorder");
+    let kept = [rows[1].id, rows[6].id, rows[7].id];
+    let garbage = wait_for("local deletion", Duration::from_secs(20), async || {
+        let all = state2.db.camera_recordings_all(&h.camera_id).await.expect("rows");
+        let live: Vec<i64> = all.iter().filter(|r| r.garbage == 0).map(|r| r.id).collect();
+        (live == kept).then(|| all.iter().filter(|r| r.garbage != 0).map(|r| r.id).collect::<Vec<_>>())
+    })
+    .await;
+    assert_eq!(garbage.len(), 5, "the pending remote deletes are recorded as garbage rows");
+    for id in &garbage {
+        assert!(!segment_path(&h, *id).exists(), "local files go at once");
+    }
+    assert_eq!(outage.recordings().len(), 8, "the store was down: the copies are still there");
+    recorder.stop().await;
+
+    // A restart while it is still down: recovery keeps the garbage rows.
+    let recorder = Recorder::start(&state2).await.expect("recorder");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let all = state2.db.camera_recordings_all(&h.camera_id).await.expect("rows");
+    assert_eq!(all.iter().filter(|r| r.garbage != 0).count(), 5, "recovery kept the pending remote deletes");
+
+    // Back up: the next passes delete the copies and then the rows.
+    outage.proxy.set_up();
+    wait_for("remote copies follow the index", Duration::from_secs(30), async || {
+        let all = state2.db.camera_recordings_all(&h.camera_id).await.expect("rows");
+        (all.iter().all(|r| r.garbage == 0) && outage.recordings() == indexed(&all, &h.camera_id)).then_some(())
+    })
+    .await;
+    assert_eq!(outage.recordings().len(), 3, "the protected segment's copy and the two newest stay");
+    recorder.stop().await;
+}
+
+/// The outage: the object store (moto, cut off by a loopback proxy so it keeps its
+/// objects) is down for 5 real minutes while a camera records 1 s segments of a small clip
+/// published every 2 s, under a byte budget of about 40 segments. Segments wait in the spool;
+/// retention deletes the oldest, and their spooled copies with them, so the spool (sampled
+/// every second) never outgrows the budget; when the store returns every segment in the index
+/// is in it with the index's checksum, and nothing else is (no deleted segment uploaded, no
+/// copy of a deleted one left).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_object_store_down_for_5_minutes_loses_no_segment_and_the_spool_stays_within_the_budget() {
+    const OUTAGE: Duration = Duration::from_secs(300);
+    let outage = S3Outage::start();
+    let input = clip("hevc_main_320x240_25.mp4");
+    // About 40 segments of this clip (two of about 28 kB per 2 s session).
+    let budget: u64 = 40 * 28_000;
+    let h = harness(|c| {
+        c.recording.upload = true;
+        c.recording.retention_interval_s = 1;
+        c.recording.cameras[0].max_bytes = Some(budget);
+        c.objects = ObjectsConfig::S3(outage.config());
+    })
+    .await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let publisher = {
+        let (state, camera_id, stop) = (h.state.clone(), h.camera_id.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                publish(&state, &camera_id, &input);
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let before = h.state.db.max_recording_id().await.expect("max id");
+    assert!(outage.recordings().len() >= 4, "uploads go straight to the store while it is up");
+
+    outage.proxy.set_down();
+    let started = Instant::now();
+    let (mut spool_max, mut largest_segment) = (0u64, 0i64);
+    while started.elapsed() < OUTAGE {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        spool_max = spool_max.max(spool_bytes(&h.state));
+        let rows = h.state.db.camera_recordings_all(&h.camera_id).await.expect("rows");
+        largest_segment = rows.iter().map(|r| r.bytes).chain([largest_segment]).max().unwrap_or(0);
+    }
+    let during = h.state.db.max_recording_id().await.expect("max id") - before;
+    // Retention runs every second and a session commits two segments at once: the index (and
+    // with it the spool) may be up to one session's segments over the budget between passes.
+    let slack = 2 * u64::try_from(largest_segment).expect("bytes");
+    eprintln!(
+        "outage: {during} segments recorded, spool at most {spool_max} bytes (budget {budget}, slack {slack})"
+    );
+    assert!(during as u64 * 28_000 > 3 * budget, "the outage outlasted the budget several times over");
+    assert!(spool_max > budget / 2, "segments waited in the spool");
+    assert!(spool_max <= budget + slack, "the spool outgrew the budget: {spool_max} > {budget} + {slack}");
+
+    outage.proxy.set_up();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    stop.store(true, Ordering::Relaxed);
+    publisher.join().expect("publisher");
+    let drained = Instant::now();
+    let rows = wait_for("spool drained, copies follow the index", Duration::from_secs(120), async || {
+        let rows = h.state.db.camera_recordings_all(&h.camera_id).await.expect("rows");
+        let settled = spool_bytes(&h.state) == 0
+            && rows.iter().all(|r| r.garbage == 0 && r.uploaded == 1)
+            && outage.recordings() == indexed(&rows, &h.camera_id);
+        settled.then_some(rows)
+    })
+    .await;
+    let stored = outage.recordings();
+    let matching = rows.iter().filter(|r| stored.get(&object_key(&h.camera_id, r.id)) == Some(&r.sha256)).count();
+    eprintln!("after the outage: {matching} of {} indexed segments in the store by checksum, drained in {:?}", rows.len(), drained.elapsed());
+    assert_eq!(matching, rows.len(), "every indexed segment is in the store with its checksum");
+    assert!(rows.len() >= 30, "the camera kept its budget's worth: {}", rows.len());
     if let Some(r) = h.state.recorder.get() {
         r.stop().await;
     }

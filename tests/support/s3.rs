@@ -97,6 +97,31 @@ impl S3Server {
     }
 }
 
+impl S3Server {
+    /// An object's bytes (GetObject), or `None` when it is not there. moto refuses anonymous
+    /// reads of objects but checks no signatures: any SigV4-shaped header does.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00"
+        );
+        match self.agent().get(&format!("{}/{key}", self.bucket_url())).set("authorization", &auth).call() {
+            Ok(r) => {
+                let mut body = Vec::new();
+                std::io::Read::read_to_end(&mut r.into_reader(), &mut body).expect("object body");
+                Some(body)
+            }
+            Err(ureq::Error::Status(404, _)) => None,
+            Err(e) => panic!("GetObject {key}: {e}"),
+        }
+    }
+
+    /// Multipart uploads begun and neither completed nor aborted (ListMultipartUploads).
+    pub fn unfinished_uploads(&self) -> usize {
+        let body = self.agent().get(&self.bucket_url()).query("uploads", "").call().expect("ListMultipartUploads");
+        xml_values(&body.into_string().expect("XML"), "UploadId").len()
+    }
+}
+
 /// The texts of every `<tag>…</tag>` (S3's listing XML has no nesting of these).
 fn xml_values(xml: &str, tag: &str) -> Vec<String> {
     let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));

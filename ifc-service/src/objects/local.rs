@@ -1,4 +1,4 @@
-//! Objects as files under a directory: written to a temporary file, synced, renamed.
+//! Objects as files under a directory: written (or copied) to a temporary file, synced, renamed.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +37,30 @@ impl ObjectStore for LocalDirStore {
         })
     }
 
+    fn put_file<'a>(&'a self, key: &'a str, source: &'a Path, _content_type: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move {
+            check_key(key)?;
+            let path = self.root.join(key);
+            let tmp_dir = path.parent().unwrap_or(&self.root).to_owned();
+            let source = source.to_owned();
+            tokio::task::spawn_blocking(move || copy_durably(&tmp_dir, &path, &source))
+                .await
+                .map_err(|e| ObjectError::Io { store: "local", key: key.to_owned(), source: std::io::Error::other(e) })?
+                .map_err(Self::io(key))
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move {
+            check_key(key)?;
+            match tokio::fs::remove_file(self.root.join(key)).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Self::io(key)(e)),
+            }
+        })
+    }
+
     fn get<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, Bytes> {
         Box::pin(async move {
             check_key(key)?;
@@ -65,13 +89,29 @@ impl ObjectStore for LocalDirStore {
 /// synced, renamed over `path`, and the directory synced so the rename itself is durable.
 pub(crate) fn write_durably(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    replace_durably(tmp_dir, path, |file| file.write_all(bytes))
+}
+
+/// [`write_durably`] with the bytes of the file at `source`, copied without holding them whole.
+pub(crate) fn copy_durably(tmp_dir: &Path, path: &Path, source: &Path) -> std::io::Result<()> {
+    let mut from = std::fs::File::open(source)?;
+    replace_durably(tmp_dir, path, |file| std::io::copy(&mut from, file).map(drop))
+}
+
+fn replace_durably(
+    tmp_dir: &Path,
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(tmp_dir);
     std::fs::create_dir_all(dir)?;
     std::fs::create_dir_all(tmp_dir)?;
     let tmp = tmp_dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    if let Err(e) = fill(&mut file).and_then(|()| file.sync_all()) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path)?;
     std::fs::File::open(dir)?.sync_all()
 }

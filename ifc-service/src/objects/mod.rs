@@ -5,9 +5,14 @@
 //! Whichever store it is, the service talks to it through [`SpoolingStore`]: an object the
 //! store cannot take right now (S3 down) waits in a spool directory and is uploaded when the
 //! store answers again, so a snapshot a result refers to is never lost.
+//!
+//! Recorded segments go up with [`ObjectStore::put_file`] (S3: streamed from the file, in parts
+//! above `multipart_threshold_bytes`) and are deleted with [`ObjectStore::delete`] when
+//! retention deletes them locally: the remote copies follow the local index.
 
 mod local;
 mod s3;
+mod s3_multipart;
 mod spool;
 
 pub use local::LocalDirStore;
@@ -15,6 +20,7 @@ pub use s3::S3Store;
 pub use spool::SpoolingStore;
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -44,7 +50,25 @@ pub trait ObjectStore: Send + Sync {
     fn name(&self) -> &'static str;
     /// Stores `bytes` under `key` durably (whole or not at all).
     fn put<'a>(&'a self, key: &'a str, bytes: Bytes, content_type: &'a str) -> ObjectFuture<'a, ()>;
+    /// Stores the file at `path` under `key`, like [`Self::put`], without holding it whole
+    /// in memory where the store can stream (S3: from the file, in parts when it is large).
+    /// The file must not change meanwhile (segment files never do once renamed).
+    fn put_file<'a>(&'a self, key: &'a str, path: &'a Path, content_type: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move {
+            let bytes = tokio::fs::read(path)
+                .await
+                .map_err(|source| ObjectError::Io { store: self.name(), key: key.to_owned(), source })?;
+            self.put(key, Bytes::from(bytes), content_type).await
+        })
+    }
     fn get<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, Bytes>;
+    /// Deletes `key`; an object that is not there is deleted already (`Ok`).
+    fn delete<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, ()>;
+    /// Removes `key`'s copy waiting to be stored, without asking the store (which may be
+    /// down); whether there was one. Only [`SpoolingStore`] keeps waiting copies.
+    fn remove_waiting<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, bool> {
+        Box::pin(async move { check_key(key).map(|()| false) })
+    }
     /// Whether the store answers (for `/readyz`).
     fn ping(&self) -> ObjectFuture<'_, ()>;
 }

@@ -4,6 +4,7 @@
 //! seconds and the object goes to the spool ([`super::SpoolingStore`]), instead of holding the
 //! inspection's writer for the SDK's default minutes.
 
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_s3::config::retry::RetryConfig;
@@ -12,16 +13,20 @@ use aws_sdk_s3::config::{
     BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
 use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use bytes::Bytes;
 
+use super::s3_multipart::{self, Source};
 use super::{check_key, ObjectError, ObjectFuture, ObjectStore};
-use crate::config::S3Config;
+use crate::config::{S3Config, S3_MIN_PART_BYTES};
 
 pub struct S3Store {
-    client: aws_sdk_s3::Client,
-    bucket: String,
+    pub(super) client: aws_sdk_s3::Client,
+    pub(super) bucket: String,
+    /// Objects larger than this go up in parts ([`super::s3_multipart`]).
+    multipart_threshold_bytes: u64,
+    pub(super) multipart_part_bytes: u64,
 }
 
 impl S3Store {
@@ -66,11 +71,48 @@ impl S3Store {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        Ok(Self { client: aws_sdk_s3::Client::from_conf(builder.build()), bucket: config.bucket.clone() })
+        Ok(Self {
+            client: aws_sdk_s3::Client::from_conf(builder.build()),
+            bucket: config.bucket.clone(),
+            multipart_threshold_bytes: config.multipart_threshold_bytes,
+            multipart_part_bytes: config.multipart_part_bytes.max(S3_MIN_PART_BYTES),
+        })
     }
 
-    fn remote(key: &str, e: impl std::error::Error) -> ObjectError {
-        ObjectError::Remote { store: "s3", key: key.to_owned(), message: DisplayErrorContext(e).to_string() }
+    pub(super) fn remote(key: &str, e: impl std::error::Error) -> ObjectError {
+        Self::remote_message(key, DisplayErrorContext(e).to_string())
+    }
+
+    pub(super) fn remote_message(key: &str, message: String) -> ObjectError {
+        ObjectError::Remote { store: "s3", key: key.to_owned(), message }
+    }
+
+    /// One PUT of the whole object, or a multipart upload above the threshold.
+    async fn put_from(&self, key: &str, source: Source<'_>, size: u64, content_type: &str) -> Result<(), ObjectError> {
+        check_key(key)?;
+        if size > self.multipart_threshold_bytes {
+            return s3_multipart::upload(self, key, source, size, content_type).await;
+        }
+        let body = match source {
+            Source::Bytes(b) => ByteStream::from(b.clone()),
+            Source::File(path) => ByteStream::read_from()
+                .path(path)
+                .length(Length::Exact(size))
+                .build()
+                .await
+                .map_err(|e| ObjectError::Io { store: "s3", key: key.to_owned(), source: std::io::Error::other(e) })?,
+        };
+        // A PUT replaces an object whole: S3 never shows a partial one.
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Self::remote(key, e))?;
+        Ok(())
     }
 }
 
@@ -80,18 +122,24 @@ impl ObjectStore for S3Store {
     }
 
     fn put<'a>(&'a self, key: &'a str, bytes: Bytes, content_type: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move { self.put_from(key, Source::Bytes(&bytes), bytes.len() as u64, content_type).await })
+    }
+
+    fn put_file<'a>(&'a self, key: &'a str, path: &'a Path, content_type: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move {
+            let size = tokio::fs::metadata(path)
+                .await
+                .map_err(|source| ObjectError::Io { store: "s3", key: key.to_owned(), source })?
+                .len();
+            self.put_from(key, Source::File(path), size, content_type).await
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, ()> {
         Box::pin(async move {
             check_key(key)?;
-            // A PUT replaces an object whole: S3 never shows a partial one.
-            self.client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .content_type(content_type)
-                .body(ByteStream::from(bytes))
-                .send()
-                .await
-                .map_err(|e| Self::remote(key, e))?;
+            // S3 answers 204 for a key that is not there: deleting is idempotent.
+            self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| Self::remote(key, e))?;
             Ok(())
         })
     }
@@ -131,6 +179,8 @@ mod tests {
             path_style: true,
             access_key_id: None,
             secret_access_key: None,
+            multipart_threshold_bytes: 16 << 20,
+            multipart_part_bytes: 8 << 20,
         }
     }
 

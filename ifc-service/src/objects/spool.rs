@@ -9,6 +9,14 @@
 //! the uploader has emptied it. The uploader retries with exponential backoff, deletes each
 //! spool file only after the store took it, and carries on after a restart of the service.
 //! Reads look in the spool first, so a waiting snapshot can be shown.
+//!
+//! A file (a recorded segment, [`ObjectStore::put_file`]) is spooled as a hard link to it
+//! where the spool is on the same file system (no second copy of the bytes on disk), else as
+//! a durable copy. Deleting a key ([`ObjectStore::delete`]) removes a waiting copy, which then
+//! never reaches the store, or else deletes it from the store; the uploader and deletes take
+//! one lock per step, so an object is never uploaded after its delete. (One case is left: a
+//! put that failed after the server had in fact stored the object, then was spooled and
+//! deleted from the spool; the remote copy stays. S3 answers before a timeout in practice.)
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,7 +26,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use super::local::write_durably;
+use super::local::{copy_durably, write_durably};
 use super::{check_key, content_type_of, ObjectError, ObjectFuture, ObjectStore};
 use crate::shutdown::Shutdown;
 
@@ -34,6 +42,9 @@ pub struct SpoolingStore {
     /// Whether objects may be waiting; true at start until the uploader has looked.
     backlog: AtomicBool,
     wake: Notify,
+    /// Held by the uploader while it moves one object and by a delete while it looks in the
+    /// spool: a waiting object is either deleted before its upload or after it, never during.
+    moving: tokio::sync::Mutex<()>,
 }
 
 impl SpoolingStore {
@@ -44,6 +55,7 @@ impl SpoolingStore {
             tmp: spool_dir.join("tmp"),
             backlog: AtomicBool::new(true),
             wake: Notify::new(),
+            moving: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -61,13 +73,39 @@ impl SpoolingStore {
     async fn spool(&self, key: &str, bytes: Bytes) -> Result<(), ObjectError> {
         let path = self.objects.join(key);
         let tmp = self.tmp.clone();
-        tokio::task::spawn_blocking(move || write_durably(&tmp, &path, &bytes))
+        self.spool_with(key, move || write_durably(&tmp, &path, &bytes)).await
+    }
+
+    /// Spools the file at `source`: a hard link where it can, else a copy.
+    async fn spool_file(&self, key: &str, source: &Path) -> Result<(), ObjectError> {
+        let (path, tmp, source) = (self.objects.join(key), self.tmp.clone(), source.to_owned());
+        self.spool_with(key, move || match link_durably(&tmp, &path, &source) {
+            Ok(()) => Ok(()),
+            // Another file system (or one without links): a copy.
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => copy_durably(&tmp, &path, &source),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn spool_with(
+        &self,
+        key: &str,
+        write: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+    ) -> Result<(), ObjectError> {
+        tokio::task::spawn_blocking(write)
             .await
             .map_err(|e| ObjectError::Io { store: "spool", key: key.to_owned(), source: std::io::Error::other(e) })?
             .map_err(|source| ObjectError::Io { store: "spool", key: key.to_owned(), source })?;
         self.backlog.store(true, Ordering::SeqCst);
         self.wake.notify_one();
         Ok(())
+    }
+
+    /// Whether the store should be tried: nothing waits before this object (objects reach
+    /// the store in order, and a store known down does not hold the caller).
+    fn try_store_first(&self) -> bool {
+        !self.backlog.load(Ordering::SeqCst)
     }
 
     /// Uploads what waits in the spool until `shutdown`; what is left stays for the next start.
@@ -114,14 +152,15 @@ impl SpoolingStore {
     }
 
     async fn upload(&self, key: &str) -> Result<(), ObjectError> {
+        let _moving = self.moving.lock().await;
         let path = self.objects.join(key);
-        let bytes = match tokio::fs::read(&path).await {
-            Ok(b) => Bytes::from(b),
-            // Gone already (another uploader of the same data dir): nothing to do.
+        match tokio::fs::metadata(&path).await {
+            Ok(_) => {}
+            // Deleted meanwhile, or gone already (another uploader of the same data dir).
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(source) => return Err(ObjectError::Io { store: "spool", key: key.to_owned(), source }),
-        };
-        self.inner.put(key, bytes, content_type_of(key)).await?;
+        }
+        self.inner.put_file(key, &path, content_type_of(key)).await?;
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -138,7 +177,7 @@ impl ObjectStore for SpoolingStore {
     fn put<'a>(&'a self, key: &'a str, bytes: Bytes, content_type: &'a str) -> ObjectFuture<'a, ()> {
         Box::pin(async move {
             check_key(key)?;
-            if !self.backlog.load(Ordering::SeqCst) {
+            if self.try_store_first() {
                 match self.inner.put(key, bytes.clone(), content_type).await {
                     Ok(()) => return Ok(()),
                     Err(e @ ObjectError::BadKey { .. }) => return Err(e),
@@ -146,6 +185,46 @@ impl ObjectStore for SpoolingStore {
                 }
             }
             self.spool(key, bytes).await
+        })
+    }
+
+    fn put_file<'a>(&'a self, key: &'a str, path: &'a Path, content_type: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move {
+            check_key(key)?;
+            if self.try_store_first() {
+                match self.inner.put_file(key, path, content_type).await {
+                    Ok(()) => return Ok(()),
+                    Err(e @ ObjectError::BadKey { .. }) => return Err(e),
+                    // The file itself is unreadable: the spool could not take it either.
+                    Err(e @ ObjectError::Io { .. }) if !path.exists() => return Err(e),
+                    Err(e) => tracing::warn!(key = %key, error = %e, "object store unavailable: the object waits in the spool"),
+                }
+            }
+            self.spool_file(key, path).await
+        })
+    }
+
+    /// A delete while the store is down: the spool must not keep, nor upload later, what
+    /// was deleted.
+    fn remove_waiting<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, bool> {
+        Box::pin(async move {
+            check_key(key)?;
+            let _moving = self.moving.lock().await;
+            match tokio::fs::remove_file(self.objects.join(key)).await {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(source) => Err(ObjectError::Io { store: "spool", key: key.to_owned(), source }),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, ()> {
+        Box::pin(async move {
+            // It was waiting, so the store never got it: nothing to delete there.
+            if self.remove_waiting(key).await? {
+                return Ok(());
+            }
+            self.inner.delete(key).await
         })
     }
 
@@ -163,6 +242,18 @@ impl ObjectStore for SpoolingStore {
     fn ping(&self) -> ObjectFuture<'_, ()> {
         self.inner.ping()
     }
+}
+
+/// Makes `path` a hard link to `source` durably: a link in `tmp_dir` renamed over `path`,
+/// the directory synced.
+fn link_durably(tmp_dir: &Path, path: &Path, source: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(tmp_dir);
+    std::fs::create_dir_all(dir)?;
+    std::fs::create_dir_all(tmp_dir)?;
+    let tmp = tmp_dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::hard_link(source, &tmp)?;
+    std::fs::rename(&tmp, path)?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 /// The keys of the files under `root`, sorted (oldest ids first: event ids are UUID v7);
@@ -224,6 +315,9 @@ mod tests {
         fn get<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, Bytes> {
             self.store.get(key)
         }
+        fn delete<'a>(&'a self, key: &'a str) -> ObjectFuture<'a, ()> {
+            self.store.delete(key)
+        }
         fn ping(&self) -> ObjectFuture<'_, ()> {
             self.store.ping()
         }
@@ -262,6 +356,41 @@ mod tests {
         assert_eq!(spool.waiting().await, 0);
         trigger.fire();
         uploader.await.expect("uploader ends on shutdown");
+    }
+
+    /// A segment deleted by retention while the store is down: its waiting copy (a hard link,
+    /// no second copy of the bytes) goes, and the store never gets it.
+    #[tokio::test]
+    async fn a_waiting_file_deleted_while_the_store_is_down_is_never_uploaded() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inner = Arc::new(Switchable {
+            up: AtomicBool::new(false),
+            store: LocalDirStore::new(dir.path().join("store")),
+            puts: Mutex::new(0),
+        });
+        let spool = Arc::new(SpoolingStore::new(Arc::clone(&inner) as Arc<dyn ObjectStore>, dir.path().join("spool")));
+        let segment = dir.path().join("1.m4s");
+        std::fs::write(&segment, b"segment").expect("write");
+        spool.put_file("recordings/c/1.m4s", &segment, "video/mp4").await.expect("spooled");
+        let spooled = dir.path().join("spool/objects/recordings/c/1.m4s");
+        let ino = |p: &Path| std::fs::metadata(p).expect("metadata").ino();
+        assert_eq!(ino(&spooled), ino(&segment), "spooled as a hard link");
+        spool.delete("recordings/c/1.m4s").await.expect("deleted without the store");
+        assert_eq!(spool.waiting().await, 0);
+        inner.up.store(true, Ordering::SeqCst);
+        let (trigger, shutdown) = crate::shutdown::channel();
+        let uploader = tokio::spawn(Arc::clone(&spool).run_uploader(shutdown));
+        spool.put("recordings/c/2.m4s", Bytes::from_static(b"next"), "video/mp4").await.expect("put");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while spool.waiting().await > 0 {
+            assert!(std::time::Instant::now() < deadline, "the spool did not drain");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(matches!(inner.store.get("recordings/c/1.m4s").await, Err(ObjectError::NotFound { .. })));
+        assert_eq!(inner.store.get("recordings/c/2.m4s").await.expect("uploaded"), Bytes::from_static(b"next"));
+        trigger.fire();
+        uploader.await.expect("uploader ends");
     }
 
     #[tokio::test]

@@ -94,8 +94,15 @@ pub(super) fn recover(camera_id: &str, dir: &Path, db: &Db, handle: &Handle) -> 
         }
     }
     sync_dir(dir).map_err(|source| RecorderError::io(dir, source))?;
-    if !plan.delete_rows.is_empty() {
-        handle.block_on(db.delete_recording_rows(&plan.delete_rows))?;
+    // Garbage rows naming an uploaded copy stay until retention has deleted that copy too.
+    let delete_rows: Vec<i64> = plan
+        .delete_rows
+        .iter()
+        .copied()
+        .filter(|id| !rows.iter().any(|r| r.id == *id && super::remote_copies::awaits_remote_delete(r)))
+        .collect();
+    if !delete_rows.is_empty() {
+        handle.block_on(db.delete_recording_rows(&delete_rows))?;
     }
     for id in &plan.missing {
         tracing::error!(camera = %camera_id, segment = id, "recording: an indexed segment's file is missing (deleted outside the recorder?)");
@@ -106,13 +113,13 @@ pub(super) fn recover(camera_id: &str, dir: &Path, db: &Db, handle: &Handle) -> 
     tracing::info!(
         camera = %camera_id,
         files_deleted = plan.delete_files.len(),
-        rows_deleted = plan.delete_rows.len(),
+        rows_deleted = delete_rows.len(),
         unfinished = plan.unfinished,
         "recording: recovered"
     );
     Ok(RecoverySummary {
         files_deleted: plan.delete_files.len() as u64,
-        rows_deleted: plan.delete_rows.len() as u64,
+        rows_deleted: delete_rows.len() as u64,
         unfinished: plan.unfinished,
         broken: (plan.missing.len() + plan.size_mismatch.len()) as u64,
     })

@@ -6,7 +6,8 @@
 //! MediaHub feed ─subscribe─▶ camera thread (ifc-rec-CAMERA): SegmentWriter ─▶ ID.m4s.part
 //!   ─fsync─▶ rename ID.m4s ─fsync dir─▶ index row ─▶ uploader task ─▶ SpoolingStore
 //! retention task (timer, or woken by a full disk): plan_camera (age, bytes) and, below
-//!   `min_free_bytes`, plan_space; deletes through garbage rows; alarms; halts a camera
+//!   `min_free_bytes`, plan_space; deletes through garbage rows (uploaded copies too: a
+//!   garbage row naming an object stays until the store deleted it); alarms; halts a camera
 //!   rather than delete protected data
 //! ```
 //!
@@ -16,12 +17,14 @@
 mod camera;
 mod clock;
 pub mod export;
+mod remote_copies;
 mod retention;
 mod upload;
 
 pub use camera::{CameraCounters, RecoverySummary};
 pub use clock::WallClock;
 pub use retention::free_bytes;
+pub use upload::object_key;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,8 @@
 //! Protected data is never deleted: a camera whose budget or the disk cannot be met without it
 //! is halted (its segments are no longer written) with an alarm, and resumes once there is
 //! room again. Deleting follows the protocol recovery understands: mark the rows garbage,
-//! delete the files, fsync the directory, delete the rows.
+//! delete the files, fsync the directory, delete the rows; a row whose segment was uploaded
+//! stays until the object store has deleted its copy too (`remote_copies`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,6 +17,7 @@ use ifc::record::segment_file_name;
 use ifc::record::{plan_camera, plan_space, Budget, CameraSegments, ProtectedRanges, Segment};
 
 use super::camera::sync_dir;
+use super::remote_copies::{awaits_remote_delete, finish_remote_deletes};
 use super::{Recorder, RecorderError};
 use crate::api::AppState;
 use crate::db::{new_id, now_ms, OutboxEvent, RecordingRow};
@@ -73,6 +75,8 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
     let now = now_ms();
     let mut cameras = Vec::new();
     for cam in &config.cameras {
+        // Remote copies whose delete failed before (the store was down).
+        finish_remote_deletes(state, &cam.camera_id).await?;
         let rows: Vec<RecordingRow> =
             state.db.camera_recordings_all(&cam.camera_id).await?.into_iter().filter(|r| r.garbage == 0).collect();
         let protected = ProtectedRanges::from_ranges(
@@ -149,7 +153,7 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
     Ok(())
 }
 
-/// Deletes segments: garbage rows, files, directory fsync, rows.
+/// Deletes segments: garbage rows, files, directory fsync, remote copies, rows.
 pub(super) async fn delete(
     state: &AppState,
     recorder: &Recorder,
@@ -175,8 +179,18 @@ pub(super) async fn delete(
     })
     .await
     .map_err(|e| RecorderError::io(&dir, std::io::Error::other(e)))??;
-    state.db.delete_recording_rows(ids).await?;
-    tracing::info!(camera = %camera_id, segments = ids.len(), "recording: retention deleted segments");
+    // Rows naming an uploaded copy stay (garbage) until the store has deleted it too.
+    let local_only: Vec<i64> = state
+        .db
+        .camera_recordings_all(camera_id)
+        .await?
+        .iter()
+        .filter(|r| ids.contains(&r.id) && !awaits_remote_delete(r))
+        .map(|r| r.id)
+        .collect();
+    state.db.delete_recording_rows(&local_only).await?;
+    let remote_pending = finish_remote_deletes(state, camera_id).await?;
+    tracing::info!(camera = %camera_id, segments = ids.len(), remote_pending, "recording: retention deleted segments");
     Ok(())
 }
 

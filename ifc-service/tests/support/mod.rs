@@ -4,6 +4,10 @@
 #![allow(dead_code)] // each test file uses its own part
 
 pub mod kill9;
+/// moto's S3 (one implementation, shared with the integration tests).
+#[path = "../../../tests/support/s3.rs"]
+pub mod s3;
+pub mod tcp_proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,8 +65,9 @@ pub async fn create_camera(db: &Db, name: &str) -> String {
     .id
 }
 
-/// The service's state as `ifc serve` builds it (in-process bus, local objects), without the
-/// listener, the relay or inspections; the shutdown signal never fires.
+/// The service's state as `ifc serve` builds it (in-process bus, the configured objects and
+/// the spool's uploader), without the listener, the relay or inspections; the shutdown
+/// signal never fires.
 pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
     let jwt = JwtKeys::new(jwt_secret, "ifc", "ifc-api", 600);
     let objects = ifc_service::objects::open(&config).expect("objects");
@@ -73,6 +78,10 @@ pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
     let (trigger, shutdown) = ifc_service::shutdown::channel();
     // Kept alive for the process: dropping the trigger would end the background tasks.
     std::mem::forget(trigger);
+    // The spool's uploader, as `ifc serve` runs it (inside a runtime only).
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(Arc::clone(&objects).run_uploader(shutdown.clone()));
+    }
     AppState {
         db,
         jwt,
