@@ -388,6 +388,11 @@ mod tests {
         let err = serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3, bucket: b, bukket: c}").expect_err("typo");
         assert!(err.to_string().contains("bukket"), "{err}");
         assert!(serde_yaml_ng::from_str::<ServeConfig>("objects: {kind: s3}").is_err(), "no bucket");
+        assert_eq!((s3.multipart_threshold_bytes, s3.multipart_part_bytes), (16 << 20, 8 << 20));
+        let small: ServeConfig =
+            serde_yaml_ng::from_str("objects: {kind: s3, bucket: b, multipart_part_bytes: 1048576}").expect("parses");
+        let err = small.validate().expect_err("parts under 5 MiB");
+        assert!(err.to_string().contains("multipart_part_bytes"), "{err}");
     }
 
     #[test]
