@@ -75,8 +75,6 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
     let now = now_ms();
     let mut cameras = Vec::new();
     for cam in &config.cameras {
-        // Remote copies whose delete failed before (the store was down).
-        finish_remote_deletes(state, &cam.camera_id).await?;
         let rows: Vec<RecordingRow> =
             state.db.camera_recordings_all(&cam.camera_id).await?.into_iter().filter(|r| r.garbage == 0).collect();
         let protected = ProtectedRanges::from_ranges(
@@ -150,6 +148,11 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
             .await;
         }
     }
+    // Last, as it may wait on the store: uploaded copies of deleted segments (this pass's, and
+    // those a store that was down could not delete before).
+    for c in &cameras {
+        finish_remote_deletes(state, &c.camera_id).await?;
+    }
     Ok(())
 }
 
@@ -179,18 +182,25 @@ pub(super) async fn delete(
     })
     .await
     .map_err(|e| RecorderError::io(&dir, std::io::Error::other(e)))??;
-    // Rows naming an uploaded copy stay (garbage) until the store has deleted it too.
-    let local_only: Vec<i64> = state
-        .db
-        .camera_recordings_all(camera_id)
-        .await?
-        .iter()
-        .filter(|r| ids.contains(&r.id) && !awaits_remote_delete(r))
-        .map(|r| r.id)
-        .collect();
-    state.db.delete_recording_rows(&local_only).await?;
-    let remote_pending = finish_remote_deletes(state, camera_id).await?;
-    tracing::info!(camera = %camera_id, segments = ids.len(), remote_pending, "recording: retention deleted segments");
+    // Rows naming an uploaded copy stay (garbage) until the store has deleted it too, at the
+    // end of the pass; a copy still waiting in the spool goes now (no store involved, so a
+    // store that is down does not slow the budget's enforcement).
+    let rows = state.db.camera_recordings_all(camera_id).await?;
+    let mut done = Vec::new();
+    for r in rows.iter().filter(|r| ids.contains(&r.id)) {
+        let removed = match (&r.object_key, awaits_remote_delete(r)) {
+            (Some(key), true) => state.objects.remove_waiting(key).await.unwrap_or_else(|e| {
+                tracing::warn!(camera = %camera_id, segment = r.id, error = %e, "recording: a spooled copy was not removed");
+                false
+            }),
+            _ => true,
+        };
+        if removed {
+            done.push(r.id);
+        }
+    }
+    state.db.delete_recording_rows(&done).await?;
+    tracing::info!(camera = %camera_id, segments = ids.len(), remote_pending = ids.len().saturating_sub(done.len()), "recording: retention deleted segments");
     Ok(())
 }
 
