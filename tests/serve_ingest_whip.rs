@@ -316,6 +316,30 @@ fn options_patch_and_delete_follow_rfc_9725() {
     assert_eq!(second.status, 409, "one publisher per camera: {}", second.body);
 }
 
+/// Debian's Chromium offers no H.265; an offer that does (the captured one with its H.264
+/// formats renamed, as Safari and Chrome with hardware H.265 offer it) is answered with H.265.
+#[test]
+fn an_offer_of_h265_only_is_answered_with_h265() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path(), "{}\n");
+    push_camera(&server.admin(), "hevc");
+    let offer = String::from_utf8(chromium_offer()).expect("text");
+    let h265: String = offer
+        .lines()
+        .map(|l| {
+            if l.starts_with("a=fmtp:") && l.contains("profile-level-id") {
+                let pt = &l["a=fmtp:".len()..l.find(' ').unwrap_or(l.len())];
+                format!("a=fmtp:{pt} level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST\r\n")
+            } else {
+                format!("{}\r\n", l.replace("H264/90000", "H265/90000"))
+            }
+        })
+        .collect();
+    let reply = post_offer(&server, "hevc", Some(SECRET), h265.as_bytes());
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert!(reply.body.contains("H265/90000") && !reply.body.contains("H264/90000"), "{}", reply.body);
+}
+
 #[test]
 fn hostile_offers_get_a_typed_4xx_and_the_server_goes_on() {
     let dir = tempfile::tempdir().expect("tempdir");
