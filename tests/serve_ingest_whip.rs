@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use ifc_integration_tests::run_with_timeout;
 use ifc_integration_tests::serve::{wait_for, Api, ServeProcess};
 use ifc_integration_tests::serve_steps::camera_state;
-use ifc_integration_tests::run_with_timeout;
 use serde_json::{json, Value};
 
 const SECRET: &str = "whip-device-s3cret";
@@ -157,7 +157,9 @@ fn chromium_publishes_its_camera_over_whip_and_the_recording_decodes_to_the_fram
 
     // The publish runs in Chromium while the camera is watched here.
     let publisher = std::thread::spawn(move || chromium_publish(&endpoint, SECRET, 4));
-    wait_for(Duration::from_secs(60), "the camera to go live", || (camera_state(&api, &camera) == "live").then_some(()));
+    wait_for(Duration::from_secs(60), "the camera to go live", || {
+        (camera_state(&api, &camera) == "live").then_some(())
+    });
     wait_for(Duration::from_secs(20), "pictures in the camera's feed", || {
         (metric(&server, "ifc_whip_frames_published{").unwrap_or(0) > 10).then_some(())
     });
@@ -263,13 +265,20 @@ fn options_patch_and_delete_follow_rfc_9725() {
     let methods = preflight.header("access-control-allow-methods").unwrap_or_default();
     assert!(["POST", "PATCH", "DELETE"].iter().all(|m| methods.contains(m)), "{methods}");
     let allowed = preflight.header("access-control-allow-headers").unwrap_or_default().to_ascii_lowercase();
-    assert!(allowed.contains("authorization") && allowed.contains("content-type") && allowed.contains("if-match"), "{allowed}");
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type") && allowed.contains("if-match"),
+        "{allowed}"
+    );
     assert_eq!(preflight.header("accept-post"), Some("application/sdp"));
 
     let reply = post_offer(&server, "cam", Some(SECRET), &chromium_offer());
     assert_eq!(reply.status, 201, "{}", reply.body);
     assert_eq!(reply.header("content-type"), Some("application/sdp"));
-    assert!(reply.body.starts_with("v=0") && reply.body.contains("a=candidate:") && reply.body.contains("H264/90000"), "{}", reply.body);
+    assert!(
+        reply.body.starts_with("v=0") && reply.body.contains("a=candidate:") && reply.body.contains("H264/90000"),
+        "{}",
+        reply.body
+    );
     assert!(reply.body.contains("127.0.0.1"), "host candidate on loopback: {}", reply.body);
     assert_eq!(reply.header("link"), Some(format!("<{STUN}>; rel=\"ice-server\"").as_str()));
     let expose = reply.header("access-control-expose-headers").unwrap_or_default();
@@ -286,7 +295,8 @@ fn options_patch_and_delete_follow_rfc_9725() {
         }
         http("PATCH", &session, &headers, Some(body.as_bytes()))
     };
-    let fragment = "a=ice-ufrag:m57s\r\na=ice-pwd:TM8Yi2S2k0jPa/gvyn1P0I3u\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n\
+    let fragment =
+        "a=ice-ufrag:m57s\r\na=ice-pwd:TM8Yi2S2k0jPa/gvyn1P0I3u\r\nm=video 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n\
         a=candidate:367725155 1 udp 2122194687 127.0.0.1 54594 typ host generation 0 ufrag m57s network-id 3\r\n\
         a=end-of-candidates\r\n";
     let sdpfrag = "application/trickle-ice-sdpfrag";
@@ -348,7 +358,8 @@ fn hostile_offers_get_a_typed_4xx_and_the_server_goes_on() {
     let offer = String::from_utf8(chromium_offer()).expect("text");
     let audio_only = offer.replace("m=video", "m=audio");
     let two_videos = format!("{offer}{}", &offer[offer.find("m=video").expect("video")..]);
-    let no_ufrag: String = offer.lines().filter(|l| !l.starts_with("a=ice-ufrag")).map(|l| format!("{l}\r\n")).collect();
+    let no_ufrag: String =
+        offer.lines().filter(|l| !l.starts_with("a=ice-ufrag")).map(|l| format!("{l}\r\n")).collect();
     let vp8_only: String = offer
         .lines()
         .filter(|l| !(l.contains("H264") || l.contains("AV1") || l.contains("VP9") || l.starts_with("a=fmtp")))
@@ -378,7 +389,11 @@ fn hostile_offers_get_a_typed_4xx_and_the_server_goes_on() {
             assert_eq!(http("DELETE", &session, &[("Authorization", &format!("Bearer {SECRET}"))], None).status, 200);
         } else {
             let error: Value = serde_json::from_str(&reply.body).unwrap_or(Value::Null);
-            assert!(error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: a reason: {}", reply.body);
+            assert!(
+                error["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+                "{what}: a reason: {}",
+                reply.body
+            );
         }
     }
     let wrong_type = http(
@@ -389,5 +404,9 @@ fn hostile_offers_get_a_typed_4xx_and_the_server_goes_on() {
     );
     assert_eq!(wrong_type.status, 415);
     assert_eq!(http("GET", &server.url("/livez"), &[], None).status, 200, "the server goes on");
-    assert_eq!(post_offer(&server, "target", Some(SECRET), &chromium_offer()).status, 201, "and still takes a good offer");
+    assert_eq!(
+        post_offer(&server, "target", Some(SECRET), &chromium_offer()).status,
+        201,
+        "and still takes a good offer"
+    );
 }

@@ -69,17 +69,15 @@ impl From<DbError> for WhipError {
 
 impl IntoResponse for WhipError {
     fn into_response(self) -> Response {
-        if let Self::Api(e) = self {
-            return e.into_response();
-        }
-        let (status, code) = match &self {
-            Self::Api(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        let (status, code) = match self {
+            Self::Api(e) => return e.into_response(),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::PreconditionFailed => (StatusCode::PRECONDITION_FAILED, "precondition_failed"),
         };
-        let body = ErrorBody { error: ErrorDetail { code: code.into(), message: self.to_string(), details: Vec::new() } };
+        let body =
+            ErrorBody { error: ErrorDetail { code: code.into(), message: self.to_string(), details: Vec::new() } };
         (status, Json(body)).into_response()
     }
 }
@@ -119,7 +117,11 @@ async fn publish(
     require_content_type(&headers, SDP)?;
     let offer = body_bytes(body)?;
     if offer.len() > config.max_offer_bytes {
-        return Err(ApiError::TooLarge(format!("the offer is over ingest.whip.max_offer_bytes ({})", config.max_offer_bytes)).into());
+        return Err(ApiError::TooLarge(format!(
+            "the offer is over ingest.whip.max_offer_bytes ({})",
+            config.max_offer_bytes
+        ))
+        .into());
     }
     let publish = Publish { camera_id: camera.id.clone(), camera_name: camera.name.clone() };
     let started = state.whip.start(config, &state.media, &state.shutdown, publish, &offer).await?;

@@ -68,9 +68,8 @@ impl AnnexBToItems {
     pub fn push(&mut self, unit: Bytes, rtp_timestamp: u64, contiguous: bool) {
         self.units += 1;
         let timestamp = self.unwrap(rtp_timestamp);
-        let nals: Vec<Bytes> = AnnexBNals::new(&unit)
-            .map(|(offset, nal)| unit.slice(offset..offset + nal.len()))
-            .collect();
+        let nals: Vec<Bytes> =
+            AnnexBNals::new(&unit).map(|(offset, nal)| unit.slice(offset..offset + nal.len())).collect();
         // A gap: whatever the next units reference may be gone (the count is unknown; one is
         // enough for the live source to wait for a random-access point).
         let lost = u64::from(!contiguous);

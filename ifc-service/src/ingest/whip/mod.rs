@@ -268,4 +268,3 @@ fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
 }
-

@@ -110,7 +110,10 @@ impl SessionTask {
             }
             if let Some(last) = rx.last_media {
                 if now.duration_since(last) >= self.idle_timeout {
-                    break Ending::Stalled(format!("no media from the WHIP client for {} ms", self.idle_timeout.as_millis()));
+                    break Ending::Stalled(format!(
+                        "no media from the WHIP client for {} ms",
+                        self.idle_timeout.as_millis()
+                    ));
                 }
             }
             // Wake for the timers above too, not only str0m's.
@@ -272,7 +275,8 @@ impl SessionTask {
             }
             Ending::Failed(reason) => {
                 tracing::warn!(%camera, %session, %reason, "whip: session failed");
-                self.media.report_status(&self.entry.camera_id, SourceStatus::Error { reason: format!("WHIP: {reason}") });
+                self.media
+                    .report_status(&self.entry.camera_id, SourceStatus::Error { reason: format!("WHIP: {reason}") });
             }
             Ending::ConnectTimeout => {
                 tracing::info!(%camera, %session, "whip: ICE/DTLS did not complete; closing");

@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn end_of_candidates_alone_is_enough() {
-        let f = parse_fragment(b"a=ice-ufrag:Xrxo\na=ice-pwd:p\nm=video 9 UDP/TLS/RTP/SAVPF 0\na=mid:0\na=end-of-candidates\n").expect("parses");
+        let f = parse_fragment(
+            b"a=ice-ufrag:Xrxo\na=ice-pwd:p\nm=video 9 UDP/TLS/RTP/SAVPF 0\na=mid:0\na=end-of-candidates\n",
+        )
+        .expect("parses");
         assert!(f.end_of_candidates && f.candidates.is_empty());
     }
 
