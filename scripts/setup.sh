@@ -16,7 +16,10 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   # configure script and make, linked statically.
   make
   # ifc serve's backends matrix: a throwaway PostgreSQL 15 cluster (initdb, postgres, psql).
-  postgresql)
+  postgresql
+  # ifc serve's WHIP ingest test: headless Chromium publishes its fake camera (driven by
+  # Playwright's playwright-core from npm, installed by the test into ~/.cache/ifc/node).
+  chromium nodejs npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

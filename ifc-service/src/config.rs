@@ -12,7 +12,7 @@ mod events;
 mod recording;
 pub use recording::{CameraRecording, RecordingConfig};
 mod ingest;
-pub use ingest::{IngestConfig, RtspIngestConfig};
+pub use ingest::{IngestConfig, RtspIngestConfig, WhipIngestConfig};
 pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
 
 /// The whole configuration file.
@@ -42,7 +42,7 @@ pub struct ServeConfig {
     pub outbox: OutboxConfig,
     /// Which cameras are recorded, and how long recordings stay.
     pub recording: RecordingConfig,
-    /// Streams cameras push to the server (RTSP publish).
+    /// Streams cameras push to the server (RTSP publish, WHIP).
     pub ingest: IngestConfig,
 }
 

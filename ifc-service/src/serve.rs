@@ -94,6 +94,7 @@ pub async fn serve(
         config: Arc::new(config.clone()),
         shutdown: shutdown.clone(),
         recorder: Arc::default(),
+        whip: Arc::default(),
     };
     // REST and gRPC on one listener: gRPC's paths are `/ifc.v1.<Service>/<Method>`.
     let router = app(state.clone()).merge(grpc::routes(state.clone())?);

@@ -52,6 +52,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
         authenticate(&state, token).await?.require(Role::Viewer)?;
     }
     let backlog = state.db.outbox_backlog().await.unwrap_or(-1);
-    let text = state.manager.render_metrics(backlog);
+    let mut text = state.manager.render_metrics(backlog);
+    text.push_str(&state.whip.render_metrics());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

@@ -1,5 +1,6 @@
 //! The HTTP API, versioned under `/api/v1`: REST resources, the WebSocket event feed, the
-//! OpenAPI document, and `/livez`, `/readyz`, `/metrics` at the root.
+//! OpenAPI document, and `/livez`, `/readyz`, `/metrics` at the root. WHIP's resources
+//! (`/api/v1/whip/…`, [`whip`]) speak SDP, not JSON, and are not in the OpenAPI document.
 //!
 //! [`app`] builds the whole router from an [`AppState`]; tests drive it with `oneshot` or
 //! over a real socket. Every endpoint but the health ones (and `/metrics` unless configured)
@@ -24,6 +25,7 @@ pub(crate) mod recordings;
 pub(crate) mod results;
 pub(crate) mod users;
 pub mod views;
+pub(crate) mod whip;
 mod ws;
 
 use std::sync::Arc;
@@ -60,6 +62,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// The recorder, once started (after the state exists: it needs the feeds and stores).
     pub recorder: Arc<std::sync::OnceLock<Arc<crate::recorder::Recorder>>>,
+    /// Running WHIP sessions (`ingest.whip`).
+    pub whip: Arc<crate::ingest::whip::WhipSessions>,
 }
 
 /// The whole API.
@@ -102,7 +106,8 @@ pub fn app(state: AppState) -> Router {
         .route("/signed/export", get(recordings::signed_export))
         .route("/signed/recordings/:id/:part", get(recordings::signed_part))
         .route("/events", get(ws::events))
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .merge(whip::routes());
     Router::new()
         .nest("/api/v1", v1)
         .route("/livez", get(health::livez))

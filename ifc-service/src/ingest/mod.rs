@@ -1,5 +1,5 @@
-//! Streams cameras push to the server. Today: RTSP publish ([`rtsp`]), beside the RTSP pull
-//! sessions of `rtsp` cameras.
+//! Streams cameras push to the server: RTSP publish ([`rtsp`]) and WHIP ([`whip`]), beside
+//! the RTSP pull sessions of `rtsp` cameras. Both feed a `push` camera's `MediaHub` feed.
 //!
 //! ```text
 //! publisher ─TCP─▶ accept (max_sessions) ─▶ connection task (tokio): MessageReader
@@ -15,5 +15,6 @@
 
 pub mod rtsp;
 mod udp;
+pub mod whip;
 
 pub use rtsp::start_rtsp;

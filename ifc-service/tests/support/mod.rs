@@ -94,6 +94,7 @@ pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
         config: Arc::new(config),
         shutdown,
         recorder: Arc::default(),
+        whip: Arc::default(),
     }
 }
 

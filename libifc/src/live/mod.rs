@@ -7,12 +7,16 @@
 //!
 //! The RTSP session is the only I/O; [`RtpToItems`] (the depacketizer and the live source) is
 //! sans-IO and is also what turns a publisher's pushed RTP into items (`ifc serve`'s RTSP
-//! publish ingest), so pulled and pushed streams go through one implementation. Bad
+//! publish ingest), so pulled and pushed streams go through one implementation. Frames that a
+//! transport depacketized itself (WebRTC's, WHIP ingest) enter the same [`LiveSource`] through
+//! [`AnnexBToItems`]. Bad
 //! packets and unusable parameter sets are counted and logged, and the stream goes on: only a
 //! failed session (refused, unauthorized, timed out, closed mid-message) ends it with an error.
 
+mod annex_b_to_items;
 mod fanout;
 
+pub use annex_b_to_items::{AnnexBStats, AnnexBToItems};
 pub use fanout::{BreakReason, Fanout, FanoutBusy, FanoutPublisher, FanoutStats, FeedItem, Subscription};
 
 use std::time::{Duration, Instant};
