@@ -1,7 +1,8 @@
 //! `ifc serve`'s RTSP publish ingest against real publishers: ffmpeg (`-f rtsp`, TCP and UDP)
 //! and GStreamer's `rtspclientsink` push the committed clips (H.264 and H.265) to a `push`
 //! camera; an inspection on that camera (its feed) decodes exactly the clip's frames, read
-//! from the REST API's counters. Wrong and missing credentials fail and feed nothing; junk,
+//! from the REST API's counters, and the camera, recorded through the API, holds exactly the
+//! clip's frames in segments that decode in ffprobe. Wrong and missing credentials fail and feed nothing; junk,
 //! oversized and half-open connections and a second publisher do not disturb a good one; a
 //! publisher that goes silent is closed and its camera reported `stalled`.
 
@@ -13,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use ifc_integration_tests::backends::{BackendServers, Backends, Bus, Database, Objects};
 use ifc_integration_tests::serve::{subscribe, wait_for, Api, ServeProcess};
-use ifc_integration_tests::serve_steps::{add_pipeline, camera_state, counter, start_inspection};
+use ifc_integration_tests::serve_steps::{
+    add_pipeline, camera_state, counter, record_camera, recorded_frames_decoded, recordings, start_inspection,
+};
 use ifc_integration_tests::{ifc_bin, run_with_timeout, testdata};
 use serde_json::json;
 
@@ -146,30 +149,61 @@ fn publish_and_count(publisher: &str, transport: &str, clip_name: &str) {
 
 fn publish_and_count_on(s: Server, publisher: &str, transport: &str, clip_name: &str) {
     let name = format!("{publisher}-{transport}-{}", if clip_name.starts_with("hevc") { "h265" } else { "h264" });
-    let (_, inspection) = push_camera_inspected(&s, &name);
+    let (camera, inspection) = push_camera_inspected(&s, &name);
+    record_camera(&s.api, &camera, 1);
     let clip = clip(clip_name);
     let frames = frame_count(&clip);
     let url = publish_url(&s, &name, &format!("{USER}:{PASSWORD}@"));
-    if publisher == "ifc" {
-        let out = run_with_timeout(Command::new(ifc_bin()).args(["publish", "-q"]).arg(&clip).arg(&url), Duration::from_secs(60));
-        assert_ran(&out, "ifc publish");
-        assert_decodes_exactly(&s.api, &inspection, frames, &format!("ifc publish {clip_name}"));
-        return;
+    match publisher {
+        "ifc" => {
+            let out = run_with_timeout(
+                Command::new(ifc_bin()).args(["publish", "-q"]).arg(&clip).arg(&url),
+                Duration::from_secs(60),
+            );
+            assert_ran(&out, "ifc publish");
+            assert_decodes_exactly(&s.api, &inspection, frames, &format!("ifc publish {clip_name}"));
+        }
+        "ffmpeg" => {
+            let out = run_with_timeout(&mut ffmpeg_publish(&clip, transport, &url, &[]), Duration::from_secs(60));
+            assert_ran(&out, &format!("ffmpeg over {transport}"));
+            assert_decodes_exactly(&s.api, &inspection, frames, &format!("ffmpeg {transport} {clip_name}"));
+        }
+        _ => gst_publish_and_count(&s, &name, &inspection, transport, &clip, clip_name, frames),
     }
-    if publisher == "ffmpeg" {
-        let out = run_with_timeout(&mut ffmpeg_publish(&clip, transport, &url, &[]), Duration::from_secs(60));
-        assert_ran(&out, &format!("ffmpeg over {transport}"));
-        assert_decodes_exactly(&s.api, &inspection, frames, &format!("ffmpeg {transport} {clip_name}"));
-        return;
-    }
+    // The same feed recorded: once the session ended, its segments hold every frame of the
+    // clip, each segment decoding to its indexed count.
+    wait_for(
+        Duration::from_secs(30),
+        &format!("{publisher} {transport} {clip_name}: {frames} frames recorded"),
+        || {
+            let indexed: u64 = recordings(&s.api, &camera).iter().filter_map(|r| r["frame_count"].as_u64()).sum();
+            (indexed >= frames).then_some(())
+        },
+    );
+    assert_eq!(
+        recorded_frames_decoded(&s.api, &camera, s._dir.path()),
+        frames,
+        "{publisher} {transport} {clip_name}: recorded"
+    );
+}
+
+fn gst_publish_and_count(
+    s: &Server,
+    name: &str,
+    inspection: &str,
+    transport: &str,
+    clip: &Path,
+    clip_name: &str,
+    frames: u64,
+) {
     let parser = if clip_name.starts_with("hevc") { "h265parse" } else { "h264parse" };
-    let mut gst = gst_publish(&clip, parser, transport, &publish_url(&s, &name, ""))
+    let mut gst = gst_publish(clip, parser, transport, &publish_url(s, name, ""))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("gst-launch-1.0");
-    assert_decodes_exactly(&s.api, &inspection, frames, &format!("gst {transport} {clip_name}"));
+    assert_decodes_exactly(&s.api, inspection, frames, &format!("gst {transport} {clip_name}"));
     // GStreamer 1.22's rtspclientsink over UDP now and then never finishes its EOS (2 runs in
     // about 20 under load: every packet sent and received, then no TEARDOWN and no exit, even
     // after the server closed the stalled session). What is checked here is what the server
@@ -256,7 +290,8 @@ fn ifc_publish_h265() {
 fn ifc_publish_simulates_several_cameras_and_reports_a_refusal() {
     let s = start();
     let pipeline = add_pipeline(&s.api);
-    let inspections: Vec<String> = (1..=3).map(|n| push_camera_inspected_by(&s, &format!("sim{n}"), &pipeline).1).collect();
+    let inspections: Vec<String> =
+        (1..=3).map(|n| push_camera_inspected_by(&s, &format!("sim{n}"), &pipeline).1).collect();
     let clip = clip("h264_main_320x240_25.mp4");
     let frames = frame_count(&clip);
     let url = publish_url(&s, "sim{n}", &format!("{USER}:{PASSWORD}@"));
@@ -265,12 +300,17 @@ fn ifc_publish_simulates_several_cameras_and_reports_a_refusal() {
         Duration::from_secs(60),
     );
     assert_ran(&out, "ifc publish --streams 3");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("3 stream(s), 150 pictures"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 stream(s), 150 pictures"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for inspection in &inspections {
         assert_decodes_exactly(&s.api, inspection, frames, "ifc publish --streams 3");
     }
     let wrong = publish_url(&s, "sim1", &format!("{USER}:wrong@"));
-    let out = run_with_timeout(Command::new(ifc_bin()).args(["publish"]).arg(&clip).arg(&wrong), Duration::from_secs(60));
+    let out =
+        run_with_timeout(Command::new(ifc_bin()).args(["publish"]).arg(&clip).arg(&wrong), Duration::from_secs(60));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("401") && !stderr.contains("wrong"), "refused, password not shown: {stderr}");
@@ -280,7 +320,8 @@ fn ifc_publish_simulates_several_cameras_and_reports_a_refusal() {
 #[test]
 fn wrong_or_missing_credentials_and_unknown_cameras_are_refused_and_feed_nothing() {
     let s = start();
-    let (_, inspection) = push_camera_inspected(&s, "guarded");
+    let (camera, inspection) = push_camera_inspected(&s, "guarded");
+    record_camera(&s.api, &camera, 1);
     let clip = clip("h264_main_320x240_25.mp4");
     for (what, url) in [
         ("wrong password", publish_url(&s, "guarded", &format!("{USER}:wrong@"))),
@@ -298,6 +339,7 @@ fn wrong_or_missing_credentials_and_unknown_cameras_are_refused_and_feed_nothing
     for name in ["packets_received", "frames_decoded"] {
         assert_eq!(counter(&s.api, &inspection, name), 0, "{name}: nothing entered the feed");
     }
+    assert!(recordings(&s.api, &camera).is_empty(), "nothing recorded");
     assert_eq!(camera_state(&s.api, &inspection_camera(&s.api, &inspection)), "connecting", "still waiting");
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ifc_integration_tests::run_with_timeout;
 use ifc_integration_tests::serve::{wait_for, Api, ServeProcess};
-use ifc_integration_tests::serve_steps::camera_state;
+use ifc_integration_tests::serve_steps::{camera_state, record_camera, recorded_frames_decoded, recordings};
 use serde_json::{json, Value};
 
 const SECRET: &str = "whip-device-s3cret";
@@ -127,31 +127,13 @@ fn chromium_publish(endpoint: &str, token: &str, seconds: u32) -> Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("publish.js output {stdout:?}: {e}"))
 }
 
-/// Frames of a recording segment, decoded by ffprobe.
-fn decoded_frames(path: &Path) -> u64 {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames"])
-        .args(["-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a frame count")
-}
-
 #[test]
 fn chromium_publishes_its_camera_over_whip_and_the_recording_decodes_to_the_frames_it_sent() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = start(dir.path(), "recording: {cameras: []}\n");
+    let server = start(dir.path(), "recording: {min_free_bytes: 0}\n");
     let camera = push_camera(&server.admin(), "browser-cam");
-    // Recording is configuration: name the camera and restart.
-    std::fs::write(
-        dir.path().join("serve.yaml"),
-        format!("recording:\n  retention_interval_s: 60\n  min_free_bytes: 0\n  cameras:\n    - camera_id: {camera}\n      segment_s: 60\n"),
-    )
-    .expect("config");
-    assert!(server.terminate(Duration::from_secs(20)), "graceful stop");
-    server.restart();
+    // Recorded through the API: no config edit, no restart.
+    record_camera(&server.admin(), &camera, 60);
     let api = server.admin();
     let endpoint = server.url("/api/v1/whip/cameras/browser-cam");
 
@@ -179,23 +161,10 @@ fn chromium_publishes_its_camera_over_whip_and_the_recording_decodes_to_the_fram
     assert_eq!(metric(&server, "ifc_whip_sessions "), Some(0));
 
     // The recording: the session's segment(s), closed by the session's end.
-    let list = wait_for(Duration::from_secs(20), "the recording's segments", || {
-        let (status, list) = api.get(&format!("/api/v1/cameras/{camera}/recordings?from_ms=0&to_ms={}", i64::MAX / 2));
-        assert_eq!(status, 200, "{list}");
-        let list = list.as_array().cloned().unwrap_or_default();
-        (!list.is_empty()).then_some(list)
+    wait_for(Duration::from_secs(20), "the recording's segments", || {
+        (!recordings(&api, &camera).is_empty()).then_some(())
     });
-    let mut recorded = 0;
-    for segment in &list {
-        let id = segment["id"].as_i64().expect("id");
-        let (status, bytes) = api.get_bytes(&format!("/api/v1/recordings/{id}/file"));
-        assert_eq!(status, 200);
-        let path = dir.path().join(format!("{id}.mp4"));
-        std::fs::write(&path, bytes).expect("segment");
-        let frames = decoded_frames(&path);
-        assert_eq!(Some(frames), segment["frame_count"].as_u64(), "segment {id}: the index's count decodes");
-        recorded += frames;
-    }
+    let recorded = recorded_frames_decoded(&api, &camera, dir.path());
     // Loopback loses nothing, and Chromium's first frame is a key frame: every frame sent is
     // recorded. The one allowance: a frame Chromium counted as sent whose last packet was still
     // in flight when the session ended (none is expected after the 1 s pause, but the count is

@@ -627,13 +627,15 @@ async fn an_object_above_the_multipart_threshold_goes_to_s3_in_parts_and_arrives
     let store = S3Store::new(&config, |_| None).expect("client");
     let dir = tempfile::tempdir().expect("tempdir");
     // 12 MiB + 1 byte: parts of 5, 5 and 2 MiB + 1; not repeating, so a misplaced part shows.
-    let data: Vec<u8> =
-        (0u64..(12 << 20) + 1).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0u64..(12 << 20) + 1).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     let path = dir.path().join("big.m4s");
     std::fs::write(&path, &data).expect("write");
     let started = Instant::now();
     store.put_file("recordings/c/1.m4s", &path, "video/mp4").await.expect("multipart from the file");
-    store.put("recordings/c/2.m4s", bytes::Bytes::from(data.clone()), "video/mp4").await.expect("multipart from memory");
+    store
+        .put("recordings/c/2.m4s", bytes::Bytes::from(data.clone()), "video/mp4")
+        .await
+        .expect("multipart from memory");
     let want = format!("{:x}", Sha256::digest(&data));
     for key in ["recordings/c/1.m4s", "recordings/c/2.m4s"] {
         let got = outage.server.get(key).expect("stored");
@@ -784,9 +786,7 @@ async fn the_object_store_down_for_5_minutes_loses_no_segment_and_the_spool_stay
     // segments at once: the index, and with it the spool, may be over the budget by what one
     // interval records (here up to two sessions, four segments) until the next pass.
     let slack = 4 * u64::try_from(largest_segment).expect("bytes");
-    eprintln!(
-        "outage: {during} segments recorded, spool at most {spool_max} bytes (budget {budget}, slack {slack})"
-    );
+    eprintln!("outage: {during} segments recorded, spool at most {spool_max} bytes (budget {budget}, slack {slack})");
     assert!(during as u64 * 28_000 > 3 * budget, "the outage outlasted the budget several times over");
     assert!(spool_max > budget / 2, "segments waited in the spool");
     assert!(spool_max <= budget + slack, "the spool outgrew the budget: {spool_max} > {budget} + {slack}");
@@ -806,10 +806,136 @@ async fn the_object_store_down_for_5_minutes_loses_no_segment_and_the_spool_stay
     .await;
     let stored = outage.recordings();
     let matching = rows.iter().filter(|r| stored.get(&object_key(&h.camera_id, r.id)) == Some(&r.sha256)).count();
-    eprintln!("after the outage: {matching} of {} indexed segments in the store by checksum, drained in {:?}", rows.len(), drained.elapsed());
+    eprintln!(
+        "after the outage: {matching} of {} indexed segments in the store by checksum, drained in {:?}",
+        rows.len(),
+        drained.elapsed()
+    );
     assert_eq!(matching, rows.len(), "every indexed segment is in the store with its checksum");
     assert!(rows.len() >= 30, "the camera kept its budget's worth: {}", rows.len());
     if let Some(r) = h.state.recorder.get() {
         r.stop().await;
     }
+}
+
+async fn rows_of(h: &Harness, camera_id: &str) -> Vec<RecordingRow> {
+    h.state.db.camera_recordings_all(camera_id).await.expect("rows")
+}
+
+/// A camera created at run time is recorded through the API (`PUT /cameras/{id}/recording`)
+/// without a restart: its segments appear, a changed budget applies at once, `DELETE` stops
+/// recording (nothing more is written, the camera cannot be deleted while recorded), the
+/// settings survive a restart, and the config's cameras are read-only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_is_recorded_changed_and_stopped_through_the_api() {
+    let h = harness(|_| {}).await;
+    let cam = create_camera(&h.state.db, "line-2").await;
+    let uri = format!("/api/v1/cameras/{cam}/recording");
+    let (status, _, _) = get(&h, &uri, true, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "not recorded yet");
+
+    // Bad settings, the config's camera, an unknown camera and a viewer are refused.
+    for bad in [
+        json!({ "segment_s": 0 }),
+        json!({ "segment_s": 3601 }),
+        json!({ "max_bytes": 0 }),
+        json!({ "max_age_s": u64::MAX }),
+        json!({ "segments": 2 }),
+    ] {
+        let (status, body) = send(&h, "PUT", &uri, bad.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
+    }
+    let config_uri = format!("/api/v1/cameras/{}/recording", h.camera_id);
+    let (status, body) = send(&h, "PUT", &config_uri, json!({ "segment_s": 5 })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("recording.cameras")), "{body}");
+    assert_eq!(send(&h, "DELETE", &config_uri, Value::Null).await.0, StatusCode::CONFLICT);
+    let (status, _, config_view) = get(&h, &config_uri, true, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let config_view: Value = serde_json::from_slice(&config_view).expect("json");
+    assert_eq!((config_view["source"].as_str(), config_view["recording"].as_bool()), (Some("config"), Some(true)));
+    let (status, _) = send(&h, "PUT", "/api/v1/cameras/nope/recording", json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let viewer = h.state.jwt.issue("watcher", Role::Viewer, now_s()).expect("token");
+    let req = Request::builder()
+        .method("PUT")
+        .uri(&uri)
+        .header("authorization", format!("Bearer {viewer}"))
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .expect("request");
+    assert_eq!(app(h.state.clone()).oneshot(req).await.expect("response").status(), StatusCode::FORBIDDEN);
+    assert!(rows_of(&h, &cam).await.is_empty());
+
+    // Recorded from now on: 201, then the clip's three segments.
+    let (status, body) = send(&h, "PUT", &uri, json!({ "segment_s": 1 })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        (body["source"].as_str(), body["who"].as_str(), body["recording"].as_bool()),
+        (Some("api"), Some("tester"), Some(true)),
+        "{body}"
+    );
+    let input = clip("h264_high_bpyramid_320x240_25.mp4");
+    publish(&h.state, &cam, &input);
+    let rows = wait_for("the API camera's segments", Duration::from_secs(20), async || {
+        let rows = rows_of(&h, &cam).await;
+        (rows.len() >= 3).then_some(rows)
+    })
+    .await;
+    assert_eq!(rows.iter().map(|r| r.frame_count).collect::<Vec<_>>(), [30, 30, 15], "{rows:#?}");
+    for r in &rows {
+        let path = h.state.config.data_dir.join("recordings").join(&cam).join(format!("{}.m4s", r.id));
+        assert_eq!(decode(&path), (r.frame_count as u64, String::new()), "{} decodes whole", path.display());
+    }
+    let (status, body) = send(&h, "GET", &uri, Value::Null).await;
+    assert_eq!((status, body["segments_written"].as_u64()), (StatusCode::OK, Some(3)), "{body}");
+
+    // A one-byte budget with one protected segment: retention runs at once (its timer is an
+    // hour here) and keeps only the protected one.
+    h.state
+        .db
+        .insert_protection(&cam, rows[1].start_ms, rows[1].start_ms + 1, "evidence", "tester", None)
+        .await
+        .expect("protect");
+    let (status, body) = send(&h, "PUT", &uri, json!({ "segment_s": 1, "max_bytes": 1 })).await;
+    assert_eq!((status, body["max_bytes"].as_u64()), (StatusCode::OK, Some(1)), "{body}");
+    let left = wait_for("the new budget applied", Duration::from_secs(10), async || {
+        let left: Vec<i64> = rows_of(&h, &cam).await.iter().map(|r| r.id).collect();
+        (left.len() == 1).then_some(left)
+    })
+    .await;
+    assert_eq!(left, [rows[1].id]);
+
+    // Recorded cameras cannot be deleted; DELETE stops recording and the segments stay.
+    let (status, body) = send(&h, "DELETE", &format!("/api/v1/cameras/{cam}"), Value::Null).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(send(&h, "DELETE", &uri, Value::Null).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(send(&h, "DELETE", &uri, Value::Null).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(get(&h, &uri, true, None).await.0, StatusCode::NOT_FOUND);
+    let recorder = h.state.recorder.get().expect("recorder");
+    assert!(!recorder.records(&cam));
+    publish(&h.state, &cam, &input);
+    // The config's camera, published after, is recorded: by the time its segments are in,
+    // the stopped camera's would be too.
+    publish(&h.state, &h.camera_id, &input);
+    rows_when(&h, 3).await;
+    assert_eq!(
+        rows_of(&h, &cam).await.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [rows[1].id],
+        "nothing written after DELETE"
+    );
+
+    // Settings survive a restart; a new segment length restarts the camera's thread.
+    let (status, _) = send(&h, "PUT", &uri, json!({ "segment_s": 1, "max_age_s": 86400 })).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body) = send(&h, "PUT", &uri, json!({ "segment_s": 2, "max_age_s": 86400 })).await;
+    assert_eq!((status, body["segment_s"].as_u64()), (StatusCode::OK, Some(2)), "{body}");
+    recorder.stop().await;
+    let state2 = AppState { recorder: Arc::default(), ..h.state.clone() };
+    let recorder2 = Recorder::start(&state2).await.expect("recorder");
+    let settings = recorder2.recorded();
+    let restarted = settings.iter().find(|c| c.camera_id == cam).expect("recorded after a restart");
+    assert_eq!((restarted.segment_s, restarted.max_age_s, restarted.max_bytes), (2, Some(86400), None));
+    assert!(settings.iter().any(|c| c.camera_id == h.camera_id), "the config's camera too");
+    recorder2.stop().await;
 }

@@ -3,6 +3,7 @@
 pub mod backends;
 pub mod damaged_stream;
 pub mod demo;
+pub mod grpc;
 /// libifc's hostile-peer kit (scripted RTSP servers that misbehave on purpose).
 #[path = "../../libifc/tests/support/hostile_peer.rs"]
 pub mod hostile_peer;
@@ -11,7 +12,6 @@ pub mod postgres;
 /// libifc's gst-rtsp-server helper (one implementation for every crate's tests).
 #[path = "../../libifc/tests/support/rtsp_server.rs"]
 pub mod rtsp_server;
-pub mod grpc;
 pub mod s3;
 pub mod serve;
 pub mod serve_steps;
@@ -110,6 +110,18 @@ pub fn ffprobe_json(args: &[&str], file: &Path) -> serde_json::Value {
     let mut cmd = Command::new("ffprobe");
     cmd.args(["-v", "error", "-of", "json"]).args(args).arg(file);
     serde_json::from_str(&run_ok(&mut cmd)).expect("ffprobe prints JSON")
+}
+
+/// Pictures of a file's first video stream, decoded by ffprobe.
+pub fn decoded_frames(path: &Path) -> u64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success(), "ffprobe {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a frame count")
 }
 
 /// Frame rate of a fixture, for raw streams (all fixtures carry VUI timing; the name says).

@@ -89,3 +89,35 @@ pub fn camera_status(api: &Api, id: &str) -> Value {
 pub fn camera_state(api: &Api, id: &str) -> String {
     camera_status(api, id)["state"].as_str().unwrap_or_default().to_owned()
 }
+
+/// Records `camera` through the API from now on (`PUT /cameras/{id}/recording`).
+pub fn record_camera(api: &Api, camera: &str, segment_s: u32) {
+    let (status, body) =
+        api.request("PUT", &format!("/api/v1/cameras/{camera}/recording"), Some(&json!({"segment_s": segment_s})));
+    assert_eq!(status, 201, "record camera {camera}: {body}");
+    assert_eq!(body["recording"], true, "{body}");
+}
+
+/// `camera`'s recorded segments, in time order.
+pub fn recordings(api: &Api, camera: &str) -> Vec<Value> {
+    let (status, list) = api.get(&format!("/api/v1/cameras/{camera}/recordings?from_ms=0&to_ms={}", i64::MAX / 2));
+    assert_eq!(status, 200, "{list}");
+    list.as_array().cloned().unwrap_or_default()
+}
+
+/// Downloads each of `camera`'s segments into `dir` and decodes it with ffprobe: each decodes
+/// to its indexed frame count. Returns the frames decoded in all.
+pub fn recorded_frames_decoded(api: &Api, camera: &str, dir: &Path) -> u64 {
+    let mut total = 0;
+    for segment in recordings(api, camera) {
+        let id = segment["id"].as_i64().expect("id");
+        let (status, bytes) = api.get_bytes(&format!("/api/v1/recordings/{id}/file"));
+        assert_eq!(status, 200, "segment {id}");
+        let path = dir.join(format!("{id}.mp4"));
+        std::fs::write(&path, bytes).expect("segment");
+        let frames = crate::decoded_frames(&path);
+        assert_eq!(Some(frames), segment["frame_count"].as_u64(), "segment {id}: the index's count decodes");
+        total += frames;
+    }
+    total
+}

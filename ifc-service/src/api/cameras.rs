@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::extract::{ApiJson, ApiPath};
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{ApiJson, ApiPath};
 use super::users::{check_item, check_name};
 use super::views::{CameraKind, CameraRequest, CameraView};
 use super::AppState;
@@ -22,7 +22,11 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> ApiRes
 
 #[utoipa::path(get, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = CameraView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_one(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<Json<CameraView>> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<CameraView>> {
     get_camera(&state, &principal, &id).await.map(Json)
 }
 
@@ -53,7 +57,11 @@ pub async fn update(
 #[utoipa::path(delete, path = "/api/v1/cameras/{id}", tag = "cameras", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
-pub async fn delete(State(state): State<AppState>, principal: Principal, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+pub async fn delete(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     delete_camera(&state, &principal, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -72,14 +80,23 @@ pub(crate) async fn get_camera(state: &AppState, principal: &Principal, id: &str
     Ok(CameraView::from_row(&row, state.media.camera_status(&row.id)))
 }
 
-pub(crate) async fn create_camera(state: &AppState, principal: &Principal, req: CameraRequest) -> ApiResult<CameraView> {
+pub(crate) async fn create_camera(
+    state: &AppState,
+    principal: &Principal,
+    req: CameraRequest,
+) -> ApiResult<CameraView> {
     principal.require(Role::Operator)?;
     let camera = checked(state, req).await?;
     let row = state.db.create_camera(&camera).await?;
     Ok(CameraView::from_row(&row, state.media.camera_status(&row.id)))
 }
 
-pub(crate) async fn update_camera(state: &AppState, principal: &Principal, id: &str, req: CameraRequest) -> ApiResult<CameraView> {
+pub(crate) async fn update_camera(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    req: CameraRequest,
+) -> ApiResult<CameraView> {
     principal.require(Role::Operator)?;
     let old = state.db.camera(id).await?;
     let keep_password = req.password.is_none() && req.username == old.username;
@@ -101,6 +118,7 @@ pub(crate) async fn delete_camera(state: &AppState, principal: &Principal, id: &
     if state.manager.camera_in_use(id) {
         return Err(ApiError::Conflict(format!("camera {id} is being inspected: stop its inspections first")));
     }
+    super::recording_settings::refuse_if_recorded(state, id).await?;
     state.db.delete_camera(id).await?;
     // Whatever still consumes the camera's feed (nothing should) ends with it.
     state.media.remove(id);

@@ -12,15 +12,16 @@
 
 pub(crate) mod auth_routes;
 pub(crate) mod cameras;
+pub mod error;
 mod extract;
 pub(crate) mod feed;
-pub mod error;
 mod health;
 pub(crate) mod inspections;
 pub mod openapi;
 pub(crate) mod pipelines;
 pub(crate) mod principal;
 pub(crate) mod products;
+pub(crate) mod recording_settings;
 pub(crate) mod recordings;
 pub(crate) mod results;
 pub(crate) mod users;
@@ -100,6 +101,12 @@ pub fn app(state: AppState) -> Router {
         .route("/cameras/:id/export", get(recordings::export))
         .route("/cameras/:id/export-links", post(recordings::create_link))
         .route("/cameras/:id/playlist.m3u8", get(recordings::playlist))
+        .route(
+            "/cameras/:id/recording",
+            get(recording_settings::get_settings)
+                .put(recording_settings::put_settings)
+                .delete(recording_settings::delete_settings),
+        )
         .route("/cameras/:id/protections", get(recordings::list_protections).post(recordings::protect))
         .route("/cameras/:id/protections/:protection_id", axum::routing::delete(recordings::unprotect))
         .route("/recordings/:id/file", get(recordings::file))

@@ -5,7 +5,9 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth_routes, cameras, inspections, pipelines, products, recordings, results, users, ws};
+use super::{
+    auth_routes, cameras, inspections, pipelines, products, recording_settings, recordings, results, users, ws,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +25,7 @@ use super::{auth_routes, cameras, inspections, pipelines, products, recordings, 
         recordings::list, recordings::file, recordings::export, recordings::create_link, recordings::signed_export,
         recordings::playlist, recordings::signed_part, recordings::list_protections, recordings::protect,
         recordings::unprotect,
+        recording_settings::get_settings, recording_settings::put_settings, recording_settings::delete_settings,
         ws::events,
     ),
     components(schemas(crate::events::EventEnvelope)),
@@ -38,10 +41,7 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT or API key (ifck_…)")
-                    .build(),
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT or API key (ifck_…)").build(),
             ),
         );
     }
@@ -62,7 +62,8 @@ impl Modify for InvalidInput {
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
-                let takes_input = operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some();
+                let takes_input =
+                    operation.parameters.as_ref().is_some_and(|p| !p.is_empty()) || operation.request_body.is_some();
                 if takes_input {
                     operation.responses.responses.entry("422".into()).or_insert_with(|| invalid.clone().into());
                 }

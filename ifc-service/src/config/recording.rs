@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct RecordingConfig {
     /// Where segment files go (`DIR/CAMERA_ID/ID.m4s`); relative paths are inside the data dir.
     pub dir: PathBuf,
-    /// The cameras recorded, by camera id.
+    /// The cameras recorded, by camera id (more can be recorded through the API:
+    /// `PUT /api/v1/cameras/{id}/recording`; a camera listed here is read-only there).
     pub cameras: Vec<CameraRecording>,
     /// How often retention runs, seconds.
     pub retention_interval_s: u64,

@@ -68,31 +68,47 @@ struct CameraState {
     segments: Vec<Segment>,
     protected: ProtectedRanges,
     over_budget: bool,
+    /// Recorded now (halting and alarms apply), not only holding old segments.
+    recorded: bool,
 }
 
 async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Result<(), RecorderError> {
     let config = &state.config.recording;
     let now = now_ms();
+    // The recorded cameras with their budgets, then cameras no longer recorded that still have
+    // segments (no budget: only the free-space floor deletes theirs).
+    let mut budgets: Vec<(String, Option<Budget>)> = recorder
+        .recorded()
+        .into_iter()
+        .map(|cam| {
+            let budget = Budget {
+                max_age_ms: cam.max_age_s.and_then(|s| i64::try_from(s.saturating_mul(1000)).ok()),
+                max_bytes: cam.max_bytes,
+            };
+            (cam.camera_id, Some(budget))
+        })
+        .collect();
+    for id in state.db.cameras_with_recordings().await? {
+        if !budgets.iter().any(|(c, _)| *c == id) {
+            budgets.push((id, None));
+        }
+    }
     let mut cameras = Vec::new();
-    for cam in &config.cameras {
+    for (camera_id, budget) in budgets {
         let rows: Vec<RecordingRow> =
-            state.db.camera_recordings_all(&cam.camera_id).await?.into_iter().filter(|r| r.garbage == 0).collect();
-        let protected = ProtectedRanges::from_ranges(
-            state.db.protections(&cam.camera_id).await?.iter().map(|p| (p.from_ms, p.to_ms)),
-        );
-        let budget = Budget {
-            max_age_ms: cam.max_age_s.and_then(|s| i64::try_from(s.saturating_mul(1000)).ok()),
-            max_bytes: cam.max_bytes,
-        };
+            state.db.camera_recordings_all(&camera_id).await?.into_iter().filter(|r| r.garbage == 0).collect();
+        let protected =
+            ProtectedRanges::from_ranges(state.db.protections(&camera_id).await?.iter().map(|p| (p.from_ms, p.to_ms)));
         let segments: Vec<Segment> = rows.iter().map(segment_of).collect();
-        let plan = plan_camera(&segments, &protected, budget, now);
-        delete(state, recorder, &cam.camera_id, &plan.delete).await?;
+        let plan = plan_camera(&segments, &protected, budget.unwrap_or_default(), now);
+        delete(state, recorder, &camera_id, &plan.delete).await?;
         let segments = segments.into_iter().filter(|s| !plan.delete.contains(&s.id)).collect();
         cameras.push(CameraState {
-            camera_id: cam.camera_id.clone(),
+            camera_id,
             segments,
             protected,
             over_budget: plan.over_budget,
+            recorded: budget.is_some(),
         });
     }
 
@@ -114,7 +130,7 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
         }
         if !*disk_full {
             *disk_full = true;
-            for c in &cameras {
+            for c in cameras.iter().filter(|c| c.recorded) {
                 let message =
                     "free space on the recording disk is below the floor: deleting the oldest unprotected segments";
                 alarm(state, &c.camera_id, ALARM_DISK_FULL, message, Some((free, config.min_free_bytes))).await;
@@ -126,7 +142,7 @@ async fn pass(state: &AppState, recorder: &Recorder, disk_full: &mut bool) -> Re
         *disk_full = false;
     }
     let free_now = free_bytes(&root).unwrap_or(free);
-    for c in &cameras {
+    for c in cameras.iter().filter(|c| c.recorded) {
         let halt = c.over_budget || disk_blocked;
         let was = recorder.set_halted(&c.camera_id, halt);
         if halt && !was {
