@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 mod events;
 mod recording;
+pub(crate) use recording::default_segment_s;
 pub use recording::{CameraRecording, RecordingConfig};
 mod ingest;
 pub use ingest::{IngestConfig, RtspIngestConfig, WhipIngestConfig};

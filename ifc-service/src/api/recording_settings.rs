@@ -23,7 +23,7 @@ const MAX_SEGMENT_S: u32 = 3600;
 #[serde(deny_unknown_fields)]
 pub struct RecordingSettingsRequest {
     /// Target segment length, seconds (1–3600; a segment ends at the first key frame past it).
-    #[serde(default = "default_segment_s")]
+    #[serde(default = "crate::config::default_segment_s")]
     pub segment_s: u32,
     /// Delete unprotected segments older than this, seconds (at least 1); none: no age limit.
     #[serde(default)]
@@ -32,10 +32,6 @@ pub struct RecordingSettingsRequest {
     /// 1); none: no limit. The free-space floor (`recording.min_free_bytes`) applies anyway.
     #[serde(default)]
     pub max_bytes: Option<u64>,
-}
-
-fn default_segment_s() -> u32 {
-    10
 }
 
 /// A recorded camera's settings and its recording's state.

@@ -63,7 +63,8 @@ pub struct CameraRecording {
     pub max_bytes: Option<u64>,
 }
 
-fn default_segment_s() -> u32 {
+/// 10 s: the default segment length (the config's and the API's).
+pub(crate) fn default_segment_s() -> u32 {
     10
 }
 
