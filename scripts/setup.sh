@@ -19,11 +19,14 @@ packages=(ffmpeg libavcodec-dev libavformat-dev libavutil-dev libswscale-dev lib
   postgresql
   # ifc serve's WHIP ingest test: headless Chromium publishes its fake camera (driven by
   # Playwright's playwright-core from npm, installed by the test into ~/.cache/ifc/node).
-  chromium nodejs npm)
+  chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Node and npm by command, not by package: a NodeSource `nodejs` bundles npm and conflicts
+# with Debian's `npm` package, so asking apt for it there fails.
+command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   sudo=""; [[ $(id -u) -eq 0 ]] || sudo=sudo
