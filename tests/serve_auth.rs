@@ -63,6 +63,9 @@ fn endpoints() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
         ("GET", "/api/v1/cameras/nope/protections", "viewer", None),
         ("POST", "/api/v1/cameras/nope/protections", "operator", Some(json!({"from_ms": 0, "to_ms": 1, "reason": "r"}))),
         ("DELETE", "/api/v1/cameras/nope/protections/nope", "operator", None),
+        ("GET", "/api/v1/cameras/nope/recording", "viewer", None),
+        ("PUT", "/api/v1/cameras/nope/recording", "operator", Some(json!({"segment_s": 10}))),
+        ("DELETE", "/api/v1/cameras/nope/recording", "operator", None),
         ("GET", "/api/v1/recordings/1/file", "viewer", None),
     ]
 }
