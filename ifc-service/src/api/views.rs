@@ -214,7 +214,8 @@ impl CameraView {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SourceStatusView {
     /// `idle`, `connecting`, `live`, `backoff`, `error`, `ended`, `stalled` (a push camera's
-    /// publisher sent no media for `ingest.rtsp.idle_timeout_ms`).
+    /// publisher sent no media for `ingest.rtsp.idle_timeout_ms`). An `error` stays after the
+    /// ingest it stopped has gone, until the camera is started again.
     pub state: String,
     /// For `backoff`: when the next attempt starts, Unix ms.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,9 @@
 //! A camera's media enters the process once; consumers share its `Bytes`.
 //!
 //! The hub also holds each camera's source status (what the API shows) and reports every change
-//! as a `camera-status` event ([`status_events`]).
+//! as a `camera-status` event ([`status_events`]). An `error` stays until the camera is started
+//! again: the ingest that an error stopped ends (and goes idle) moments later, and the operator
+//! must still see why.
 //!
 //! ```text
 //! pull / file camera ─SourcePump─▶ Fanout ─▶ inspection (StreamSource::Feed), recorder, …
@@ -85,15 +87,28 @@ impl MediaHub {
 
     /// Records a status change of the camera's source and sends it as an event.
     pub fn report_status(&self, camera_id: &str, status: SourceStatus) {
-        lock(&self.statuses).insert(camera_id.to_owned(), status_view(&status));
+        {
+            let mut statuses = lock(&self.statuses);
+            let keeps_error = matches!(status, SourceStatus::Ended) && statuses.get(camera_id).is_some_and(is_error);
+            if !keeps_error {
+                statuses.insert(camera_id.to_owned(), status_view(&status));
+            }
+        }
         // The receiver lives as long as the server; after it, nobody needs the event.
         let _ = self.status_tx.send((camera_id.to_owned(), status));
     }
 
-    /// Back to `idle`: nothing ingests the camera any more.
+    /// Back to `idle`: nothing ingests the camera any more (an error stays, see the module docs).
     fn forget_status(&self, camera_id: &str) {
-        lock(&self.statuses).remove(camera_id);
+        let mut statuses = lock(&self.statuses);
+        if !statuses.get(camera_id).is_some_and(is_error) {
+            statuses.remove(camera_id);
+        }
     }
+}
+
+fn is_error(view: &SourceStatusView) -> bool {
+    view.state == "error"
 }
 
 pub(crate) fn status_view(s: &SourceStatus) -> SourceStatusView {
@@ -109,4 +124,25 @@ pub(crate) fn status_view(s: &SourceStatus) -> SourceStatusView {
         _ => ("ended", None, None),
     };
     SourceStatusView { state: state.into(), next_retry_at_ms, reason, since_ms: now }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_outlives_the_ingest_it_stopped_until_the_camera_starts_again() {
+        let (hub, _events) = MediaHub::new();
+        hub.report_status("cam", SourceStatus::Live);
+        hub.report_status("cam", SourceStatus::Error { reason: "16880x16880 pictures".into() });
+        // The pump the error stopped says it ended, then goes idle.
+        hub.report_status("cam", SourceStatus::Ended);
+        hub.forget_status("cam");
+        let status = hub.camera_status("cam");
+        assert_eq!((status.state.as_str(), status.reason.as_deref()), ("error", Some("16880x16880 pictures")));
+        hub.report_status("cam", SourceStatus::Connecting);
+        assert_eq!(hub.camera_status("cam").state, "connecting");
+        hub.forget_status("cam");
+        assert_eq!(hub.camera_status("cam").state, "idle");
+    }
 }
