@@ -197,21 +197,33 @@ fn gst_publish_and_count(
     frames: u64,
 ) {
     let parser = if clip_name.starts_with("hevc") { "h265parse" } else { "h264parse" };
+    let log_path = s._dir.path().join(format!("{name}.gst.log"));
+    let log = std::fs::File::create(&log_path).expect("gst log");
     let mut gst = gst_publish(clip, parser, transport, &publish_url(s, name, ""))
+        .env("GST_DEBUG", "2")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().expect("gst log"))
+        .stderr(log)
         .spawn()
         .expect("gst-launch-1.0");
     assert_decodes_exactly(&s.api, inspection, frames, &format!("gst {transport} {clip_name}"));
-    // GStreamer 1.22's rtspclientsink over UDP now and then never finishes its EOS (2 runs in
-    // about 20 under load: every packet sent and received, then no TEARDOWN and no exit, even
-    // after the server closed the stalled session). What is checked here is what the server
-    // took in, above; a clean exit is checked whenever it comes.
+    // GStreamer 1.22's rtspclientsink has two races at EOS, both after every packet was sent
+    // and taken in (checked above). Over UDP it now and then never finishes (2 runs in about
+    // 20 under load: no TEARDOWN, no exit, even after the server closed the stalled session).
+    // Over TCP, 1 run in about 20 under load: going to NULL cancels a write in flight
+    // ("writev_bytes: Operation was cancelled"), the sink drops its connection, its TEARDOWN
+    // then fails with "Could not send message (Received end-of-file)" and it exits 1; the
+    // server sees the connection close without a TEARDOWN. Any other exit is a failure.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = gst.try_wait().expect("wait") {
-            assert!(status.success(), "gst over {transport}: {status:?}");
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let teardown_race = log.contains("Operation was cancelled") && log.contains("Could not send message");
+            if !status.success() && teardown_race {
+                eprintln!("gst-launch-1.0 over {transport}: its TEARDOWN lost the EOS race ({status:?}); stream taken in whole");
+                break;
+            }
+            assert!(status.success(), "gst over {transport}: {status:?}\n{log}");
             break;
         }
         if Instant::now() > deadline {
