@@ -12,6 +12,8 @@ fn main() {
     #[allow(clippy::expect_used)]
     tonic_build::configure()
         .build_client(false)
+        // Exports go out as slices of the segment files' buffers, not copies.
+        .bytes([".ifc.v1.ExportChunk.data"])
         .file_descriptor_set_path(out_dir.join("ifc_v1_descriptor.bin"))
         .compile_protos(&[proto], &[proto_dir.to_owned()])
         .expect("generating the ifc.v1 gRPC server (is `protoc` installed? Debian: protobuf-compiler)");

@@ -334,7 +334,7 @@ fn grpc_gives_the_same_answers_as_status_codes() {
             other => panic!("not a service list: {other:?}"),
         }
     });
-    for name in ["Auth", "Users", "Cameras", "Pipelines", "Inspections", "Products", "Results", "Events"] {
+    for name in ["Auth", "Users", "Cameras", "Pipelines", "Inspections", "Products", "Results", "Recordings", "Events"] {
         assert!(services.contains(&format!("ifc.v1.{name}")), "reflection lists ifc.v1.{name}: {services:?}");
     }
 

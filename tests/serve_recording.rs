@@ -2,7 +2,8 @@
 //! its feed filled by the service's ingest) while an inspection runs on it: every indexed
 //! segment downloads, matches its checksum and decodes whole in ffmpeg; NG verdicts protect
 //! their pre/post-roll window, and the export of that window starts at a key frame, decodes and
-//! contains the NG moment; `kill -9` of the server at random moments loses at most the
+//! contains the NG moment; the same operations over gRPC (`ifc.v1.Recordings`) give the same
+//! answers and the same bytes; `kill -9` of the server at random moments loses at most the
 //! unfinished segment and leaves no orphan file.
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ifc_integration_tests::demo::demo_clip;
+use ifc_integration_tests::grpc::{pb, Grpc};
 use ifc_integration_tests::serve::{wait_for, Api, ServeProcess};
 use ifc_integration_tests::serve_steps::{add_camera, add_pipeline, start_inspection};
 use serde_json::Value;
@@ -153,6 +155,150 @@ fn a_recorded_camera_decodes_and_an_ng_verdict_protects_a_window_whose_export_co
         "covers the window [{from_ms}, {to_ms}): [{start_ms}, {end_ms}]"
     );
     assert!(start_ms <= ng_ms && ng_ms <= end_ms, "contains the NG moment {ng_ms}");
+
+    grpc_gives_the_same_recordings(&server, &camera, &list, (from_ms, to_ms), (start_ms, &mp4));
+}
+
+/// `ifc.v1.Recordings` against what REST gave: the listing, the export's bytes, protections
+/// and the recording settings of a config-recorded and of an API-recorded camera.
+// tonic's calls return `Status` by value; the closures here pass them on.
+#[allow(clippy::result_large_err)]
+fn grpc_gives_the_same_recordings(
+    server: &ServeProcess,
+    camera: &str,
+    rest_list: &[Value],
+    (from_ms, to_ms): (i64, i64),
+    (rest_start_ms, rest_mp4): (i64, &[u8]),
+) {
+    use pb::recordings_client::RecordingsClient;
+    use tonic::Code;
+    let api = server.admin();
+    let grpc = Grpc::connect(server.addr).expect("gRPC").with_token(api.token.as_deref().expect("token"));
+    let client = || RecordingsClient::new(grpc.channel.clone());
+
+    let listed = grpc
+        .run(client().list_recordings(grpc.request(pb::ListRecordingsRequest {
+            camera_id: camera.into(),
+            from_ms: 0,
+            to_ms: i64::MAX / 2,
+            limit: None,
+        })))
+        .expect("ListRecordings")
+        .into_inner()
+        .recordings;
+    // Recording goes on: the REST listing taken earlier is a prefix.
+    assert!(listed.len() >= rest_list.len(), "{} over gRPC, {} over REST", listed.len(), rest_list.len());
+    for (g, r) in listed.iter().zip(rest_list) {
+        assert_eq!(
+            (g.id, g.sha256.as_str(), g.frame_count, g.start_ms),
+            (r["id"].as_i64().unwrap_or(-1), r["sha256"].as_str().unwrap_or(""), r["frame_count"].as_i64().unwrap_or(-1), r["start_ms"].as_i64().unwrap_or(-1)),
+        );
+    }
+
+    let (start_ms, total_bytes, bytes) = grpc.run(async {
+        let mut stream = client()
+            .export_range(grpc.request(pb::ExportRangeRequest { camera_id: camera.into(), from_ms, to_ms }))
+            .await
+            .expect("ExportRange")
+            .into_inner();
+        let (mut start_ms, mut total_bytes, mut bytes) = (None, None, Vec::new());
+        while let Some(chunk) = stream.message().await.expect("an export chunk") {
+            start_ms = start_ms.or(chunk.start_ms);
+            total_bytes = total_bytes.or(chunk.total_bytes);
+            bytes.extend_from_slice(&chunk.data);
+        }
+        (start_ms, total_bytes, bytes)
+    });
+    assert_eq!((start_ms, total_bytes), (Some(rest_start_ms), Some(rest_mp4.len() as u64)));
+    assert!(bytes == rest_mp4, "the gRPC export is the REST export, byte for byte");
+    let empty = grpc.run(client().export_range(grpc.request(pb::ExportRangeRequest {
+        camera_id: camera.into(),
+        from_ms: 1000,
+        to_ms: 2000,
+    })));
+    assert_eq!(empty.err().map(|s| s.code()), Some(Code::NotFound), "no recording in 1970");
+
+    let protected = grpc
+        .run(client().protect(grpc.request(pb::ProtectRequest {
+            camera_id: camera.into(),
+            from_ms,
+            to_ms,
+            reason: "gRPC: kept for the audit".into(),
+        })))
+        .expect("Protect")
+        .into_inner();
+    assert_eq!((protected.from_ms, protected.to_ms), (from_ms, to_ms));
+    let rest_protections = |api: &Api| -> Vec<Value> {
+        let (status, list) = api.get(&format!("/api/v1/cameras/{camera}/protections"));
+        assert_eq!(status, 200, "{list}");
+        list.as_array().expect("list").clone()
+    };
+    let rest_ids = |api: &Api| -> Vec<String> {
+        rest_protections(api).iter().filter_map(|p| p["id"].as_str().map(str::to_owned)).collect()
+    };
+    let seen = rest_protections(&api).into_iter().find(|p| p["id"] == protected.id.as_str());
+    let seen = seen.expect("REST lists the protection made over gRPC");
+    assert_eq!((seen["who"].as_str(), seen["reason"].as_str()), (Some(protected.who.as_str()), Some(protected.reason.as_str())));
+    assert!(!protected.who.is_empty() && protected.who != "ng-verdict", "made by the caller: {}", protected.who);
+    let grpc_ids: Vec<String> = grpc
+        .run(client().list_protections(grpc.request(pb::ListProtectionsRequest { camera_id: camera.into() })))
+        .expect("ListProtections")
+        .into_inner()
+        .protections
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(grpc_ids, rest_ids(&api));
+    grpc.run(client().unprotect(grpc.request(pb::UnprotectRequest {
+        camera_id: camera.into(),
+        protection_id: protected.id.clone(),
+    })))
+    .expect("Unprotect");
+    assert!(!rest_ids(&api).contains(&protected.id), "unprotected");
+    let bad = grpc.run(client().protect(grpc.request(pb::ProtectRequest {
+        camera_id: camera.into(),
+        from_ms: to_ms,
+        to_ms: from_ms,
+        reason: "backwards".into(),
+    })));
+    assert_eq!(bad.err().map(|s| s.code()), Some(Code::InvalidArgument));
+
+    let link = grpc
+        .run(client().create_export_link(grpc.request(pb::CreateExportLinkRequest { camera_id: camera.into(), from_ms, to_ms })))
+        .expect("CreateExportLink")
+        .into_inner();
+    let (status, linked) = server.client().get_bytes(&link.url);
+    assert_eq!(status, 200, "the link downloads without a token");
+    assert!(linked == rest_mp4, "the link gives the same export");
+
+    // Settings: the config records `camera`; another camera is recorded through gRPC.
+    let get = |id: &str| grpc.run(client().get_recording_settings(grpc.request(pb::GetRecordingSettingsRequest { camera_id: id.into() })));
+    let config_owned = get(camera).expect("GetRecordingSettings").into_inner();
+    assert_eq!((config_owned.source.as_str(), config_owned.recording, config_owned.segment_s), ("config", true, 2));
+    let put = |id: &str, segment_s: Option<u32>| {
+        grpc.run(client().put_recording_settings(grpc.request(pb::PutRecordingSettingsRequest {
+            camera_id: id.into(),
+            segment_s,
+            max_age_s: Some(3600),
+            max_bytes: None,
+        })))
+    };
+    assert_eq!(put(camera, None).err().map(|s| s.code()), Some(Code::AlreadyExists), "the config owns it");
+    let (_, first) = api.get(&format!("/api/v1/cameras/{camera}"));
+    let other = add_camera(&api, "line-2", "file", first["url"].as_str().expect("the clip"));
+    assert_eq!(get(&other).err().map(|s| s.code()), Some(Code::NotFound), "not recorded yet");
+    assert_eq!(put(&other, Some(0)).err().map(|s| s.code()), Some(Code::InvalidArgument));
+    let made = put(&other, None).expect("PutRecordingSettings").into_inner();
+    let settings = made.settings.expect("settings");
+    assert!(made.created);
+    assert_eq!((settings.source.as_str(), settings.max_age_s), ("api", Some(3600)));
+    let (status, rest) = api.get(&format!("/api/v1/cameras/{other}/recording"));
+    assert_eq!(status, 200, "{rest}");
+    assert_eq!((rest["segment_s"].as_u64(), rest["who"].as_str()), (Some(u64::from(settings.segment_s)), settings.who.as_deref()));
+    assert!(!put(&other, Some(5)).expect("changed").into_inner().created);
+    grpc.run(client().stop_recording(grpc.request(pb::StopRecordingRequest { camera_id: other.clone() })))
+        .expect("StopRecording");
+    assert_eq!(get(&other).err().map(|s| s.code()), Some(Code::NotFound), "stopped");
 }
 
 /// xorshift64*: the kill moments, reproducible from the printed seed.

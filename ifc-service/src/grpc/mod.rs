@@ -14,6 +14,7 @@ mod events;
 mod inspections;
 mod pipelines;
 mod products;
+mod recordings;
 mod results;
 mod status;
 
@@ -45,6 +46,7 @@ use pb::events_server::EventsServer;
 use pb::inspections_server::InspectionsServer;
 use pb::pipelines_server::PipelinesServer;
 use pb::products_server::ProductsServer;
+use pb::recordings_server::RecordingsServer;
 use pb::results_server::ResultsServer;
 use pb::users_server::UsersServer;
 
@@ -73,6 +75,7 @@ pub fn routes(state: AppState) -> Result<Router, ReflectionError> {
     let router = add(router, InspectionsServer::new(api.clone()).max_decoding_message_size(limit));
     let router = add(router, ProductsServer::new(api.clone()).max_decoding_message_size(limit));
     let router = add(router, ResultsServer::new(api.clone()).max_decoding_message_size(limit));
+    let router = add(router, RecordingsServer::new(api.clone()).max_decoding_message_size(limit));
     let router = add(router, EventsServer::new(api).max_decoding_message_size(limit));
     let router = add(router, reflection().build_v1()?);
     Ok(add(router, reflection().build_v1alpha()?))
