@@ -85,14 +85,15 @@ impl MediaHub {
         lock(&self.statuses).get(camera_id).cloned().unwrap_or_else(SourceStatusView::idle)
     }
 
-    /// Records a status change of the camera's source and sends it as an event.
+    /// Records a status change of the camera's source and sends it as an event. The end of an
+    /// ingest an error stopped is neither: the error stays what the API and the events say.
     pub fn report_status(&self, camera_id: &str, status: SourceStatus) {
         {
             let mut statuses = lock(&self.statuses);
-            let keeps_error = matches!(status, SourceStatus::Ended) && statuses.get(camera_id).is_some_and(is_error);
-            if !keeps_error {
-                statuses.insert(camera_id.to_owned(), status_view(&status));
+            if matches!(status, SourceStatus::Ended) && statuses.get(camera_id).is_some_and(is_error) {
+                return;
             }
+            statuses.insert(camera_id.to_owned(), status_view(&status));
         }
         // The receiver lives as long as the server; after it, nobody needs the event.
         let _ = self.status_tx.send((camera_id.to_owned(), status));
@@ -132,7 +133,7 @@ mod tests {
 
     #[test]
     fn an_error_outlives_the_ingest_it_stopped_until_the_camera_starts_again() {
-        let (hub, _events) = MediaHub::new();
+        let (hub, mut events) = MediaHub::new();
         hub.report_status("cam", SourceStatus::Live);
         hub.report_status("cam", SourceStatus::Error { reason: "16880x16880 pictures".into() });
         // The pump the error stopped says it ended, then goes idle.
@@ -142,6 +143,8 @@ mod tests {
         assert_eq!((status.state.as_str(), status.reason.as_deref()), ("error", Some("16880x16880 pictures")));
         hub.report_status("cam", SourceStatus::Connecting);
         assert_eq!(hub.camera_status("cam").state, "connecting");
+        let sent: Vec<String> = std::iter::from_fn(|| events.try_recv().ok()).map(|(_, s)| status_view(&s).state).collect();
+        assert_eq!(sent, ["live", "error", "connecting"], "no `ended` event after the error");
         hub.forget_status("cam");
         assert_eq!(hub.camera_status("cam").state, "idle");
     }
