@@ -25,6 +25,11 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, Notify};
 
 use super::clock::WallClock;
+
+/// How often a recorder thread reads what its camera's feed holds. Woken at every picture
+/// instead, the threads' switches cost more than the recording (measured); a segment is
+/// committed only at its end, and packets keep the time they were sent into the feed.
+const FEED_READ_INTERVAL: Duration = Duration::from_millis(100);
 use super::RecorderError;
 use crate::config::CameraPolicy;
 use crate::db::{now_ms, Db, RecordingRow};
@@ -163,10 +168,9 @@ pub(super) fn run(mut task: CameraTask) {
     let mut lease_wanted = true;
     let mut next_lease_try = Instant::now();
     loop {
-        if task.stop.load(Ordering::Relaxed) {
-            break;
-        }
-        if lease_wanted && lease.is_none() && Instant::now() >= next_lease_try {
+        // Stopping: what the feed already holds goes into the last segment, then the loop ends.
+        let stopping = task.stop.load(Ordering::Relaxed);
+        if !stopping && lease_wanted && lease.is_none() && Instant::now() >= next_lease_try {
             match acquire(&task) {
                 Ok(Some(l)) => lease = Some(l),
                 Ok(None) => lease_wanted = false,
@@ -176,16 +180,23 @@ pub(super) fn run(mut task: CameraTask) {
                 }
             }
         }
-        let item = match task.subscription.poll(Instant::now() + Duration::from_millis(200)) {
+        let item = match task.subscription.poll(Instant::now()) {
             Polled::Ready(item) => item,
-            Polled::Pending => continue,
+            Polled::Pending if stopping => break,
+            Polled::Pending => {
+                std::thread::sleep(FEED_READ_INTERVAL);
+                continue;
+            }
             Polled::Ended => break,
         };
         let is_break = matches!(item, FeedItem::Break(_));
         if let FeedItem::Item(LiveItem::Packet(p)) = &item {
             if let Some(pts) = p.pts_90k {
-                let arrival = Instant::now();
-                clock.observe(pts, arrival, now_ms);
+                // When the packet entered the feed, not when this thread got to it.
+                let arrival = task.subscription.sent_at().unwrap_or_else(Instant::now);
+                let wall_at_arrival_ms =
+                    || now_ms().saturating_sub(i64::try_from(arrival.elapsed().as_millis()).unwrap_or(i64::MAX));
+                clock.observe(pts, arrival, wall_at_arrival_ms);
                 newest = Some((pts, arrival));
             }
         }

@@ -70,14 +70,23 @@ enum Slot {
     SourceEnded,
 }
 
+/// A slot and when it was sent.
+struct Sent {
+    slot: Slot,
+    at: Instant,
+}
+
 struct State {
     /// `ring[0]` has sequence number `first_seq`.
-    ring: VecDeque<Slot>,
+    ring: VecDeque<Sent>,
     first_seq: u64,
     /// The configuration of the current session (given to subscribers joining late).
     config: Option<DecoderConfig>,
     stats: FanoutStats,
     closed: bool,
+    /// Subscribers blocked in [`Subscription::poll`]: a send wakes them only when there are
+    /// some (a notification is a system call even with nobody waiting, at every packet).
+    waiting: usize,
 }
 
 impl State {
@@ -111,13 +120,17 @@ impl Inner {
             }
             Slot::SourceEnded => state.config = None,
         }
+        let at = Instant::now();
         if let Slot::Item(_) = slot {
             state.stats.items_sent += 1;
-            state.stats.last_item_at = Some(Instant::now());
+            state.stats.last_item_at = Some(at);
         }
-        state.ring.push_back(slot);
+        state.ring.push_back(Sent { slot, at });
+        let anyone_waiting = state.waiting > 0;
         drop(state);
-        self.wake.notify_all();
+        if anyone_waiting {
+            self.wake.notify_all();
+        }
     }
 }
 
@@ -137,7 +150,14 @@ impl Fanout {
     /// A feed keeping the last `capacity` items (at least 2) for subscribers that fall behind:
     /// a few seconds of packets is plenty (a subscriber further behind is broken anyway).
     pub fn new(capacity: usize) -> Self {
-        let state = State { ring: VecDeque::new(), first_seq: 0, config: None, stats: FanoutStats::default(), closed: false };
+        let state = State {
+            ring: VecDeque::new(),
+            first_seq: 0,
+            config: None,
+            stats: FanoutStats::default(),
+            closed: false,
+            waiting: 0,
+        };
         Self { inner: Arc::new(Inner { capacity: capacity.max(2), state: Mutex::new(state), wake: Condvar::new() }) }
     }
 
@@ -157,7 +177,14 @@ impl Fanout {
     pub fn subscribe(&self) -> Subscription {
         let state = self.inner.lock();
         let pending = state.config.clone().map(|c| FeedItem::Item(LiveItem::Config(c)));
-        Subscription { inner: Arc::clone(&self.inner), next_seq: state.next_seq(), pending, wait_for_key: true, lost_items: 0 }
+        Subscription {
+            inner: Arc::clone(&self.inner),
+            next_seq: state.next_seq(),
+            pending,
+            wait_for_key: true,
+            lost_items: 0,
+            sent_at: None,
+        }
     }
 
     pub fn stats(&self) -> FanoutStats {
@@ -199,6 +226,7 @@ pub struct Subscription {
     /// Packets are skipped until a key packet (at join, and after a break).
     wait_for_key: bool,
     lost_items: u64,
+    sent_at: Option<Instant>,
 }
 
 impl Subscription {
@@ -218,8 +246,9 @@ impl Subscription {
                 return Polled::Ready(FeedItem::Break(BreakReason::Lagged { items }));
             }
             let offset = usize::try_from(self.next_seq - state.first_seq).unwrap_or(usize::MAX);
-            if let Some(slot) = state.ring.get(offset) {
+            if let Some(Sent { slot, at }) = state.ring.get(offset) {
                 self.next_seq += 1;
+                self.sent_at = Some(*at);
                 match slot {
                     Slot::SourceEnded => {
                         self.wait_for_key = true;
@@ -241,8 +270,17 @@ impl Subscription {
             if now >= until {
                 return Polled::Pending;
             }
+            state.waiting += 1;
             state = self.inner.wake.wait_timeout(state, until - now).unwrap_or_else(PoisonError::into_inner).0;
+            state.waiting -= 1;
         }
+    }
+
+    /// When the item [`Self::poll`] last returned from the feed was sent into it (`None`
+    /// before any, and not updated by the configuration given at join): its arrival, for a
+    /// subscriber that reads the feed some time after it was filled.
+    pub fn sent_at(&self) -> Option<Instant> {
+        self.sent_at
     }
 
     /// Items this subscriber lost by falling behind.

@@ -111,3 +111,21 @@ fn a_waiting_subscriber_wakes_for_a_packet_from_another_thread_and_ends_when_clo
     assert!(matches!(sub.poll(Instant::now() + Duration::from_secs(10)), Polled::Ready(FeedItem::Break(BreakReason::SourceEnded))));
     assert!(matches!(sub.poll(Instant::now() + Duration::from_secs(10)), Polled::Ended));
 }
+
+#[test]
+fn a_subscriber_reading_late_learns_when_each_packet_was_sent() {
+    let feed = Fanout::new(8);
+    let mut sub = feed.subscribe();
+    let publisher = feed.publisher().expect("free");
+    assert_eq!(sub.sent_at(), None);
+    let before = Instant::now();
+    publisher.send(packet(0, true));
+    let after = Instant::now();
+    std::thread::sleep(Duration::from_millis(30));
+    publisher.send(packet(3600, false));
+    assert!(matches!(sub.poll(soon()), Polled::Ready(FeedItem::Item(LiveItem::Packet(_)))));
+    let first = sub.sent_at().expect("sent");
+    assert!(before <= first && first <= after, "the send's time, not the read's");
+    assert!(matches!(sub.poll(soon()), Polled::Ready(FeedItem::Item(LiveItem::Packet(_)))));
+    assert!(sub.sent_at().expect("sent") >= first + Duration::from_millis(30));
+}
