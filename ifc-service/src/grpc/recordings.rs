@@ -79,16 +79,15 @@ fn settings(s: RecordingSettingsView) -> pb::RecordingSettings {
 /// The export's pieces as messages of at most [`EXPORT_CHUNK_BYTES`], sharing the export's
 /// buffers (slices, no copies); the first carries the start time and the length.
 fn export_chunks(payload: Vec<Bytes>, start_ms: i64, total_bytes: u64) -> Vec<pb::ExportChunk> {
-    let mut chunks: Vec<pb::ExportChunk> = payload
-        .into_iter()
-        .flat_map(|piece| {
-            (0..piece.len())
-                .step_by(EXPORT_CHUNK_BYTES)
-                .map(move |at| piece.slice(at..piece.len().min(at + EXPORT_CHUNK_BYTES)))
-                .collect::<Vec<_>>()
-        })
-        .map(|data| pb::ExportChunk { start_ms: None, total_bytes: None, data })
-        .collect();
+    let mut chunks = Vec::new();
+    for piece in payload {
+        let mut at = 0;
+        while at < piece.len() {
+            let end = piece.len().min(at + EXPORT_CHUNK_BYTES);
+            chunks.push(pb::ExportChunk { start_ms: None, total_bytes: None, data: piece.slice(at..end) });
+            at = end;
+        }
+    }
     match chunks.first_mut() {
         Some(first) => {
             first.start_ms = Some(start_ms);

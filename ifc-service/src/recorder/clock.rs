@@ -35,14 +35,15 @@ impl WallClock {
         Self::default()
     }
 
-    /// A packet of the current session arrived at `arrival` (`wall_now_ms` is read only when
-    /// this anchors a session).
-    pub fn observe(&mut self, pts_90k: i64, arrival: Instant, wall_now_ms: impl FnOnce() -> i64) {
+    /// A packet of the current session arrived at `arrival`; `wall_at_arrival_ms` gives the
+    /// wall time of that instant (read only when this anchors a session; a reader that gets
+    /// packets some time after they arrived must not anchor them at its own "now").
+    pub fn observe(&mut self, pts_90k: i64, arrival: Instant, wall_at_arrival_ms: impl FnOnce() -> i64) {
         if self.anchor.is_none() {
             // A camera has one timeline: a session never starts before the last one ended
             // (a publisher that sends faster than real time, a reconnect within a segment).
-            let wall_now = wall_now_ms();
-            let wall0_ms = self.last_end_ms.map_or(wall_now, |end| end.max(wall_now));
+            let wall_at_arrival = wall_at_arrival_ms();
+            let wall0_ms = self.last_end_ms.map_or(wall_at_arrival, |end| end.max(wall_at_arrival));
             self.anchor = Some(Anchor { pts0_90k: pts_90k, wall0_ms, instant0: arrival, correction_ms: 0 });
         }
     }
