@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use ifc_integration_tests::browser::node_modules;
 use ifc_integration_tests::run_with_timeout;
 use ifc_integration_tests::serve::{wait_for, Api, ServeProcess};
 use ifc_integration_tests::serve_steps::{camera_state, record_camera, recorded_frames_decoded, recordings};
@@ -90,26 +91,6 @@ fn post_offer(server: &ServeProcess, camera: &str, token: Option<&str>, offer: &
 fn metric(server: &ServeProcess, name: &str) -> Option<u64> {
     let text = http("GET", &server.url("/metrics"), &[], None).body;
     text.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-/// npm's playwright-core in a cache outside the clone (Playwright's own browser download is
-/// not used: Chromium is Debian's).
-fn node_modules() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
-    let prefix = home.join(".cache/ifc/node");
-    let modules = prefix.join("node_modules");
-    if !modules.join("playwright-core/package.json").exists() {
-        std::fs::create_dir_all(&prefix).expect("cache dir");
-        let out = run_with_timeout(
-            Command::new("npm")
-                .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
-                .arg(&prefix)
-                .arg("playwright-core@1.65.2"),
-            Duration::from_secs(300),
-        );
-        assert!(out.status.success(), "npm install playwright-core: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    modules
 }
 
 fn chromium_publish(endpoint: &str, token: &str, seconds: u32) -> Value {

@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod distribution;
 mod events;
 mod recording;
 pub(crate) use recording::default_segment_s;
 pub use recording::{CameraRecording, RecordingConfig};
 mod ingest;
 pub use ingest::{IngestConfig, RtspIngestConfig, WhipIngestConfig};
+pub use distribution::DistributionConfig;
 pub use events::{CreateTopics, EventsConfig, KafkaConfig, OutboxConfig, RESERVED_CLIENT_SETTINGS};
 
 /// The whole configuration file.
@@ -45,6 +47,8 @@ pub struct ServeConfig {
     pub recording: RecordingConfig,
     /// Streams cameras push to the server (RTSP publish, WHIP).
     pub ingest: IngestConfig,
+    /// Live view: LL-HLS, fMP4 over WebSocket, verdict overlays.
+    pub distribution: DistributionConfig,
 }
 
 impl Default for ServeConfig {
@@ -63,6 +67,7 @@ impl Default for ServeConfig {
             outbox: OutboxConfig::default(),
             recording: RecordingConfig::default(),
             ingest: IngestConfig::default(),
+            distribution: DistributionConfig::default(),
         }
     }
 }
@@ -297,6 +302,7 @@ impl ServeConfig {
                 });
             }
         }
+        self.distribution.validate()?;
         for (i, cam) in self.recording.cameras.iter().enumerate() {
             // The id names the camera's segment directory: no path tricks.
             let ok = !cam.camera_id.is_empty()

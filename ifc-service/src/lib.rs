@@ -14,6 +14,7 @@ pub mod auth;
 pub mod camera_policy;
 pub mod config;
 pub mod db;
+pub mod distribute;
 pub mod events;
 pub mod ingest;
 pub mod grpc;

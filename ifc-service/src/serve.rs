@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::sync::{oneshot, Notify};
 
+use crate::distribute::LiveChannels;
 use crate::api::{app, AppState};
 use crate::auth::{hash_password, JwtKeys, Role};
 use crate::config::{EventsConfig, ServeConfig};
@@ -90,6 +91,7 @@ pub async fn serve(
         feed: feed.clone(),
         outbox_wake: Arc::clone(&outbox_wake),
         manager: Arc::new(Manager::new(config.cameras.clone(), Arc::clone(&media))),
+        live: Arc::new(LiveChannels::new(Arc::clone(&media), config.cameras.clone(), config.distribution.clone())),
         media,
         config: Arc::new(config.clone()),
         shutdown: shutdown.clone(),

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the `ifc` binary, ffmpeg/ffprobe, fixtures.
 
 pub mod backends;
+pub mod browser;
 pub mod damaged_stream;
 pub mod demo;
 pub mod grpc;

@@ -22,6 +22,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{message}")]
     Invalid { message: String, details: Vec<FieldError> },
+    /// A request a protocol says to answer 400 (LL-HLS's `_HLS_msn` too far ahead).
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -50,7 +53,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid`, `too_large`, `unavailable`, `internal`.
+    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid`, `bad_request`, `too_large`, `unavailable`, `internal`.
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -73,6 +76,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

@@ -17,6 +17,7 @@ mod extract;
 pub(crate) mod feed;
 mod health;
 pub(crate) mod inspections;
+pub(crate) mod live;
 pub mod openapi;
 pub(crate) mod pipelines;
 pub(crate) mod principal;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub manager: Arc<Manager>,
     /// Each camera's live feed (ingest → inspection, recording, distribution).
     pub media: Arc<MediaHub>,
+    /// The cameras being watched live (LL-HLS, WebSocket).
+    pub live: Arc<crate::distribute::LiveChannels>,
     pub config: Arc<ServeConfig>,
     /// Ends the long-lived responses (event feeds), so a graceful shutdown does not wait on them.
     pub shutdown: Shutdown,
@@ -112,11 +115,16 @@ pub fn app(state: AppState) -> Router {
         .route("/recordings/:id/file", get(recordings::file))
         .route("/signed/export", get(recordings::signed_export))
         .route("/signed/recordings/:id/:part", get(recordings::signed_part))
+        .route("/cameras/:id/live/index.m3u8", get(live::playlist))
+        .route("/cameras/:id/live/:file", get(live::file))
+        .route("/cameras/:id/live.ws", get(live::websocket))
+        .route("/cameras/:id/overlays", get(live::overlays))
         .route("/events", get(ws::events))
         .route("/openapi.json", get(openapi::document))
         .merge(whip::routes());
     Router::new()
         .nest("/api/v1", v1)
+        .route("/player", get(live::player))
         .route("/livez", get(health::livez))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    auth_routes, cameras, inspections, pipelines, products, recording_settings, recordings, results, users, ws,
+    auth_routes, cameras, inspections, live, pipelines, products, recording_settings, recordings, results, users, ws,
 };
 
 #[derive(OpenApi)]
@@ -26,6 +26,7 @@ use super::{
         recordings::playlist, recordings::signed_part, recordings::list_protections, recordings::protect,
         recordings::unprotect,
         recording_settings::get_settings, recording_settings::put_settings, recording_settings::delete_settings,
+        live::playlist, live::file, live::websocket, live::overlays,
         ws::events,
     ),
     components(schemas(crate::events::EventEnvelope)),

@@ -421,7 +421,7 @@ fn part_link_message(id: i64, part: &str, expires_ms: i64) -> String {
     format!("segment\n{id}\n{part}\n{expires_ms}")
 }
 
-fn check_signature(state: &AppState, message: &str, expires_ms: i64, sig: &str) -> ApiResult<()> {
+pub(crate) fn check_signature(state: &AppState, message: &str, expires_ms: i64, sig: &str) -> ApiResult<()> {
     if !state.jwt.verify_link(message, sig) {
         return Err(ApiError::Forbidden("the link's signature does not match".into()));
     }

@@ -12,7 +12,7 @@ impl From<ApiError> for Status {
             ApiError::NotFound(_) => Code::NotFound,
             // REST's 409: a duplicate, or a resource in use (a camera being inspected).
             ApiError::Conflict(_) => Code::AlreadyExists,
-            ApiError::Invalid { .. } => Code::InvalidArgument,
+            ApiError::Invalid { .. } | ApiError::BadRequest(_) => Code::InvalidArgument,
             ApiError::TooLarge(_) => Code::ResourceExhausted,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,

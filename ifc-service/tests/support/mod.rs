@@ -14,6 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use ifc::remux::{input_kind, LiveItem, VideoInput};
+use ifc_service::distribute::LiveChannels;
 use ifc_service::api::AppState;
 use ifc_service::auth::JwtKeys;
 use ifc_service::config::ServeConfig;
@@ -90,6 +91,7 @@ pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
         feed: LocalFeed::new(64),
         outbox_wake: Arc::new(Notify::new()),
         manager: Arc::new(Manager::new(config.cameras.clone(), Arc::clone(&media))),
+        live: Arc::new(LiveChannels::new(Arc::clone(&media), config.cameras.clone(), config.distribution.clone())),
         media,
         config: Arc::new(config),
         shutdown,

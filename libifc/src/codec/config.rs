@@ -22,6 +22,18 @@ pub struct DecoderConfig {
 }
 
 impl DecoderConfig {
+    /// One picture's duration in 90 kHz ticks: from the stream's frame rate (VUI timing), else
+    /// 25 fps. What a segment of one picture, or the last picture of a live stream, lasts.
+    pub fn nominal_frame_duration_90k(&self) -> u32 {
+        const TICKS_PER_SECOND: u64 = 90_000;
+        self.params
+            .frame_rate
+            .filter(|r| r.num > 0 && r.den > 0)
+            .and_then(|r| u32::try_from(TICKS_PER_SECOND * u64::from(r.den) / u64::from(r.num)).ok())
+            .filter(|&d| d > 0)
+            .unwrap_or(90_000 / 25)
+    }
+
     /// Parses an `avcC` / `hvcC` payload.
     pub fn from_record(codec: Codec, record: Bytes) -> Result<Self> {
         match codec {

@@ -15,9 +15,15 @@
 
 mod annex_b_to_items;
 mod fanout;
+mod ll_hls;
+mod packager;
+#[cfg(test)]
+mod packager_tests;
 
 pub use annex_b_to_items::{AnnexBStats, AnnexBToItems};
 pub use fanout::{BreakReason, Fanout, FanoutBusy, FanoutPublisher, FanoutStats, FeedItem, Subscription};
+pub use ll_hls::{LiveResource, LiveWindow, Lookup};
+pub use packager::{LiveInit, LivePackager, LivePart, PackagerEvent, PackagerOptions, PackagerStats};
 
 use std::time::{Duration, Instant};
 

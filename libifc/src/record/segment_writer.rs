@@ -235,25 +235,13 @@ impl SegmentWriter {
     }
 }
 
-/// The frame duration assumed for a segment of one picture: the stream's frame rate, else
-/// 25 fps.
-fn nominal_frame_duration_90k(config: &DecoderConfig) -> u32 {
-    config
-        .params
-        .frame_rate
-        .filter(|r| r.num > 0 && r.den > 0)
-        .and_then(|r| u32::try_from(u64::from(TIMESCALE_90K) * u64::from(r.den) / u64::from(r.num)).ok())
-        .filter(|&d| d > 0)
-        .unwrap_or(TIMESCALE_90K / 25)
-}
-
 fn build(
     config: &DecoderConfig,
     packets: Vec<Pending>,
     close_reason: CloseReason,
 ) -> Result<FinishedSegment, SegmentError> {
     let pts: Vec<i64> = packets.iter().map(|p| p.pts_90k).collect();
-    let timing = decode_times(&pts, nominal_frame_duration_90k(config))?;
+    let timing = decode_times(&pts, config.nominal_frame_duration_90k())?;
     let samples: Vec<Sample> = packets
         .iter()
         .zip(&timing.samples)

@@ -1,0 +1,298 @@
+//! `ifc serve`'s live view of a camera (a `file` camera: the demo clip, H.264 with B-frames,
+//! replayed in real time and inspected with the demo pipeline):
+//! - LL-HLS: the playlist's tags, blocking reload (`_HLS_msn`/`_HLS_part`) that waits for the
+//!   segment asked for, a 400 for one too far ahead, the preload-hinted part answered when it is
+//!   made, signed URIs (403 without), parts that decode in ffprobe, and ffmpeg playing the
+//!   playlist as a plain HLS client;
+//! - headless Chromium (Debian's, through playwright-core) on the player page: over the
+//!   WebSocket (fMP4 into Media Source Extensions) with the verdicts drawn on the pictures whose
+//!   pts they carry, and over LL-HLS with hls.js in low-latency mode: time advances, frames are
+//!   decoded, no media error;
+//! - limits: viewers per camera.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ifc_integration_tests::browser::node_modules;
+use ifc_integration_tests::demo::demo_clip;
+use ifc_integration_tests::run_with_timeout;
+use ifc_integration_tests::serve::{wait_for, ServeProcess};
+use ifc_integration_tests::serve_steps::{add_camera, add_pipeline, start_inspection};
+use serde_json::Value;
+
+/// A server with one file camera (inspected) and its admin token.
+fn live_camera(dir: &Path, yaml: &str) -> (ServeProcess, String, String) {
+    let clip = demo_clip(dir);
+    let config = dir.join("serve.yaml");
+    std::fs::write(&config, yaml).expect("config");
+    let arg = config.display().to_string();
+    let server = ServeProcess::start_with_args(&dir.join("data"), dir, &[], &["--config", &arg]);
+    let api = server.admin();
+    let camera = add_camera(&api, "line-1", "file", &clip.display().to_string());
+    let pipeline = add_pipeline(&api);
+    start_inspection(&api, &camera, &pipeline);
+    let token = api.token.clone().expect("token");
+    (server, camera, token)
+}
+
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+    content_type: String,
+}
+
+impl Reply {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn get(url: &str, token: Option<&str>) -> Reply {
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+    let mut req = agent.get(url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let response = match req.call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = response.status();
+    let content_type = response.content_type().to_owned();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("body");
+    Reply { status, body, content_type }
+}
+
+/// The `URI="…"` values and the segment lines of a playlist, relative to `base`.
+fn uri_of(line: &str) -> Option<&str> {
+    let start = line.find("URI=\"")? + 5;
+    let end = line[start..].find('"')? + start;
+    Some(&line[start..end])
+}
+
+fn tag_value<'a>(playlist: &'a str, tag: &str) -> Option<&'a str> {
+    playlist.lines().find_map(|l| l.strip_prefix(tag))
+}
+
+/// (media sequence number of the last segment listed complete, parts listed of the open one).
+fn live_edge(playlist: &str) -> (u64, u32) {
+    let first: u64 = tag_value(playlist, "#EXT-X-MEDIA-SEQUENCE:").and_then(|v| v.parse().ok()).expect("media sequence");
+    let complete = playlist.lines().filter(|l| l.starts_with("#EXTINF:")).count() as u64;
+    let hint = playlist.lines().find(|l| l.starts_with("#EXT-X-PRELOAD-HINT:")).and_then(uri_of).expect("preload hint");
+    let name = hint.split('?').next().expect("name");
+    let (msn, index) = name.strip_prefix("part-").and_then(|s| s.strip_suffix(".m4s")).and_then(|s| s.split_once('-')).expect("part name");
+    let (msn, index): (u64, u32) = (msn.parse().expect("msn"), index.parse().expect("index"));
+    assert!(complete > 0, "a complete segment listed: {playlist}");
+    assert!(msn == first + complete || msn == first + complete - 1, "{playlist}");
+    (first + complete - 1, if msn == first + complete { index } else { 0 })
+}
+
+fn ffprobe_frames(file: &Path) -> u64 {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .expect("ffprobe");
+    assert!(out.status.success() && out.stderr.is_empty(), "ffprobe {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().parse().expect("frame count")
+}
+
+#[test]
+fn ll_hls_blocks_until_asked_for_serves_hinted_parts_and_plays_in_ffmpeg() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, camera, token) = live_camera(dir.path(), "distribution: {part_target_ms: 200, segment_target_ms: 2000}\n");
+    let base = server.url(&format!("/api/v1/cameras/{camera}/live/"));
+    let playlist_url = format!("{base}index.m3u8");
+
+    assert_eq!(get(&playlist_url, None).status, 401, "a token is needed");
+    // The first request starts the camera's packaging and waits for its first segment.
+    let playlist = wait_for(Duration::from_secs(30), "a complete segment", || {
+        let r = get(&playlist_url, Some(&token));
+        assert_eq!(r.status, 200, "{}", r.text());
+        let text = r.text();
+        text.contains("#EXTINF:").then_some((text, r.content_type))
+    });
+    let (playlist, content_type) = playlist;
+    assert_eq!(content_type, "application/vnd.apple.mpegurl");
+    for tag in ["#EXT-X-VERSION:9", "#EXT-X-PART-INF:PART-TARGET=", "#EXT-X-INDEPENDENT-SEGMENTS", "#EXT-X-MAP:URI=\"init-1.mp4?"] {
+        assert!(playlist.contains(tag), "{tag} in {playlist}");
+    }
+    let control = tag_value(&playlist, "#EXT-X-SERVER-CONTROL:").expect("server control");
+    assert!(control.contains("CAN-BLOCK-RELOAD=YES") && control.contains("PART-HOLD-BACK="), "{control}");
+    let target_s: f64 = tag_value(&playlist, "#EXT-X-TARGETDURATION:").and_then(|v| v.parse().ok()).expect("target");
+    for line in playlist.lines().filter(|l| l.starts_with("#EXT-X-PART:")) {
+        let duration: f64 = line["#EXT-X-PART:DURATION=".len()..].split(',').next().and_then(|v| v.parse().ok()).expect("part duration");
+        assert!(duration > 0.0 && duration <= 0.201, "a part within the target: {line}");
+    }
+    for line in playlist.lines().filter(|l| l.starts_with("#EXTINF:")) {
+        let duration: f64 = line["#EXTINF:".len()..].trim_end_matches(',').parse().expect("segment duration");
+        assert!(duration.round() <= target_s, "EXTINF {duration} within the target {target_s}");
+    }
+
+    // Blocking reload: the next segment is not there yet; the request waits for it.
+    let (last, _) = live_edge(&playlist);
+    let asked = Instant::now();
+    let next = get(&format!("{playlist_url}?_HLS_msn={}&access_token={token}", last + 1), None);
+    let waited = asked.elapsed();
+    assert_eq!(next.status, 200, "{}", next.text());
+    let (new_last, _) = live_edge(&next.text());
+    assert!(new_last > last, "the playlist holds segment {}: {}", last + 1, next.text());
+    assert!(waited > Duration::from_millis(100), "the request waited for the segment ({waited:?})");
+    // A part of the open segment, then a segment too far ahead (RFC 8216bis: 400).
+    let (edge, open_parts) = live_edge(&next.text());
+    let part = get(&format!("{playlist_url}?_HLS_msn={}&_HLS_part={open_parts}", edge + 1), Some(&token));
+    assert_eq!(part.status, 200, "{}", part.text());
+    assert!(part.text().contains(&format!("part-{}-{open_parts}.m4s", edge + 1)), "{}", part.text());
+    assert_eq!(get(&format!("{playlist_url}?_HLS_msn={}", edge + 10), Some(&token)).status, 400);
+
+    // The preload hint names a part not made yet: fetching it waits until it is.
+    let text = get(&playlist_url, Some(&token)).text();
+    let hint = text.lines().find(|l| l.starts_with("#EXT-X-PRELOAD-HINT:")).and_then(uri_of).expect("hint").to_owned();
+    let hinted = get(&format!("{base}{hint}"), None);
+    assert_eq!(hinted.status, 200, "the hinted part {hint}");
+    assert!(hinted.body.windows(4).any(|w| w == b"moof"), "a fragment");
+
+    // URIs are signed for the camera: without the signature, or with another camera's, 403.
+    let init_uri = text.lines().find(|l| l.starts_with("#EXT-X-MAP:")).and_then(uri_of).expect("map").to_owned();
+    assert_eq!(get(&format!("{base}init-1.mp4?expires_ms=99999999999999&sig=AAAA"), None).status, 403);
+    assert_eq!(get(&format!("{base}nothing.mp4?{}", init_uri.split_once('?').expect("signed").1), None).status, 404);
+
+    // A segment and its init decode whole; so do the init and its first parts.
+    let init = get(&format!("{base}{init_uri}"), None);
+    assert_eq!(init.status, 200);
+    let segment_uri = text.lines().rfind(|l| l.starts_with("seg-")).expect("a segment").to_owned();
+    let segment = get(&format!("{base}{segment_uri}"), None);
+    assert_eq!(segment.status, 200);
+    let file = dir.path().join("segment.mp4");
+    std::fs::write(&file, [init.body.clone(), segment.body].concat()).expect("write");
+    let frames = ffprobe_frames(&file);
+    let duration_s: f64 = text
+        .lines()
+        .zip(text.lines().skip(1))
+        .find(|(_, next)| *next == segment_uri)
+        .and_then(|(l, _)| l.strip_prefix("#EXTINF:")?.trim_end_matches(',').parse().ok())
+        .expect("its EXTINF");
+    assert_eq!(frames, (duration_s * 25.0).round() as u64, "a {duration_s} s segment at 25 fps decodes whole");
+
+    // ffmpeg, a plain HLS client, plays the live playlist (token in the URL, segments signed).
+    let out = run_with_timeout(
+        Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-i"])
+            .arg(format!("{playlist_url}?access_token={token}"))
+            .args(["-frames:v", "75", "-f", "framemd5", "-"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+        Duration::from_secs(60),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ffmpeg: {stderr}");
+    let decoded = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with('#')).count();
+    assert_eq!(decoded, 75, "ffmpeg decoded 3 s of the live stream: {stderr}");
+}
+
+fn play_in_chromium(server: &ServeProcess, camera: &str, token: &str, mode: &str, hls_js: bool, seconds: u32) -> Vec<Value> {
+    let url = server.url(&format!("/player?camera={camera}&mode={mode}#token={token}"));
+    let params = serde_json::json!({"url": url, "seconds": seconds, "hls_js": hls_js}).to_string();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("live/play.js");
+    let out = run_with_timeout(
+        Command::new("node").arg(script).arg(params).env("IFC_NODE_MODULES", node_modules()).stderr(Stdio::piped()),
+        Duration::from_secs(120),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "play.js: {:?}\n{stdout}\n{stderr}", out.status);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("play.js output {stdout:?}: {e}"));
+    eprintln!("{mode}: {result}\n{stderr}");
+    result["samples"].as_array().expect("samples").clone()
+}
+
+/// Playback advanced: time moves on and pictures are decoded over the last seconds, with no
+/// media or player error at any time.
+fn assert_plays(samples: &[Value], what: &str) {
+    for s in samples {
+        assert!(s["media_error"].is_null() && s["player_error"].is_null(), "{what}: {s}");
+    }
+    let (first, last) = (&samples[samples.len() / 2], &samples[samples.len() - 1]);
+    let advanced = last["current_time_s"].as_f64().expect("a number") - first["current_time_s"].as_f64().expect("a number");
+    let elapsed = (samples.len() - 1 - samples.len() / 2) as f64 * 0.5;
+    assert!(advanced > elapsed * 0.6, "{what}: time advanced {advanced} s in {elapsed} s: {last}");
+    let frames = last["total_video_frames"].as_u64().expect("a count") - first["total_video_frames"].as_u64().expect("a count");
+    assert!(frames as f64 > elapsed * 25.0 * 0.6, "{what}: {frames} frames decoded in {elapsed} s: {last}");
+}
+
+#[test]
+fn chromium_plays_the_camera_over_websocket_with_overlays_and_over_ll_hls_with_hls_js() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, camera, token) = live_camera(dir.path(), "distribution: {part_target_ms: 200}\n");
+
+    let ws = play_in_chromium(&server, &camera, &token, "ws", false, 8);
+    assert_plays(&ws, "WebSocket");
+    let last = ws.last().expect("samples");
+    assert_eq!(last["mode"], "ws");
+    assert_eq!(last["inits"], 1, "one stream: {last}");
+    // Near the live edge: what is buffered is at most a couple of parts ahead of the picture.
+    let behind = last["buffered_end_s"].as_f64().expect("a number") - last["current_time_s"].as_f64().expect("a number");
+    assert!(behind < 1.5, "{behind} s behind the live edge");
+    // The verdicts came, and each one drawn was the one of the picture on screen.
+    assert!(last["overlays"].as_u64().expect("a count") > 0, "verdicts arrived: {last}");
+    assert!(last["drawn"].as_u64().expect("a count") > 0, "overlays drawn: {last}");
+    let drawn = &last["last_drawn"];
+    let pts_s = drawn["pts_90k"].as_f64().expect("a number") / 90_000.0;
+    let media_time = drawn["media_time"].as_f64().expect("a number");
+    assert!(pts_s <= media_time + 0.001 && media_time - pts_s < 0.5, "drawn on its picture: {drawn}");
+
+    let hls = play_in_chromium(&server, &camera, &token, "hls", true, 10);
+    assert_plays(&hls, "LL-HLS (hls.js)");
+    let last = hls.last().expect("samples");
+    assert_eq!(last["mode"], "hls.js");
+    assert_eq!(last["hls"]["low_latency"], true, "{last}");
+    assert_eq!(last["hls"]["can_block_reload"], true, "{last}");
+    assert!(last["hls"]["parts"].as_u64().expect("a count") > 0, "hls.js reads the parts: {last}");
+    // hls.js holds back three parts (PART-HOLD-BACK) and catches up; about 1 s here.
+    let latency_s = last["hls"]["latency_s"].as_f64().expect("a number");
+    assert!(latency_s < 2.0, "hls.js plays {latency_s} s behind the live edge");
+}
+
+fn ws_connect(server: &ServeProcess, camera: &str, token: &str) -> Result<tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>, u16> {
+    let url = server.url(&format!("/api/v1/cameras/{camera}/live.ws?access_token={token}")).replacen("http", "ws", 1);
+    match tungstenite::connect(url.as_str()) {
+        Ok((socket, _)) => Ok(socket),
+        Err(tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+#[test]
+fn websocket_viewers_get_the_init_then_parts_within_the_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, camera, token) = live_camera(dir.path(), "distribution: {max_viewers_per_camera: 1}\n");
+    let mut viewer = ws_connect(&server, &camera, &token).expect("the first viewer");
+    let tungstenite::Message::Text(init) = viewer.read().expect("init message") else { panic!("text first") };
+    let init: Value = serde_json::from_str(&init).expect("json");
+    assert_eq!(init["type"], "init");
+    assert!(init["mime"].as_str().expect("mime").starts_with("video/mp4; codecs=\"avc1.64"), "{init}");
+    assert_eq!((init["width"].as_u64(), init["height"].as_u64()), (Some(1280), Some(720)));
+    let mut file = match viewer.read().expect("init segment") {
+        tungstenite::Message::Binary(b) => b,
+        other => panic!("binary init, got {other:?}"),
+    };
+    assert_eq!(&file[4..8], b"ftyp");
+    // The second viewer of this camera is over the limit.
+    assert_eq!(ws_connect(&server, &camera, &token).err(), Some(503));
+    // Three seconds of parts, from a key frame: they decode whole after the init.
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        match viewer.read().expect("a part") {
+            tungstenite::Message::Binary(part) => file.extend_from_slice(&part),
+            other => panic!("binary parts only, got {other:?}"),
+        }
+    }
+    let path: PathBuf = dir.path().join("ws.mp4");
+    std::fs::write(&path, &file).expect("write");
+    assert!(ffprobe_frames(&path) >= 50, "about 3 s of pictures at 25 fps");
+    drop(viewer);
+    // Its place is free again once it went.
+    wait_for(Duration::from_secs(10), "the viewer's place freed", || ws_connect(&server, &camera, &token).ok());
+}
