@@ -6,8 +6,11 @@
 //!   playlist as a plain HLS client;
 //! - headless Chromium (Debian's, through playwright-core) on the player page: over the
 //!   WebSocket (fMP4 into Media Source Extensions) with the verdicts drawn on the pictures whose
-//!   pts they carry, and over LL-HLS with hls.js in low-latency mode: time advances, frames are
-//!   decoded, no media error;
+//!   pts they carry, over LL-HLS with hls.js in low-latency mode, and with Chromium's own HLS
+//!   player: time advances, frames are decoded, no media error;
+//! - WHEP: Chromium watching over WebRTC a camera without B-frames, the overlays matched by RTP
+//!   timestamp; a camera with B-frames refused with a 422 that says why (the player falls back
+//!   to the WebSocket); the session's PATCH/DELETE;
 //! - limits: viewers per camera.
 
 use std::path::{Path, PathBuf};
@@ -28,12 +31,40 @@ fn live_camera(dir: &Path, yaml: &str) -> (ServeProcess, String, String) {
     std::fs::write(&config, yaml).expect("config");
     let arg = config.display().to_string();
     let server = ServeProcess::start_with_args(&dir.join("data"), dir, &[], &["--config", &arg]);
-    let api = server.admin();
-    let camera = add_camera(&api, "line-1", "file", &clip.display().to_string());
-    let pipeline = add_pipeline(&api);
-    start_inspection(&api, &camera, &pipeline);
-    let token = api.token.clone().expect("token");
+    let (camera, token) = inspected_camera(&server, "line-1", &clip);
     (server, camera, token)
+}
+
+/// A file camera of `clip`, inspected with the demo pipeline: (camera id, admin token).
+fn inspected_camera(server: &ServeProcess, name: &str, clip: &Path) -> (String, String) {
+    let api = server.admin();
+    let camera = add_camera(&api, name, "file", &clip.display().to_string());
+    let (status, pipelines) = api.get("/api/v1/pipelines");
+    assert_eq!(status, 200);
+    let pipeline = match pipelines.as_array().and_then(|p| p.first()) {
+        Some(p) => p["id"].as_str().expect("id").to_owned(),
+        None => add_pipeline(&api),
+    };
+    start_inspection(&api, &camera, &pipeline);
+    (camera, api.token.clone().expect("token"))
+}
+
+/// The demo clip re-encoded by x264 without B-frames (what WebRTC needs), 12 s, in its own
+/// directory (making the demo clip rewrites it: never under a camera that plays it).
+fn clip_without_b_frames(dir: &Path) -> PathBuf {
+    let own = dir.join("no-b-frames");
+    std::fs::create_dir_all(&own).expect("dir");
+    let clip = demo_clip(&own);
+    let out = dir.join("no_bframes.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-i"])
+        .arg(&clip)
+        .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "25", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "ffmpeg re-encode");
+    out
 }
 
 struct Reply {
@@ -253,6 +284,11 @@ fn chromium_plays_the_camera_over_websocket_with_overlays_and_over_ll_hls_with_h
     // hls.js holds back three parts (PART-HOLD-BACK) and catches up; about 1 s here.
     let latency_s = last["hls"]["latency_s"].as_f64().expect("a number");
     assert!(latency_s < 2.0, "hls.js plays {latency_s} s behind the live edge");
+
+    // Chromium's own HLS player reads the same playlist as plain live HLS.
+    let native = play_in_chromium(&server, &camera, &token, "hls", false, 8);
+    assert_plays(&native, "native HLS");
+    assert_eq!(native.last().expect("samples")["mode"], "hls");
 }
 
 fn ws_connect(server: &ServeProcess, camera: &str, token: &str) -> Result<tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>, u16> {
@@ -295,4 +331,68 @@ fn websocket_viewers_get_the_init_then_parts_within_the_limits() {
     drop(viewer);
     // Its place is free again once it went.
     wait_for(Duration::from_secs(10), "the viewer's place freed", || ws_connect(&server, &camera, &token).ok());
+}
+
+fn whep_post(server: &ServeProcess, camera: &str, token: Option<&str>, offer: &str) -> (u16, String) {
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+    let mut req = agent.post(&server.url(&format!("/api/v1/whep/cameras/{camera}"))).set("Content-Type", "application/sdp");
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    match req.send_string(offer) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(e) => panic!("POST whep: {e}"),
+    }
+}
+
+#[test]
+fn chromium_watches_over_whep_and_a_b_frame_stream_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, b_frames, token) = live_camera(dir.path(), "distribution: {part_target_ms: 200}\n");
+    let clip = clip_without_b_frames(dir.path());
+    let (plain, _) = inspected_camera(&server, "line-2", &clip);
+
+    // Over HTTP: a token is needed; the B-frame stream is refused, saying why.
+    // Chromium's captured WHIP offer, turned into a viewer's (receive only).
+    let offer = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("whip/chromium-offer.sdp"))
+        .expect("offer")
+        .replace("a=sendonly", "a=recvonly");
+    assert_eq!(whep_post(&server, &plain, None, &offer).0, 401);
+    let (status, body) = whep_post(&server, &b_frames, Some(&token), &offer);
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("B-frames"), "{body}");
+    // A session's resource: DELETE ends it, then it is gone.
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+    let created = agent
+        .post(&server.url(&format!("/api/v1/whep/cameras/{plain}")))
+        .set("Content-Type", "application/sdp")
+        .set("Authorization", &format!("Bearer {token}"))
+        .send_string(&offer)
+        .expect("201");
+    assert_eq!(created.status(), 201);
+    assert!(created.content_type() == "application/sdp");
+    let location = created.header("Location").expect("Location").to_owned();
+    assert!(created.into_string().expect("answer").contains("a=sendonly"), "the server sends");
+    let delete = agent.delete(&server.url(&location)).set("Authorization", &format!("Bearer {token}")).call().expect("DELETE");
+    assert_eq!(delete.status(), 200);
+    let gone = agent.delete(&server.url(&location)).set("Authorization", &format!("Bearer {token}")).call();
+    assert!(matches!(gone, Err(ureq::Error::Status(404, _))), "the session is gone");
+
+    // Chromium over WebRTC: the picture plays, and overlays land on the RTP timestamps.
+    let whep = play_in_chromium(&server, &plain, &token, "whep", false, 8);
+    assert_plays(&whep, "WHEP");
+    let last = whep.last().expect("samples");
+    assert_eq!(last["mode"], "whep");
+    assert!(last["drawn"].as_u64().expect("a count") > 0, "overlays drawn over WebRTC: {last}");
+    let drawn = &last["last_drawn"];
+    let pts_s = drawn["pts_90k"].as_f64().expect("a number") / 90_000.0;
+    let media_time = drawn["media_time"].as_f64().expect("a number");
+    assert!(pts_s <= media_time + 0.001 && media_time - pts_s < 0.5, "drawn on its picture: {drawn}");
+
+    // The B-frame camera in auto mode: WHEP is refused, the player says why and plays the WebSocket.
+    let auto = play_in_chromium(&server, &b_frames, &token, "auto", false, 6);
+    assert_plays(&auto, "auto → WebSocket");
+    let last = auto.last().expect("samples");
+    assert_eq!(last["mode"], "ws");
+    assert!(last["whep_refused"].as_str().is_some_and(|m| m.contains("B-frames")), "{last}");
 }

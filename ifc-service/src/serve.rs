@@ -97,6 +97,7 @@ pub async fn serve(
         shutdown: shutdown.clone(),
         recorder: Arc::default(),
         whip: Arc::default(),
+        whep: Arc::default(),
     };
     // REST and gRPC on one listener: gRPC's paths are `/ifc.v1.<Service>/<Method>`.
     let router = app(state.clone()).merge(grpc::routes(state.clone())?);

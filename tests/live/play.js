@@ -12,7 +12,9 @@ async function main() {
   const params = JSON.parse(process.argv[2]);
   const browser = await chromium.launch({
     executablePath: process.env.IFC_CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required'],
+    args: ['--no-sandbox', '--autoplay-policy=no-user-gesture-required',
+      // Host candidates on 127.0.0.1 (Chromium leaves loopback out by default): WHEP.
+      '--allow-loopback-in-peer-connection'],
   });
   try {
     const page = await browser.newPage();
@@ -41,7 +43,7 @@ async function main() {
           total_video_frames: v.getVideoPlaybackQuality().totalVideoFrames,
           buffered_end_s: b.length ? b.end(b.length - 1) : null,
           media_error: v.error ? v.error.code + ' ' + v.error.message : null,
-          mode: p.mode, player_error: p.error, inits: p.inits, parts: p.parts,
+          mode: p.mode, player_error: p.error, whep_refused: p.whepRefused || null, inits: p.inits, parts: p.parts,
           overlays: p.overlays.length, drawn: p.drawn, last_drawn: p.lastDrawn || null, hls,
         };
       }));

@@ -27,6 +27,7 @@ pub(crate) mod recordings;
 pub(crate) mod results;
 pub(crate) mod users;
 pub mod views;
+pub(crate) mod whep;
 pub(crate) mod whip;
 mod ws;
 
@@ -68,6 +69,8 @@ pub struct AppState {
     pub recorder: Arc<std::sync::OnceLock<Arc<crate::recorder::Recorder>>>,
     /// Running WHIP sessions (`ingest.whip`).
     pub whip: Arc<crate::ingest::whip::WhipSessions>,
+    /// Running WHEP viewers.
+    pub whep: Arc<crate::distribute::whep::WhepSessions>,
 }
 
 /// The whole API.
@@ -121,7 +124,8 @@ pub fn app(state: AppState) -> Router {
         .route("/cameras/:id/overlays", get(live::overlays))
         .route("/events", get(ws::events))
         .route("/openapi.json", get(openapi::document))
-        .merge(whip::routes());
+        .merge(whip::routes())
+        .merge(whep::routes());
     Router::new()
         .nest("/api/v1", v1)
         .route("/player", get(live::player))

@@ -103,7 +103,7 @@ impl From<TrickleError> for WhipError {
     }
 }
 
-type WhipResult<T> = Result<T, WhipError>;
+pub(crate) type WhipResult<T> = Result<T, WhipError>;
 
 async fn publish(
     State(state): State<AppState>,
@@ -165,8 +165,8 @@ async fn trickle(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-fn ice_restart() -> WhipError {
-    WhipError::Unprocessable("ICE restarts are not supported: end the session (DELETE) and publish again".into())
+pub(crate) fn ice_restart() -> WhipError {
+    WhipError::Unprocessable("ICE restarts are not supported: end the session (DELETE) and start a new one".into())
 }
 
 async fn end(State(state): State<AppState>, ApiPath(id): ApiPath<String>, headers: HeaderMap) -> WhipResult<Response> {
@@ -181,19 +181,19 @@ async fn end(State(state): State<AppState>, ApiPath(id): ApiPath<String>, header
     Ok(StatusCode::OK.into_response())
 }
 
-async fn preflight_endpoint() -> Response {
+pub(crate) async fn preflight_endpoint() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert("accept-post", HeaderValue::from_static(SDP));
     response
 }
 
-async fn preflight_session() -> Response {
+pub(crate) async fn preflight_session() -> Response {
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert("accept-patch", HeaderValue::from_static(TRICKLE));
     response
 }
 
-async fn with_cors(mut response: Response) -> Response {
+pub(crate) async fn with_cors(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, PATCH, DELETE, OPTIONS"));
@@ -233,7 +233,7 @@ async fn authorize(state: &AppState, headers: &HeaderMap, camera: &CameraRow) ->
     Ok(())
 }
 
-fn require_content_type(headers: &HeaderMap, expected: &'static str) -> WhipResult<()> {
+pub(crate) fn require_content_type(headers: &HeaderMap, expected: &'static str) -> WhipResult<()> {
     let given = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let essence = given.split(';').next().unwrap_or_default().trim();
     if essence.eq_ignore_ascii_case(expected) {
@@ -243,14 +243,14 @@ fn require_content_type(headers: &HeaderMap, expected: &'static str) -> WhipResu
     }
 }
 
-fn body_bytes(body: Result<Bytes, BytesRejection>) -> WhipResult<Bytes> {
+pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> WhipResult<Bytes> {
     body.map_err(|e| match e.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(e.body_text()).into(),
         _ => WhipError::BadRequest(e.body_text()),
     })
 }
 
-fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+pub(crate) fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }

@@ -19,17 +19,35 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use ifc::live::{LivePackager, LiveWindow, PackagerOptions, Subscription};
+use ifc::codec::{Codec, DecoderConfig};
+use ifc::live::{FeedItem, LivePackager, LiveWindow, PackagerOptions, Subscription};
+use ifc::remux::LiveItem;
 use ifc::rtsp::Polled;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::api::error::ApiError;
 use crate::config::{CameraPolicy, DistributionConfig};
 use crate::db::CameraRow;
 use crate::media::{MediaHub, SourceLease};
 
+pub mod whep;
+
 /// How often the packager thread looks up from the feed (to stop when idle).
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
+/// Pictures queued for each WebRTC viewer: a viewer further behind skips to the next key frame.
+const WEBRTC_QUEUE_FRAMES: usize = 128;
+
+/// One picture for WebRTC viewers: Annex B, parameter sets in front of key frames, made once
+/// per camera and shared (str0m takes an `Arc<[u8]>`).
+#[derive(Debug)]
+pub struct WebRtcFrame {
+    pub codec: Codec,
+    pub data: Arc<[u8]>,
+    pub pts_90k: i64,
+    pub is_key: bool,
+    /// The stream has B-frames (refused over WebRTC).
+    pub reorders: bool,
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
@@ -50,6 +68,8 @@ pub struct LiveChannels {
 pub struct LiveChannel {
     window: Mutex<LiveWindow>,
     version: watch::Sender<u64>,
+    /// Pictures for WebRTC viewers (made only while there are some).
+    frames: broadcast::Sender<Arc<WebRtcFrame>>,
     viewers: AtomicUsize,
     last_use: Mutex<Instant>,
     stopped: AtomicBool,
@@ -100,6 +120,7 @@ impl LiveChannels {
         let channel = Arc::new(LiveChannel {
             window: Mutex::new(LiveWindow::new(self.config.window_segments, options.part_target_ms, options.segment_target_ms)),
             version: watch::Sender::new(0),
+            frames: broadcast::Sender::new(WEBRTC_QUEUE_FRAMES),
             viewers: AtomicUsize::new(0),
             last_use: Mutex::new(Instant::now()),
             stopped: AtomicBool::new(false),
@@ -180,6 +201,11 @@ impl LiveChannel {
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
     }
+
+    /// The pictures from now on, for a WebRTC viewer.
+    pub fn frames(&self) -> broadcast::Receiver<Arc<WebRtcFrame>> {
+        self.frames.subscribe()
+    }
 }
 
 /// The packager thread: feed → window, until the camera is deleted or nobody watches.
@@ -193,6 +219,7 @@ fn package(
 ) {
     tracing::info!(camera = %camera_id, "live: packaging started");
     let mut packager = LivePackager::new(options);
+    let mut config: Option<DecoderConfig> = None;
     loop {
         let unwatched = channel.viewers.load(Ordering::Relaxed) == 0 && lock(&channel.last_use).elapsed() > idle;
         if unwatched {
@@ -200,6 +227,14 @@ fn package(
         }
         match subscription.poll(Instant::now() + POLL_INTERVAL) {
             Polled::Ready(item) => {
+                if let FeedItem::Item(LiveItem::Config(c)) = &item {
+                    config = Some(c.clone());
+                }
+                if let (FeedItem::Item(LiveItem::Packet(packet)), Some(config)) = (&item, &config) {
+                    if channel.frames.receiver_count() > 0 {
+                        send_webrtc_frame(channel, config, packet);
+                    }
+                }
                 let events = packager.push(item);
                 if !events.is_empty() {
                     let mut window = channel.window();
@@ -222,4 +257,19 @@ fn package(
     drop(lease);
     let stats = packager.stats();
     tracing::info!(camera = %camera_id, parts = stats.parts, segments = stats.segments, refused = stats.packets_refused, "live: packaging stopped");
+}
+
+fn send_webrtc_frame(channel: &LiveChannel, config: &DecoderConfig, packet: &ifc::decode::EncodedPacket) {
+    let Some(pts_90k) = packet.pts_90k else { return };
+    // A picture whose units do not parse was refused upstream already; skip it quietly.
+    let Ok(data) = config.annex_b_access_unit(&packet.data, packet.is_key) else { return };
+    let frame = WebRtcFrame {
+        codec: config.codec,
+        data: Arc::from(data),
+        pts_90k,
+        is_key: packet.is_key,
+        reorders: config.params.max_num_reorder_frames.is_some_and(|n| n > 0),
+    };
+    // No receiver left: nothing to do.
+    let _ = channel.frames.send(Arc::new(frame));
 }

@@ -97,6 +97,7 @@ pub fn app_state(db: Db, config: ServeConfig, jwt_secret: &[u8]) -> AppState {
         shutdown,
         recorder: Arc::default(),
         whip: Arc::default(),
+        whep: Arc::default(),
     }
 }
 

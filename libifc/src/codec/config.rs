@@ -22,6 +22,22 @@ pub struct DecoderConfig {
 }
 
 impl DecoderConfig {
+    /// A sample of this configuration (length-prefixed NAL units) as an Annex B access unit with
+    /// 4-byte start codes, the parameter sets first when `with_parameter_sets` (what a WebRTC
+    /// receiver needs in front of each key frame: it never sees the `avcC`/`hvcC` record).
+    pub fn annex_b_access_unit(&self, sample: &[u8], with_parameter_sets: bool) -> Result<Vec<u8>> {
+        let sets: usize = if with_parameter_sets { self.parameter_sets.iter().map(|s| s.len() + 4).sum() } else { 0 };
+        let mut out = Vec::with_capacity(sample.len() + sets + 16);
+        if with_parameter_sets {
+            for set in &self.parameter_sets {
+                out.extend_from_slice(&[0, 0, 0, 1]);
+                out.extend_from_slice(set);
+            }
+        }
+        super::nal::push_annex_b(&mut out, sample, usize::from(self.nal_length_size))?;
+        Ok(out)
+    }
+
     /// One picture's duration in 90 kHz ticks: from the stream's frame rate (VUI timing), else
     /// 25 fps. What a segment of one picture, or the last picture of a live stream, lasts.
     pub fn nominal_frame_duration_90k(&self) -> u32 {
@@ -65,5 +81,32 @@ impl DecoderConfig {
             Codec::H264 => *b"avcC",
             Codec::H265 => *b"hvcC",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::nal::{AnnexBNals, LengthPrefixedNals};
+    use crate::remux::{InputKind, VideoInput};
+
+    #[test]
+    fn a_key_sample_as_annex_b_starts_with_the_parameter_sets_then_its_own_units() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/h264_main_320x240_25.mp4");
+        let input = VideoInput::read(InputKind::Mp4, std::fs::read(path).expect("fixture").into(), None).expect("reads");
+        let sample = &input.samples[0];
+        let length_size = usize::from(input.config.nal_length_size);
+        let own: Vec<&[u8]> = LengthPrefixedNals::new(&sample.data, length_size).map(|n| n.expect("nal")).collect();
+
+        let with_sets = input.config.annex_b_access_unit(&sample.data, true).expect("converts");
+        let units: Vec<&[u8]> = AnnexBNals::new(&with_sets).map(|(_, nal)| nal).collect();
+        let sets: Vec<&[u8]> = input.config.parameter_sets.iter().map(|s| &s[..]).collect();
+        assert_eq!(&units[..sets.len()], &sets[..], "SPS and PPS first");
+        assert_eq!(&units[sets.len()..], &own[..]);
+        assert_eq!(units[0][0] & 0x1f, 7, "an SPS leads");
+
+        let bare = input.config.annex_b_access_unit(&sample.data, false).expect("converts");
+        assert_eq!(AnnexBNals::new(&bare).map(|(_, nal)| nal).collect::<Vec<_>>(), own);
+        // A length running past the sample is an error, not a panic.
+        assert!(input.config.annex_b_access_unit(&[0, 0, 0, 9, 1], false).is_err());
     }
 }

@@ -158,11 +158,17 @@ pub fn annex_b_to_length_prefixed(annex_b: &[u8]) -> Result<Vec<u8>> {
 /// Converts length-prefixed NAL units to an Annex B byte stream with 4-byte start codes.
 pub fn length_prefixed_to_annex_b(data: &[u8], length_size: usize) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(data.len() + 16);
+    push_annex_b(&mut out, data, length_size)?;
+    Ok(out)
+}
+
+/// Appends length-prefixed NAL units to `out` as Annex B (4-byte start codes).
+pub fn push_annex_b(out: &mut Vec<u8>, data: &[u8], length_size: usize) -> Result<()> {
     for nal in LengthPrefixedNals::new(data, length_size) {
         out.extend_from_slice(&[0, 0, 0, 1]);
         out.extend_from_slice(nal?);
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

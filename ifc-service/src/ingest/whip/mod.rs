@@ -20,6 +20,7 @@ pub mod trickle;
 
 pub use offer::{check_offer, OfferError, OfferSummary};
 pub use session::Command;
+pub(crate) use session::send as send_datagram;
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -155,6 +156,15 @@ impl WhipSessions {
         lock(&self.sessions).remove(id);
     }
 
+    /// Asks the camera's WHIP publisher, if it has one, for a key frame (a WHEP viewer joined
+    /// or lost pictures).
+    pub fn request_keyframe(&self, camera_id: &str) {
+        let entry = lock(&self.sessions).values().find(|e| e.camera_id == camera_id).cloned();
+        if let Some(entry) = entry {
+            entry.send(Command::RequestKeyframe);
+        }
+    }
+
     /// Negotiates `offer`, takes the camera's feed publisher and starts the session's task.
     /// Nothing reaches the feed of a refused offer: the publisher is taken last.
     pub async fn start(
@@ -248,8 +258,9 @@ impl WhipSessions {
     }
 }
 
-/// str0m set up for ingest: video only (H.264, H.265), statistics once a second.
-fn new_rtc() -> Rtc {
+/// str0m set up for video only (H.264, H.265), statistics once a second: WHIP's ingest and
+/// WHEP's viewers alike.
+pub(crate) fn new_rtc() -> Rtc {
     RtcConfig::new()
         .clear_codecs()
         .enable_h264(true)
@@ -259,12 +270,12 @@ fn new_rtc() -> Rtc {
 }
 
 /// Whether the answer kept a video section open (port not 0).
-fn answer_has_video(answer: &str) -> bool {
+pub(crate) fn answer_has_video(answer: &str) -> bool {
     answer.lines().any(|l| l.starts_with("m=video ") && !l.starts_with("m=video 0 "))
 }
 
 /// Installs str0m's crypto (the system OpenSSL) once per process, before the first session.
-fn install_crypto() {
+pub(crate) fn install_crypto() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
 }

@@ -42,6 +42,8 @@ pub enum Command {
     Candidates(Vec<Candidate>),
     /// DELETE: end the session.
     Stop,
+    /// A viewer wants a key frame (WHEP): PLI the publisher.
+    RequestKeyframe,
 }
 
 /// Everything a session task owns.
@@ -140,6 +142,7 @@ impl SessionTask {
                             self.rtc.add_remote_candidate(candidate);
                         }
                     }
+                    Some(Command::RequestKeyframe) => rx.pli_wanted = true,
                     Some(Command::Stop) | None => break Ending::Deleted,
                 },
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
@@ -302,7 +305,7 @@ impl SessionTask {
     }
 }
 
-async fn send(socket: &UdpSocket, contents: &[u8], destination: SocketAddr) {
+pub(crate) async fn send(socket: &UdpSocket, contents: &[u8], destination: SocketAddr) {
     if let Err(e) = socket.send_to(contents, destination).await {
         tracing::debug!(error = %e, %destination, "whip: send");
     }
