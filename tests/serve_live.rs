@@ -328,9 +328,92 @@ fn websocket_viewers_get_the_init_then_parts_within_the_limits() {
     let path: PathBuf = dir.path().join("ws.mp4");
     std::fs::write(&path, &file).expect("write");
     assert!(ffprobe_frames(&path) >= 50, "about 3 s of pictures at 25 fps");
+    let viewers = format!("ifc_live_viewers{{camera=\"{camera}\"}} 1");
+    assert!(metrics(&server).contains(&viewers), "{viewers} in /metrics");
     drop(viewer);
     // Its place is free again once it went.
     wait_for(Duration::from_secs(10), "the viewer's place freed", || ws_connect(&server, &camera, &token).ok());
+}
+
+fn metrics(server: &ServeProcess) -> String {
+    get(&server.url("/metrics"), None).text()
+}
+
+#[test]
+fn egress_is_bounded_by_the_viewers_bit_rates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The demo clip runs at about 22 kbit/s: room for one viewer, not two.
+    let (server, camera, token) = live_camera(dir.path(), "distribution: {max_egress_kbps: 30}\n");
+    let mut first = ws_connect(&server, &camera, &token).expect("the first viewer");
+    let until = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < until {
+        first.read().expect("parts");
+    }
+    let rate: u64 = metrics(&server)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("ifc_live_bitrate_bps{{camera=\"{camera}\"}} ")).and_then(|v| v.parse().ok()))
+        .expect("the camera's bit rate in /metrics");
+    assert!((16_000..30_000).contains(&rate), "{rate} bit/s");
+    assert_eq!(ws_connect(&server, &camera, &token).err(), Some(503), "a second viewer would take 2 × {rate} bit/s");
+    drop(first);
+    wait_for(Duration::from_secs(10), "room again", || ws_connect(&server, &camera, &token).ok());
+}
+
+/// A noisy 640×360 clip that x264 cannot squeeze: several Mbit/s, so that a viewer who does
+/// not read fills the socket buffers in seconds. 20 s: the test ends before the file loops.
+fn heavy_clip(dir: &Path) -> PathBuf {
+    let out = dir.join("heavy.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25,noise=alls=60:allf=t"])
+        .args(["-t", "20", "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-g", "25", "-bf", "0", "-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success(), "ffmpeg heavy clip");
+    out
+}
+
+#[test]
+fn a_viewer_that_stops_reading_is_dropped_and_the_others_play_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = heavy_clip(dir.path());
+    let config = dir.path().join("serve.yaml");
+    std::fs::write(&config, "distribution: {send_timeout_ms: 500}\n").expect("config");
+    let arg = config.display().to_string();
+    let server = ServeProcess::start_with_args(&dir.path().join("data"), dir.path(), &[], &["--config", &arg]);
+    let api = server.admin();
+    let camera = add_camera(&api, "heavy", "file", &clip.display().to_string());
+    let token = api.token.clone().expect("token");
+
+    let stalled = ws_connect(&server, &camera, &token).expect("a viewer that will not read");
+    let mut reader = ws_connect(&server, &camera, &token).expect("a viewer that reads");
+    let gauge = format!("ifc_live_viewers{{camera=\"{camera}\"}} ");
+    let viewers = || metrics(&server).lines().find_map(|l| l.strip_prefix(&gauge).and_then(|v| v.parse::<u64>().ok()));
+    assert_eq!(viewers(), Some(2));
+    // The reader keeps getting parts at the camera's pace (one every 200 ms or so) while the
+    // other one's buffers fill.
+    let started = Instant::now();
+    let mut last_part: Option<Instant> = None;
+    let mut longest_gap = Duration::ZERO;
+    let mut bytes = 0usize;
+    let mut dropped_after = None;
+    while started.elapsed() < Duration::from_secs(15) {
+        if let tungstenite::Message::Binary(part) = reader.read().expect("the reader's stream goes on") {
+            bytes += part.len();
+            if let Some(at) = last_part {
+                longest_gap = longest_gap.max(at.elapsed());
+            }
+            last_part = Some(Instant::now());
+        }
+        if dropped_after.is_none() && viewers() == Some(1) {
+            dropped_after = Some(started.elapsed());
+        }
+    }
+    let dropped_after = dropped_after.expect("the viewer that stopped reading was dropped within 15 s");
+    eprintln!("dropped after {dropped_after:?}; the reader got {bytes} bytes, longest gap {longest_gap:?}");
+    assert!(bytes > 5_000_000, "a heavy stream: {bytes} bytes in 15 s");
+    assert!(longest_gap < Duration::from_secs(1), "the reader was never held up: {longest_gap:?}");
+    drop(stalled);
 }
 
 fn whep_post(server: &ServeProcess, camera: &str, token: Option<&str>, offer: &str) -> (u16, String) {

@@ -54,5 +54,6 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
     let backlog = state.db.outbox_backlog().await.unwrap_or(-1);
     let mut text = state.manager.render_metrics(backlog);
     text.push_str(&state.whip.render_metrics());
+    text.push_str(&state.live.render_metrics());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }

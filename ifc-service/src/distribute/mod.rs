@@ -15,6 +15,7 @@
 //! of the window is dropped, the others go on.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -142,8 +143,19 @@ impl LiveChannels {
         lock(&self.channels).get(camera_id).filter(|c| !c.is_stopped()).cloned()
     }
 
-    /// A place for one more WebSocket viewer of `channel`, or why not.
+    /// A place for one more WebSocket or WebRTC viewer of `channel`, or why not (viewers per
+    /// camera and in all, and the egress they would take together).
     pub fn admit(self: &Arc<Self>, channel: &Arc<LiveChannel>) -> Result<ViewerSlot, ApiError> {
+        let limit_kbps = self.config.max_egress_kbps;
+        if limit_kbps > 0 {
+            let egress_kbps = self.egress_bps() / 1000;
+            let more_kbps = channel.window().bitrate_bps() / 1000;
+            if egress_kbps + more_kbps > limit_kbps {
+                return Err(ApiError::Unavailable(format!(
+                    "viewers take {egress_kbps} kbit/s already; one more of this camera ({more_kbps} kbit/s) would pass distribution.max_egress_kbps ({limit_kbps})"
+                )));
+            }
+        }
         if self.viewers_total.fetch_add(1, Ordering::Relaxed) >= self.config.max_viewers_total {
             self.viewers_total.fetch_sub(1, Ordering::Relaxed);
             return Err(ApiError::Unavailable(format!("{} viewers already (distribution.max_viewers_total)", self.config.max_viewers_total)));
@@ -159,9 +171,36 @@ impl LiveChannels {
         Ok(ViewerSlot { channels: Arc::clone(self), channel: Arc::clone(channel) })
     }
 
-    /// WebSocket viewers now, in all.
+    /// WebSocket and WebRTC viewers now, in all.
     pub fn viewers(&self) -> usize {
         self.viewers_total.load(Ordering::Relaxed)
+    }
+
+    /// What the viewers take now: each camera's bit rate times its viewers, bits per second.
+    fn egress_bps(&self) -> u64 {
+        let channels: Vec<Arc<LiveChannel>> = lock(&self.channels).values().cloned().collect();
+        channels.iter().map(|c| c.viewers.load(Ordering::Relaxed) as u64 * c.window().bitrate_bps()).sum()
+    }
+
+    /// `ifc_live_*` lines for `/metrics` (Prometheus text 0.0.4).
+    pub fn render_metrics(&self) -> String {
+        let mut channels: Vec<(String, Arc<LiveChannel>)> =
+            lock(&self.channels).iter().filter(|(_, c)| !c.is_stopped()).map(|(id, c)| (id.clone(), Arc::clone(c))).collect();
+        channels.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP ifc_live_cameras Cameras being packaged for live view.\n# TYPE ifc_live_cameras gauge");
+        let _ = writeln!(out, "ifc_live_cameras {}", channels.len());
+        let _ = writeln!(out, "# HELP ifc_live_viewers WebSocket and WebRTC viewers.\n# TYPE ifc_live_viewers gauge");
+        for (id, c) in &channels {
+            let _ = writeln!(out, "ifc_live_viewers{{camera=\"{id}\"}} {}", c.viewers.load(Ordering::Relaxed));
+        }
+        let _ = writeln!(out, "# HELP ifc_live_bitrate_bps A live camera's bit rate over its window.\n# TYPE ifc_live_bitrate_bps gauge");
+        for (id, c) in &channels {
+            let _ = writeln!(out, "ifc_live_bitrate_bps{{camera=\"{id}\"}} {}", c.window().bitrate_bps());
+        }
+        let _ = writeln!(out, "# HELP ifc_live_egress_bps What the viewers take (bit rate × viewers, summed).\n# TYPE ifc_live_egress_bps gauge");
+        let _ = writeln!(out, "ifc_live_egress_bps {}", self.egress_bps());
+        out
     }
 }
 

@@ -139,6 +139,17 @@ impl LiveWindow {
         }
     }
 
+    /// The stream's bit rate over the window (parts' bytes over their duration), bits per
+    /// second; 0 before a part.
+    pub fn bitrate_bps(&self) -> u64 {
+        let (bytes, duration_90k) = self
+            .segments
+            .iter()
+            .flat_map(|s| &s.parts)
+            .fold((0u64, 0u64), |(b, d), p| (b + p.len_bytes() as u64, d + p.duration_90k));
+        (bytes * 8 * 90_000).checked_div(duration_90k).unwrap_or(0)
+    }
+
     /// The newest init segment (what a viewer starting now needs).
     pub fn latest_init(&self) -> Option<&LiveInit> {
         self.inits.back()

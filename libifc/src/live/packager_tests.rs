@@ -157,6 +157,7 @@ fn the_playlist_lists_segments_parts_and_the_next_part() {
     let last_end = events.iter().rposition(|e| matches!(e, PackagerEvent::SegmentEnd { .. })).expect("segments");
     let PackagerEvent::SegmentEnd { msn: open_msn, .. } = events.remove(last_end) else { unreachable!() };
     let open_parts = parts(&events).iter().filter(|p| p.msn == open_msn).count() as u32;
+    let events_for_rate = events.clone();
     let window = window_of(events);
     let text = window.playlist("?k=v").expect("a playlist");
     assert!(text.starts_with("#EXTM3U\n"), "{text}");
@@ -185,6 +186,12 @@ fn the_playlist_lists_segments_parts_and_the_next_part() {
     let Lookup::Ready(part) = window.lookup(LiveResource::Part { msn: first_msn, index: 0 }) else { panic!("part") };
     assert!(segment.starts_with(&part), "a segment is its parts joined");
     assert!(matches!(window.lookup(LiveResource::Init { generation: 1 }), Lookup::Ready(_)));
+
+    // The bit rate: the parts' bytes over their duration.
+    let listed = parts(&events_for_rate);
+    let bytes: usize = listed.iter().filter(|p| p.msn >= first_msn).map(|p| p.len_bytes()).sum();
+    let duration: u64 = listed.iter().filter(|p| p.msn >= first_msn).map(|p| p.duration_90k).sum();
+    assert_eq!(window.bitrate_bps(), bytes as u64 * 8 * 90_000 / duration);
 
     // A viewer starting now gets the group of pictures so far, from its key frame.
     let from_key = window.parts_from_last_key();
