@@ -1,6 +1,8 @@
 //! The HTTP API, versioned under `/api/v1`: REST resources, the WebSocket event feed, the
-//! OpenAPI document, and `/livez`, `/readyz`, `/metrics` at the root. WHIP's resources
-//! (`/api/v1/whip/…`, [`whip`]) speak SDP, not JSON, and are not in the OpenAPI document.
+//! OpenAPI document, the live view ([`live`]: LL-HLS, WebSockets, `/player`), and `/livez`,
+//! `/readyz`, `/metrics` at the root. WHIP's and WHEP's resources (`/api/v1/whip/…`,
+//! `/api/v1/whep/…`, [`whip`], [`whep`]) speak SDP, not JSON, and are not in the OpenAPI
+//! document.
 //!
 //! [`app`] builds the whole router from an [`AppState`]; tests drive it with `oneshot` or
 //! over a real socket. Every endpoint but the health ones (and `/metrics` unless configured)
