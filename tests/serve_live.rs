@@ -11,7 +11,8 @@
 //! - WHEP: Chromium watching over WebRTC a camera without B-frames, the overlays matched by RTP
 //!   timestamp; a camera with B-frames refused with a 422 that says why (the player falls back
 //!   to the WebSocket); the session's PATCH/DELETE;
-//! - limits: viewers per camera.
+//! - limits: viewers per camera (429), the egress bound, a viewer that stops reading dropped;
+//!   WHEP's malformed offers, unknown cameras, wrong tokens and too many viewers: clear 4xx.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -316,7 +317,7 @@ fn websocket_viewers_get_the_init_then_parts_within_the_limits() {
     };
     assert_eq!(&file[4..8], b"ftyp");
     // The second viewer of this camera is over the limit.
-    assert_eq!(ws_connect(&server, &camera, &token).err(), Some(503));
+    assert_eq!(ws_connect(&server, &camera, &token).err(), Some(429));
     // Three seconds of parts, from a key frame: they decode whole after the init.
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
@@ -354,7 +355,7 @@ fn egress_is_bounded_by_the_viewers_bit_rates() {
         .find_map(|l| l.strip_prefix(&format!("ifc_live_bitrate_bps{{camera=\"{camera}\"}} ")).and_then(|v| v.parse().ok()))
         .expect("the camera's bit rate in /metrics");
     assert!((16_000..30_000).contains(&rate), "{rate} bit/s");
-    assert_eq!(ws_connect(&server, &camera, &token).err(), Some(503), "a second viewer would take 2 × {rate} bit/s");
+    assert_eq!(ws_connect(&server, &camera, &token).err(), Some(429), "a second viewer would take 2 × {rate} bit/s");
     drop(first);
     wait_for(Duration::from_secs(10), "room again", || ws_connect(&server, &camera, &token).ok());
 }
@@ -478,4 +479,60 @@ fn chromium_watches_over_whep_and_a_b_frame_stream_is_refused_with_the_reason() 
     let last = auto.last().expect("samples");
     assert_eq!(last["mode"], "ws");
     assert!(last["whep_refused"].as_str().is_some_and(|m| m.contains("B-frames")), "{last}");
+}
+
+#[test]
+fn whep_refusals_are_clear_4xx_and_the_server_goes_on() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = clip_without_b_frames(dir.path());
+    let config = dir.path().join("serve.yaml");
+    std::fs::write(&config, "distribution: {max_viewers_per_camera: 1}\n").expect("config");
+    let arg = config.display().to_string();
+    let server = ServeProcess::start_with_args(&dir.path().join("data"), dir.path(), &[], &["--config", &arg]);
+    let api = server.admin();
+    let camera = add_camera(&api, "plain", "file", &clip.display().to_string());
+    let token = api.token.clone().expect("token");
+    let offer = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("whip/chromium-offer.sdp"))
+        .expect("offer")
+        .replace("a=sendonly", "a=recvonly");
+    let post = |camera: &str, token: Option<&str>, content_type: &str, body: &[u8]| -> (u16, String) {
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
+        let mut req = agent.post(&server.url(&format!("/api/v1/whep/cameras/{camera}"))).set("Content-Type", content_type);
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        match req.send_bytes(body) {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap_or_default()),
+            Err(e) => panic!("POST whep: {e}"),
+        }
+    };
+    let sdp = "application/sdp";
+    assert_eq!(post(&camera, None, sdp, offer.as_bytes()).0, 401, "no token");
+    assert_eq!(post(&camera, Some("not-a-token"), sdp, offer.as_bytes()).0, 401, "a wrong token");
+    assert_eq!(post("no-such-camera", Some(&token), sdp, offer.as_bytes()).0, 404, "an unknown camera");
+    assert_eq!(post(&camera, Some(&token), "text/plain", offer.as_bytes()).0, 415, "not SDP");
+    let cases: [(&[u8], u16); 4] = [
+        (b"\xff\xfe", 400),
+        (b"v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=ice-ufrag:x\r\n", 422),
+        (b"v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=ice-ufrag:x\r\na=rtpmap:96 H264/90000\r\nthis is not sdp\r\n", 400),
+        (b"m=video 9 X 0\r\nm=video 9 X 0\r\na=ice-ufrag:a\r\n", 422),
+    ];
+    for (body, status) in cases {
+        let (got, text) = post(&camera, Some(&token), sdp, body);
+        assert_eq!(got, status, "{}: {text}", String::from_utf8_lossy(body));
+        assert!(text.contains("\"message\""), "a clear error body: {text}");
+    }
+    // One viewer per camera here: a WebSocket viewer holds the place, WHEP gets a 429.
+    let viewer = ws_connect(&server, &camera, &token).expect("a viewer");
+    let (status, text) = post(&camera, Some(&token), sdp, offer.as_bytes());
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("max_viewers_per_camera"), "{text}");
+    drop(viewer);
+    // The server goes on: the place comes back and a good offer is answered.
+    let (status, answer) = wait_for(Duration::from_secs(10), "a place for the viewer", || {
+        let reply = post(&camera, Some(&token), sdp, offer.as_bytes());
+        (reply.0 != 429).then_some(reply)
+    });
+    assert_eq!(status, 201, "{answer}");
+    assert!(answer.starts_with("v=0"), "an SDP answer");
 }

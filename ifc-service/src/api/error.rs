@@ -27,6 +27,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     TooLarge(String),
+    /// A limit on concurrent use is reached (viewers of a camera, egress): 429.
+    #[error("{0}")]
+    TooMany(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -53,7 +56,7 @@ pub struct ErrorBody {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
-    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid`, `bad_request`, `too_large`, `unavailable`, `internal`.
+    /// `unauthorized`, `forbidden`, `not_found`, `conflict`, `invalid`, `bad_request`, `too_large`, `too_many`, `unavailable`, `internal`.
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -78,6 +81,7 @@ impl ApiError {
             Self::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }

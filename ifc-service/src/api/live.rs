@@ -180,7 +180,8 @@ pub async fn file(
 #[utoipa::path(get, path = "/api/v1/cameras/{id}/live.ws", tag = "live", security(("bearer" = [])), params(("id" = String, Path), LiveSocketQuery),
     responses((status = 101, description = "WebSocket: an `init` JSON text message and the init segment, then fMP4 parts (binary)"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody, description = "Too many viewers")))]
+        (status = 429, body = ErrorBody, description = "Too many viewers, or the egress limit"),
+        (status = 503, body = ErrorBody, description = "The camera cannot be ingested")))]
 pub async fn websocket(
     State(state): State<AppState>,
     principal: Principal,

@@ -22,12 +22,12 @@ pub struct DistributionConfig {
     /// A camera nobody has watched for this long stops being packaged (and a pull camera stops
     /// being ingested if nothing else uses it), seconds.
     pub idle_stop_s: u64,
-    /// WebSocket and WebRTC (WHEP) viewers per camera; more are refused (503).
+    /// WebSocket and WebRTC (WHEP) viewers per camera; more are refused (429).
     pub max_viewers_per_camera: usize,
     /// WebSocket and WebRTC viewers in all.
     pub max_viewers_total: usize,
     /// Egress to WebSocket and WebRTC viewers in all, kbit/s: a viewer that would take the
-    /// sum of (viewers × their camera's bit rate) over it is refused (503). 0: no limit.
+    /// sum of (viewers × their camera's bit rate) over it is refused (429). 0: no limit.
     pub max_egress_kbps: u64,
     /// A WebSocket viewer that has not taken a message for this long is dropped, milliseconds
     /// (it never slows the camera or other viewers: parts it misses are not kept for it).

@@ -151,19 +151,19 @@ impl LiveChannels {
             let egress_kbps = self.egress_bps() / 1000;
             let more_kbps = channel.window().bitrate_bps() / 1000;
             if egress_kbps + more_kbps > limit_kbps {
-                return Err(ApiError::Unavailable(format!(
+                return Err(ApiError::TooMany(format!(
                     "viewers take {egress_kbps} kbit/s already; one more of this camera ({more_kbps} kbit/s) would pass distribution.max_egress_kbps ({limit_kbps})"
                 )));
             }
         }
         if self.viewers_total.fetch_add(1, Ordering::Relaxed) >= self.config.max_viewers_total {
             self.viewers_total.fetch_sub(1, Ordering::Relaxed);
-            return Err(ApiError::Unavailable(format!("{} viewers already (distribution.max_viewers_total)", self.config.max_viewers_total)));
+            return Err(ApiError::TooMany(format!("{} viewers already (distribution.max_viewers_total)", self.config.max_viewers_total)));
         }
         if channel.viewers.fetch_add(1, Ordering::Relaxed) >= self.config.max_viewers_per_camera {
             channel.viewers.fetch_sub(1, Ordering::Relaxed);
             self.viewers_total.fetch_sub(1, Ordering::Relaxed);
-            return Err(ApiError::Unavailable(format!(
+            return Err(ApiError::TooMany(format!(
                 "{} viewers of this camera already (distribution.max_viewers_per_camera)",
                 self.config.max_viewers_per_camera
             )));

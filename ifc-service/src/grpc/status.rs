@@ -13,7 +13,7 @@ impl From<ApiError> for Status {
             // REST's 409: a duplicate, or a resource in use (a camera being inspected).
             ApiError::Conflict(_) => Code::AlreadyExists,
             ApiError::Invalid { .. } | ApiError::BadRequest(_) => Code::InvalidArgument,
-            ApiError::TooLarge(_) => Code::ResourceExhausted,
+            ApiError::TooLarge(_) | ApiError::TooMany(_) => Code::ResourceExhausted,
             ApiError::Unavailable(_) => Code::Unavailable,
             ApiError::Internal(_) => Code::Internal,
         };
@@ -42,6 +42,7 @@ mod tests {
             (ApiError::Conflict("x".into()), Code::AlreadyExists),
             (ApiError::invalid("limit", "must be 1–1000"), Code::InvalidArgument),
             (ApiError::TooLarge("x".into()), Code::ResourceExhausted),
+            (ApiError::TooMany("x".into()), Code::ResourceExhausted),
             (ApiError::Unavailable("x".into()), Code::Unavailable),
             (ApiError::Internal("x".into()), Code::Internal),
         ];
