@@ -11,6 +11,8 @@
 //! - WHEP: Chromium watching over WebRTC a camera without B-frames, the overlays matched by RTP
 //!   timestamp; a camera with B-frames refused with a 422 that says why (the player falls back
 //!   to the WebSocket); the session's PATCH/DELETE;
+//! - glass-to-glass latency read back from a clock burnt into the picture of a canvas Chromium
+//!   publishes over WHIP (WHEP, WebSocket, LL-HLS), and overlays checked against that clock;
 //! - limits: viewers per camera (429), the egress bound, a viewer that stops reading dropped;
 //!   WHEP's malformed offers, unknown cameras, wrong tokens and too many viewers: clear 4xx.
 
@@ -224,7 +226,16 @@ fn ll_hls_blocks_until_asked_for_serves_hinted_parts_and_plays_in_ffmpeg() {
     assert_eq!(decoded, 75, "ffmpeg decoded 3 s of the live stream: {stderr}");
 }
 
+/// One browser at a time: the tests measure playback and latency, which a second Chromium
+/// decoding beside it on two cores would distort.
+static BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_browser() -> std::sync::MutexGuard<'static, ()> {
+    BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn play_in_chromium(server: &ServeProcess, camera: &str, token: &str, mode: &str, hls_js: bool, seconds: u32) -> Vec<Value> {
+    let _browser = one_browser();
     let url = server.url(&format!("/player?camera={camera}&mode={mode}#token={token}"));
     let params = serde_json::json!({"url": url, "seconds": seconds, "hls_js": hls_js}).to_string();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("live/play.js");
@@ -535,4 +546,57 @@ fn whep_refusals_are_clear_4xx_and_the_server_goes_on() {
     });
     assert_eq!(status, 201, "{answer}");
     assert!(answer.starts_with("v=0"), "an SDP answer");
+}
+
+/// Glass to glass, in one browser: a canvas with the wall clock burnt in as blocks is published
+/// over WHIP and read back from every picture each viewer presents (`live/latency.js`).
+#[test]
+fn latency_from_a_clock_in_the_picture_and_overlays_on_their_own_pictures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("serve.yaml");
+    // Parts of 100 ms: the WebSocket's latency is about two of them plus the browser's.
+    std::fs::write(&config, "distribution: {part_target_ms: 100}\n").expect("config");
+    let arg = config.display().to_string();
+    let server = ServeProcess::start_with_args(&dir.path().join("data"), dir.path(), &[], &["--config", &arg]);
+    let api = server.admin();
+    let (status, camera) = api.post("/api/v1/cameras", &serde_json::json!({"name": "clock", "kind": "push", "username": "device", "password": "clock-s3cret"}));
+    assert_eq!(status, 201, "{camera}");
+    let camera = camera["id"].as_str().expect("id").to_owned();
+    let pipeline = add_pipeline(&api);
+    start_inspection(&api, &camera, &pipeline);
+    let token = api.token.clone().expect("token");
+
+    let params = serde_json::json!({
+        "server": server.url(""), "camera": "clock", "camera_id": camera, "token": token,
+        "modes": ["whep", "whep-sync", "ws", "hls"], "seconds": 10,
+    });
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("live/latency.js");
+    let _browser = one_browser();
+    let out = run_with_timeout(
+        Command::new("node").arg(script).arg(params.to_string()).env("IFC_NODE_MODULES", node_modules()).stderr(Stdio::piped()),
+        Duration::from_secs(180),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "latency.js: {:?}\n{stdout}\n{stderr}", out.status);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("latency.js output {stdout:?}: {e}"));
+    eprintln!("latency: {result}");
+    eprintln!("{}", metrics(&server).lines().filter(|l| l.starts_with("ifc_whip") || l.starts_with("ifc_live")).collect::<Vec<_>>().join("\n"));
+    for (mode, p95_limit_ms) in [("whep", 200), ("ws", 500), ("hls", 2000)] {
+        let m = &result[mode];
+        assert!(m["error"].is_null(), "{mode}: {m}");
+        let frames = m["frames"].as_u64().expect("frames");
+        assert!(frames >= 150, "{mode}: {frames} pictures read in 10 s");
+        assert!(m["unreadable"].as_u64().expect("count") * 10 < frames, "{mode}: the clock reads back: {m}");
+        let p95 = m["latency_ms"]["p95"].as_i64().expect("p95");
+        assert!(p95 < p95_limit_ms, "{mode}: p95 {p95} ms glass to glass (limit {p95_limit_ms}): {m}");
+    }
+    // Overlays drawn on their own pictures: the pts of the verdict and the clock in the picture
+    // agree within one frame, over the WebSocket and over WebRTC held back for its verdicts
+    // (without sync=1 a WebRTC picture is shown before inference has judged it).
+    for mode in ["whep-sync", "ws"] {
+        let m = &result[mode];
+        assert!(m["overlays_on_frames"].as_u64().expect("count") > 5, "{mode}: overlays matched to pictures: {m}");
+        assert_eq!(m["overlays_misaligned"], 0, "{mode}: {m}");
+    }
 }

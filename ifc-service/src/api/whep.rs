@@ -93,7 +93,7 @@ async fn watch(
         .await
         .ok_or_else(|| ApiError::Unavailable(format!("camera {id}: no video yet")))?;
     let slot = state.live.admit(&channel)?;
-    let viewer = Viewer { camera_id: camera.id.clone(), frames, slot, reorders, whip: state.whip.clone() };
+    let viewer = Viewer { camera_id: camera.id.clone(), frames, slot, reorders, feed: state.media.feed(&camera.id) };
     let connect_timeout = std::time::Duration::from_millis(udp.connect_timeout_ms);
     let (answer, entry) = state.whep.start(udp, &state.shutdown, viewer, &offer, connect_timeout).await?;
     let mut response = (StatusCode::CREATED, answer).into_response();

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ifc::codec::{Codec, DecoderConfig};
-use ifc::live::{FeedItem, LivePackager, LiveWindow, PackagerOptions, Subscription};
+use ifc::live::{Fanout, FeedItem, LivePackager, LiveWindow, PackagerOptions, Subscription};
 use ifc::remux::LiveItem;
 use ifc::rtsp::Polled;
 use tokio::sync::{broadcast, watch};
@@ -126,13 +126,14 @@ impl LiveChannels {
             last_use: Mutex::new(Instant::now()),
             stopped: AtomicBool::new(false),
         });
-        let subscription = self.hub.feed(&camera.id).subscribe();
+        let feed = self.hub.feed(&camera.id);
+        let subscription = feed.subscribe();
         let idle = Duration::from_secs(self.config.idle_stop_s);
         let for_thread = Arc::clone(&channel);
         let camera_id = camera.id.clone();
         std::thread::Builder::new()
             .name(format!("ifc-live-{}", camera.id.chars().take(6).collect::<String>()))
-            .spawn(move || package(&camera_id, &for_thread, subscription, lease, options, idle))
+            .spawn(move || package(&camera_id, &for_thread, &feed, subscription, lease, options, idle))
             .map_err(|e| ApiError::Internal(format!("live: cannot start a thread: {e}")))?;
         channels.insert(camera.id.clone(), Arc::clone(&channel));
         Ok(channel)
@@ -251,6 +252,7 @@ impl LiveChannel {
 fn package(
     camera_id: &str,
     channel: &LiveChannel,
+    feed: &Fanout,
     mut subscription: Subscription,
     lease: Option<SourceLease>,
     options: PackagerOptions,
@@ -275,6 +277,10 @@ fn package(
                     }
                 }
                 let events = packager.push(item);
+                // A WebRTC publisher sends key frames only when asked: segments need them.
+                if packager.wants_key_frame() {
+                    feed.request_keyframe();
+                }
                 if !events.is_empty() {
                     let mut window = channel.window();
                     for event in events {

@@ -7,7 +7,7 @@
 //! ```text
 //! POST /api/v1/whep/cameras/ID (offer, recvonly) ─▶ Rtc (host candidate) ─answer─▶ 201 Location
 //! LiveChannel frames (broadcast) ─▶ session task: from the next key frame ─▶ Rtc writer ─▶ UDP
-//! viewer's PLI / lost pictures ─▶ a key frame asked of the camera's WHIP publisher, if any
+//! viewer's PLI / lost pictures ─▶ the feed wants a key frame (a WHIP publisher sends a PLI)
 //! PATCH …/sessions/ID (trickle) ─▶ candidates; DELETE ─▶ the task ends
 //! ```
 //!
@@ -30,7 +30,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use super::{ViewerSlot, WebRtcFrame};
 use crate::config::WhipIngestConfig;
-use crate::ingest::whip::{answer_has_video, check_offer, install_crypto, new_rtc, send_datagram, Command, OfferError, WhipSessions};
+use crate::ingest::whip::{answer_has_video, check_offer, install_crypto, new_rtc, send_datagram, Command, OfferError};
 use crate::shutdown::Shutdown;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -105,7 +105,9 @@ pub struct Viewer {
     pub slot: ViewerSlot,
     /// The camera's stream has B-frames.
     pub reorders: bool,
-    pub whip: Arc<WhipSessions>,
+    /// The camera's feed: a viewer starting or falling behind asks it for a key frame (a WHIP
+    /// publisher answers with a PLI to its client).
+    pub feed: ifc::live::Fanout,
 }
 
 impl WhepSessions {
@@ -210,7 +212,7 @@ impl ViewerTask {
     async fn serve(&mut self, local: SocketAddr, started: Instant) -> String {
         let mut buf = vec![0u8; 2048];
         // Ask the publisher (if it is a WHIP client) for a key frame now: the viewer starts there.
-        self.viewer.whip.request_keyframe(&self.viewer.camera_id);
+        self.viewer.feed.request_keyframe();
         loop {
             let deadline = match self.drain().await {
                 Ok(deadline) => deadline,
@@ -240,7 +242,7 @@ impl ViewerTask {
                         // Too slow for the camera: resume at the next key frame.
                         self.waiting_for_key = true;
                         self.entry.update(|s| s.frames_skipped += n);
-                        self.viewer.whip.request_keyframe(&self.viewer.camera_id);
+                        self.viewer.feed.request_keyframe();
                     }
                     Err(RecvError::Closed) => return "the live view stopped".into(),
                 },
@@ -250,7 +252,6 @@ impl ViewerTask {
                             self.rtc.add_remote_candidate(candidate);
                         }
                     }
-                    Some(Command::RequestKeyframe) => {}
                     Some(Command::Stop) | None => return "DELETE".into(),
                 },
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
@@ -309,7 +310,7 @@ impl ViewerTask {
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => return Err("ICE disconnected".into()),
             Event::KeyframeRequest(_) => {
                 self.entry.update(|s| s.keyframe_requests += 1);
-                self.viewer.whip.request_keyframe(&self.viewer.camera_id);
+                self.viewer.feed.request_keyframe();
             }
             _ => {}
         }

@@ -17,6 +17,9 @@
 //! - One publisher at a time ([`Fanout::publisher`]). When it goes (dropped), subscribers get
 //!   [`BreakReason::SourceEnded`]; a later publisher's stream follows with its own
 //!   configuration. Subscribers outlive publishers: a camera that reconnects is one feed.
+//! - A subscriber that joins a live session, or falls behind, waits for a key packet: the feed
+//!   then wants a key frame ([`FanoutPublisher::take_keyframe_request`]), which a publisher that
+//!   can ask its source for one (WHIP: a PLI) should; RTSP cameras send them on their own.
 //! - Blocking `std` primitives and no runtime: the service's threads and libifc's threads both
 //!   wait on it with a deadline.
 
@@ -87,6 +90,8 @@ struct State {
     /// Subscribers blocked in [`Subscription::poll`]: a send wakes them only when there are
     /// some (a notification is a system call even with nobody waiting, at every packet).
     waiting: usize,
+    /// A subscriber waits for a key packet (joined mid-session, fell behind, or asked).
+    keyframe_wanted: bool,
 }
 
 impl State {
@@ -157,6 +162,7 @@ impl Fanout {
             stats: FanoutStats::default(),
             closed: false,
             waiting: 0,
+            keyframe_wanted: false,
         };
         Self { inner: Arc::new(Inner { capacity: capacity.max(2), state: Mutex::new(state), wake: Condvar::new() }) }
     }
@@ -175,7 +181,8 @@ impl Fanout {
     /// A new consumer: the current configuration first (if a session is live), then every
     /// item from the next key packet on.
     pub fn subscribe(&self) -> Subscription {
-        let state = self.inner.lock();
+        let mut state = self.inner.lock();
+        state.keyframe_wanted |= state.stats.publishing;
         let pending = state.config.clone().map(|c| FeedItem::Item(LiveItem::Config(c)));
         Subscription {
             inner: Arc::clone(&self.inner),
@@ -189,6 +196,12 @@ impl Fanout {
 
     pub fn stats(&self) -> FanoutStats {
         self.inner.lock().stats.clone()
+    }
+
+    /// Asks the publisher for a key frame (a consumer outside the feed, like a WebRTC viewer,
+    /// needs one to start).
+    pub fn request_keyframe(&self) {
+        self.inner.lock().keyframe_wanted = true;
     }
 
     /// Ends the feed: subscribers drain what is buffered, then see [`Polled::Ended`].
@@ -207,6 +220,11 @@ impl FanoutPublisher {
     /// Hands `item` to every subscriber; never waits.
     pub fn send(&self, item: LiveItem) {
         self.inner.push(Slot::Item(item));
+    }
+
+    /// Whether a subscriber has wanted a key frame since the last call (see the module docs).
+    pub fn take_keyframe_request(&self) -> bool {
+        std::mem::take(&mut self.inner.lock().keyframe_wanted)
     }
 }
 
@@ -243,6 +261,7 @@ impl Subscription {
                 self.next_seq = state.first_seq;
                 self.lost_items += items;
                 self.wait_for_key = true;
+                state.keyframe_wanted = true;
                 return Polled::Ready(FeedItem::Break(BreakReason::Lagged { items }));
             }
             let offset = usize::try_from(self.next_seq - state.first_seq).unwrap_or(usize::MAX);

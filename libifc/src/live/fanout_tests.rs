@@ -129,3 +129,26 @@ fn a_subscriber_reading_late_learns_when_each_packet_was_sent() {
     assert!(matches!(sub.poll(soon()), Polled::Ready(FeedItem::Item(LiveItem::Packet(_)))));
     assert!(sub.sent_at().expect("sent") >= first + Duration::from_millis(30));
 }
+
+#[test]
+fn a_subscriber_waiting_for_a_key_packet_makes_the_feed_want_a_key_frame() {
+    let feed = Fanout::new(4);
+    let _early = feed.subscribe();
+    let publisher = feed.publisher().expect("free");
+    assert!(!publisher.take_keyframe_request(), "a subscriber from before the session starts with it");
+    publisher.send(config(320));
+    publisher.send(packet(0, true));
+    // Joining mid-session: the next key packet may be minutes away for a WebRTC sender.
+    let mut late = feed.subscribe();
+    assert!(publisher.take_keyframe_request());
+    assert!(!publisher.take_keyframe_request(), "asked once");
+    // Falling behind asks again.
+    for pts in 1..=6 {
+        publisher.send(packet(pts, false));
+    }
+    assert_eq!(drain(&mut late)[..2], ["C320".to_owned(), "L2".to_owned()]);
+    assert!(publisher.take_keyframe_request());
+    // And a consumer outside the feed may ask.
+    feed.request_keyframe();
+    assert!(publisher.take_keyframe_request());
+}

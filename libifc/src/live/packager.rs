@@ -180,6 +180,13 @@ impl LivePackager {
         self.stats
     }
 
+    /// The open segment has reached the segment target and waits for a key frame to end: a
+    /// source that sends key frames only when asked (WebRTC) should be asked now.
+    pub fn wants_key_frame(&self) -> bool {
+        let target_90k = u64::from(self.options.segment_target_ms) * 90;
+        self.stream.as_ref().is_some_and(|s| s.segment.duration_90k + s.part_duration_90k >= target_90k)
+    }
+
     /// Takes one item of the feed; returns what it completed.
     pub fn push(&mut self, item: FeedItem) -> Vec<PackagerEvent> {
         let mut out = Vec::new();

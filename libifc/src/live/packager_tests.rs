@@ -126,6 +126,29 @@ fn parts_stay_under_the_target_and_segments_start_at_key_frames() {
 }
 
 #[test]
+fn a_segment_past_its_target_wants_a_key_frame_until_one_comes() {
+    let (input, items) = feed("h264_main_320x240_25.mp4");
+    // Half a second: well before the fixture's second key frame at 1 s (the packager holds a
+    // few pictures back, for their durations and the reorder delay).
+    let mut packager = LivePackager::new(PackagerOptions { part_target_ms: 200, segment_target_ms: 500 });
+    let mut wanted_before_key = Vec::new();
+    for item in items {
+        let is_key = matches!(&item, FeedItem::Item(LiveItem::Packet(p)) if p.is_key);
+        if is_key {
+            wanted_before_key.push(packager.wants_key_frame());
+        }
+        packager.push(item);
+    }
+    // The fixture's key frames: at 0 s (nothing open yet) and at 1 s (the target passed).
+    assert_eq!(input.packets().iter().filter(|p| p.is_key).count(), 2);
+    assert_eq!(wanted_before_key, vec![false, true]);
+    // The last segment (1 s to the end) is past the target again.
+    assert!(packager.wants_key_frame());
+    packager.finish();
+    assert!(!packager.wants_key_frame(), "nothing open after the end");
+}
+
+#[test]
 fn a_new_publisher_is_a_new_generation_with_its_own_init() {
     let (_, mut items) = feed("h264_cbp_320x240_25.mp4");
     let (_, second) = feed("hevc_main_320x240_25.mp4");

@@ -156,15 +156,6 @@ impl WhipSessions {
         lock(&self.sessions).remove(id);
     }
 
-    /// Asks the camera's WHIP publisher, if it has one, for a key frame (a WHEP viewer joined
-    /// or lost pictures).
-    pub fn request_keyframe(&self, camera_id: &str) {
-        let entry = lock(&self.sessions).values().find(|e| e.camera_id == camera_id).cloned();
-        if let Some(entry) = entry {
-            entry.send(Command::RequestKeyframe);
-        }
-    }
-
     /// Negotiates `offer`, takes the camera's feed publisher and starts the session's task.
     /// Nothing reaches the feed of a refused offer: the publisher is taken last.
     pub async fn start(

@@ -9,8 +9,8 @@
 //! commands (PATCH candidates, DELETE) ─▶ Rtc
 //! ```
 //!
-//! A key frame is asked for (PLI) when media starts and after every gap, at most once per
-//! [`PLI_INTERVAL`]: nothing decodes before the next key frame, and WebRTC senders send one
+//! A key frame is asked for (PLI) when media starts, after every gap, and whenever the feed
+//! wants one (a consumer joined mid-session or fell behind), at most once per [`PLI_INTERVAL`]: nothing decodes before the next key frame, and WebRTC senders send one
 //! only when asked (or every few minutes).
 
 use std::net::SocketAddr;
@@ -42,8 +42,6 @@ pub enum Command {
     Candidates(Vec<Candidate>),
     /// DELETE: end the session.
     Stop,
-    /// A viewer wants a key frame (WHEP): PLI the publisher.
-    RequestKeyframe,
 }
 
 /// Everything a session task owns.
@@ -106,6 +104,10 @@ impl SessionTask {
             if !self.rtc.is_alive() {
                 break Ending::IceDisconnected;
             }
+            // A consumer joined mid-session or fell behind: it waits for a key frame.
+            if self.publisher.take_keyframe_request() {
+                rx.pli_wanted = true;
+            }
             let now = Instant::now();
             if !self.rtc.is_connected() && now.duration_since(started) >= self.connect_timeout {
                 break Ending::ConnectTimeout;
@@ -142,7 +144,6 @@ impl SessionTask {
                             self.rtc.add_remote_candidate(candidate);
                         }
                     }
-                    Some(Command::RequestKeyframe) => rx.pli_wanted = true,
                     Some(Command::Stop) | None => break Ending::Deleted,
                 },
                 () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
