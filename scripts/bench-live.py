@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(root, "scripts"))
@@ -82,7 +83,10 @@ def main():
     idle_cpu, idle_rss = idle.stop()
 
     # Open the live view once (the packager starts), then the viewers.
-    serve.call("GET", f"/api/v1/cameras/{camera}/live/index.m3u8")
+    playlist = urllib.request.Request(f"http://127.0.0.1:{serve.port}/api/v1/cameras/{camera}/live/index.m3u8",
+                                      headers={"Authorization": f"Bearer {serve.token}"})
+    with urllib.request.urlopen(playlist, timeout=30) as r:
+        r.read()
     loaded = bench_record.Sampler([serve.proc.pid])
     load = subprocess.run([args.load, f"http://127.0.0.1:{serve.port}", camera, serve.token, "--whep", str(args.whep),
                            "--hls", str(args.hls), "--seconds", str(args.seconds)], capture_output=True, text=True)

@@ -120,8 +120,8 @@ fn preload_hint(playlist: &str) -> Option<(String, u64, u32)> {
     Some((uri.to_owned(), msn.parse().ok()?, index.parse().ok()?))
 }
 
-/// One LL-HLS viewer until `until` (a thread): reload the playlist blocking on the next part,
-/// fetch the hinted part (the server holds it until it is made).
+/// One LL-HLS viewer until `until` (a thread): reload the playlist (blocking until it lists the
+/// part fetched last), fetch the part it hints next (the server holds it until it is made).
 fn hls_viewer(server: &str, camera: &str, token: &str, until: Instant) -> Result<Received, String> {
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
     let base = format!("{server}/api/v1/cameras/{camera}/live/");
@@ -145,7 +145,9 @@ fn hls_viewer(server: &str, camera: &str, token: &str, until: Instant) -> Result
             Err(ureq::Error::Status(404, _)) => {}
             Err(e) => return Err(e.to_string()),
         }
-        next = Some((msn, index + 1));
+        // Reload until the playlist lists the part just fetched: it then hints the one after,
+        // and that request waits for it (one playlist and one part per part, as hls.js does).
+        next = Some((msn, index));
     }
     Ok(received)
 }

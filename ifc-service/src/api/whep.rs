@@ -14,7 +14,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -24,17 +24,15 @@ use super::error::ApiError;
 use super::extract::ApiPath;
 use super::principal::{authenticate, parse_bearer};
 use super::whip::{
-    body_bytes, ice_restart, insert, preflight_endpoint, preflight_session, require_content_type, with_cors, WhipError,
-    WhipResult,
+    apply_trickle, body_bytes, preflight_endpoint, preflight_session, require_content_type, session_created, with_cors,
+    WhipError, WhipResult,
 };
 use super::AppState;
 use crate::auth::Role;
 use crate::distribute::whep::{Viewer, WhepError};
-use crate::ingest::whip::trickle::parse_fragment;
 use crate::ingest::whip::{Command, OfferError};
 
 const SDP: &str = "application/sdp";
-const TRICKLE: &str = "application/trickle-ice-sdpfrag";
 /// How long a new viewer waits for the camera's first pictures before a 503.
 const START_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -96,18 +94,7 @@ async fn watch(
     let viewer = Viewer { camera_id: camera.id.clone(), frames, slot, reorders, feed: state.media.feed(&camera.id) };
     let connect_timeout = std::time::Duration::from_millis(udp.connect_timeout_ms);
     let (answer, entry) = state.whep.start(udp, &state.shutdown, viewer, &offer, connect_timeout).await?;
-    let mut response = (StatusCode::CREATED, answer).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SDP));
-    insert(h, header::LOCATION, &format!("/api/v1/whep/sessions/{}", entry.id));
-    insert(h, header::ETAG, &entry.etag);
-    h.insert("accept-patch", HeaderValue::from_static(TRICKLE));
-    for server in &udp.ice_servers {
-        if let Ok(link) = HeaderValue::from_str(&format!("<{server}>; rel=\"ice-server\"")) {
-            h.append(header::LINK, link);
-        }
-    }
-    Ok(response)
+    Ok(session_created(answer, &format!("/api/v1/whep/sessions/{}", entry.id), &entry.etag, &udp.ice_servers))
 }
 
 async fn trickle(
@@ -118,20 +105,8 @@ async fn trickle(
 ) -> WhipResult<Response> {
     authorize(&state, &headers).await?;
     let entry = state.whep.get(&id).ok_or_else(|| ApiError::NotFound(format!("WHEP session {id} not found")))?;
-    require_content_type(&headers, TRICKLE)?;
-    match headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or_default().trim()) {
-        Some("*") => return Err(ice_restart()),
-        Some(tag) if tag != entry.etag => return Err(WhipError::PreconditionFailed),
-        _ => {}
-    }
-    let fragment = parse_fragment(&body_bytes(body)?)?;
-    if fragment.ufrag.as_deref().is_some_and(|u| u != entry.remote_ufrag) {
-        return Err(ice_restart());
-    }
-    if !fragment.candidates.is_empty() && !entry.send(Command::Candidates(fragment.candidates)) {
-        return Err(ApiError::NotFound(format!("WHEP session {id} has ended")).into());
-    }
-    Ok(StatusCode::NO_CONTENT.into_response())
+    let ended = || ApiError::NotFound(format!("WHEP session {id} has ended"));
+    apply_trickle(&headers, body, &entry.etag, &entry.remote_ufrag, |c| entry.send(Command::Candidates(c)), ended)
 }
 
 async fn end(State(state): State<AppState>, ApiPath(id): ApiPath<String>, headers: HeaderMap) -> WhipResult<Response> {

@@ -126,18 +126,24 @@ async fn publish(
     let publish = Publish { camera_id: camera.id.clone(), camera_name: camera.name.clone() };
     let started = state.whip.start(config, &state.media, &state.shutdown, publish, &offer).await?;
     let location = format!("/api/v1/whip/sessions/{}", started.entry.id);
-    let mut response = (StatusCode::CREATED, started.answer_sdp).into_response();
+    Ok(session_created(started.answer_sdp, &location, &started.entry.etag, &config.ice_servers))
+}
+
+/// A 201 for a new WHIP or WHEP session: the answer, its `Location` and `ETag`, what PATCH
+/// takes, and a `Link` per ICE server (RFC 9725 §4.6).
+pub(crate) fn session_created(answer_sdp: String, location: &str, etag: &str, ice_servers: &[String]) -> Response {
+    let mut response = (StatusCode::CREATED, answer_sdp).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SDP));
-    insert(h, header::LOCATION, &location);
-    insert(h, header::ETAG, &started.entry.etag);
+    insert(h, header::LOCATION, location);
+    insert(h, header::ETAG, etag);
     h.insert("accept-patch", HeaderValue::from_static(TRICKLE));
-    for server in &config.ice_servers {
+    for server in ice_servers {
         if let Ok(link) = HeaderValue::from_str(&format!("<{server}>; rel=\"ice-server\"")) {
             h.append(header::LINK, link);
         }
     }
-    Ok(response)
+    response
 }
 
 async fn trickle(
@@ -149,23 +155,38 @@ async fn trickle(
     let entry = state.whip.get(&id).ok_or_else(|| ApiError::NotFound(format!("WHIP session {id} not found")))?;
     let camera = state.db.camera(&entry.camera_id).await?;
     authorize(&state, &headers, &camera).await?;
-    require_content_type(&headers, TRICKLE)?;
+    let ended = || ApiError::NotFound(format!("WHIP session {id} has ended"));
+    apply_trickle(&headers, body, &entry.etag, &entry.remote_ufrag, |c| entry.send(Command::Candidates(c)), ended)
+}
+
+/// A trickle PATCH (RFC 8840) on a WHIP or WHEP session: the content type, `If-Match` against
+/// the session's `etag`, ICE restarts (422), then the candidates handed to `send` (false: the
+/// session has ended, `ended()`).
+pub(crate) fn apply_trickle(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    etag: &str,
+    remote_ufrag: &str,
+    send: impl FnOnce(Vec<str0m::Candidate>) -> bool,
+    ended: impl FnOnce() -> ApiError,
+) -> WhipResult<Response> {
+    require_content_type(headers, TRICKLE)?;
     match headers.get(header::IF_MATCH).map(|v| v.to_str().unwrap_or_default().trim()) {
         Some("*") => return Err(ice_restart()),
-        Some(tag) if tag != entry.etag => return Err(WhipError::PreconditionFailed),
+        Some(tag) if tag != etag => return Err(WhipError::PreconditionFailed),
         _ => {}
     }
     let fragment = parse_fragment(&body_bytes(body)?)?;
-    if fragment.ufrag.as_deref().is_some_and(|u| u != entry.remote_ufrag) {
+    if fragment.ufrag.as_deref().is_some_and(|u| u != remote_ufrag) {
         return Err(ice_restart());
     }
-    if !fragment.candidates.is_empty() && !entry.send(Command::Candidates(fragment.candidates)) {
-        return Err(ApiError::NotFound(format!("WHIP session {id} has ended")).into());
+    if !fragment.candidates.is_empty() && !send(fragment.candidates) {
+        return Err(ended().into());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub(crate) fn ice_restart() -> WhipError {
+fn ice_restart() -> WhipError {
     WhipError::Unprocessable("ICE restarts are not supported: end the session (DELETE) and start a new one".into())
 }
 
@@ -250,7 +271,7 @@ pub(crate) fn body_bytes(body: Result<Bytes, BytesRejection>) -> WhipResult<Byte
     })
 }
 
-pub(crate) fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         headers.insert(name, value);
     }
