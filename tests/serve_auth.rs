@@ -67,6 +67,9 @@ fn endpoints() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
         ("PUT", "/api/v1/cameras/nope/recording", "operator", Some(json!({"segment_s": 10}))),
         ("DELETE", "/api/v1/cameras/nope/recording", "operator", None),
         ("GET", "/api/v1/recordings/1/file", "viewer", None),
+        ("GET", "/api/v1/cameras/nope/live/index.m3u8", "viewer", None),
+        ("GET", "/api/v1/cameras/nope/live.ws", "viewer", None),
+        ("GET", "/api/v1/cameras/nope/overlays", "viewer", None),
     ]
 }
 
@@ -163,14 +166,15 @@ fn every_endpoint(backends: Backends) {
     };
     for (template, item) in doc["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("operations").keys() {
-            // The signed download links need no token: their signature is the credential
-            // (checked below).
+            // The signed download links (and the live view's files, whose URIs a playlist signs)
+            // need no token: their signature is the credential (checked below).
             let open_by_design = [
                 "/api/v1/auth/login",
                 "/api/v1/auth/refresh",
                 "/api/v1/openapi.json",
                 "/api/v1/signed/export",
                 "/api/v1/signed/recordings/{id}/{part}",
+                "/api/v1/cameras/{id}/live/{file}",
             ]
             .contains(&template.as_str());
             assert!(open_by_design || covers(method, template), "{method} {template} is not in the auth matrix");
@@ -180,6 +184,7 @@ fn every_endpoint(backends: Backends) {
     let forged = "/api/v1/signed/export?camera_id=nope&from_ms=0&to_ms=1&expires_ms=99999999999999&sig=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     assert_eq!(open.get(forged).0, 403);
     assert_eq!(open.get("/api/v1/signed/recordings/1/init.mp4?expires_ms=99999999999999&sig=AAAA").0, 403);
+    assert_eq!(open.get("/api/v1/cameras/nope/live/init-1.mp4?expires_ms=99999999999999&sig=AAAA").0, 403);
     // A revoked key stops working at once.
     let keys = admin.get("/api/v1/api-keys").1;
     let viewer_key = keys.as_array().expect("keys").iter().find(|k| k["name"] == "viewer-key").expect("viewer key");
