@@ -183,7 +183,13 @@ fn main() {
             std::thread::spawn(move || hls_viewer(&server, &camera, &token, until))
         })
         .collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("live_load: no async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
     let whep: Vec<Result<Received, String>> = runtime.block_on(async {
         let tasks: Vec<_> = (0..args.whep)
             .map(|_| tokio::spawn(whep_viewer(args.server.clone(), args.camera.clone(), args.token.clone(), until)))

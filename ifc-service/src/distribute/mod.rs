@@ -46,8 +46,6 @@ pub struct WebRtcFrame {
     pub data: Arc<[u8]>,
     pub pts_90k: i64,
     pub is_key: bool,
-    /// The stream has B-frames (refused over WebRTC).
-    pub reorders: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -313,7 +311,6 @@ fn send_webrtc_frame(channel: &LiveChannel, config: &DecoderConfig, packet: &ifc
         data: Arc::from(data),
         pts_90k,
         is_key: packet.is_key,
-        reorders: config.params.max_num_reorder_frames.is_some_and(|n| n > 0),
     };
     // No receiver left: nothing to do.
     let _ = channel.frames.send(Arc::new(frame));
