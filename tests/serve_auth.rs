@@ -68,6 +68,7 @@ fn endpoints() -> Vec<(&'static str, &'static str, &'static str, Option<Value>)>
         ("DELETE", "/api/v1/cameras/nope/recording", "operator", None),
         ("GET", "/api/v1/recordings/1/file", "viewer", None),
         ("GET", "/api/v1/cameras/nope/live/index.m3u8", "viewer", None),
+        ("GET", "/api/v1/cameras/nope/live/history.m3u8", "viewer", None),
         ("GET", "/api/v1/cameras/nope/live.ws", "viewer", None),
         ("GET", "/api/v1/cameras/nope/overlays", "viewer", None),
     ]

@@ -4,11 +4,12 @@
 //!   segment asked for, a 400 for one too far ahead, the preload-hinted part answered when it is
 //!   made, signed URIs (403 without), parts that decode in ffprobe, and ffmpeg playing the
 //!   playlist as a plain HLS client;
-//! - headless Chromium (Debian's, through playwright-core) on the player page: over the
-//!   WebSocket (fMP4 into Media Source Extensions) with the verdicts drawn on the pictures whose
-//!   pts they carry, and over LL-HLS with hls.js in low-latency mode: time advances, frames
-//!   are decoded, no media error (Chromium's own, new HLS player is not checked: it failed
-//!   once in four runs with DEMUXER_ERROR_COULD_NOT_PARSE, not yet understood);
+//! - headless Chromium (Debian's, through playwright-core) on the player page: with its own
+//!   HLS player on a camera nobody watched, over the WebSocket (fMP4 into Media Source
+//!   Extensions) with the verdicts drawn on the pictures whose pts they carry, and over LL-HLS
+//!   with hls.js in low-latency mode: time advances, frames are decoded, no media error;
+//! - the recent history: the recorder's segments as a VOD playlist (404 before any), played by
+//!   ffmpeg, Chromium's own player and hls.js, the player going back to live at its end;
 //! - WHEP: Chromium watching over WebRTC a camera without B-frames, the overlays matched by RTP
 //!   timestamp; a camera with B-frames refused with a 422 that says why (the player falls back
 //!   to the WebSocket); the session's PATCH/DELETE;
@@ -235,9 +236,11 @@ fn one_browser() -> std::sync::MutexGuard<'static, ()> {
     BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn play_in_chromium(server: &ServeProcess, camera: &str, token: &str, mode: &str, hls_js: bool, seconds: u32) -> Vec<Value> {
+/// The player page on `camera` with `query` (`mode=ws`, `back_s=60`) for `seconds`, with or
+/// without hls.js in the page: the video's state every half second.
+fn play_in_chromium(server: &ServeProcess, camera: &str, token: &str, query: &str, hls_js: bool, seconds: u32) -> Vec<Value> {
     let _browser = one_browser();
-    let url = server.url(&format!("/player?camera={camera}&mode={mode}#token={token}"));
+    let url = server.url(&format!("/player?camera={camera}&{query}#token={token}"));
     let params = serde_json::json!({"url": url, "seconds": seconds, "hls_js": hls_js}).to_string();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("live/play.js");
     let out = run_with_timeout(
@@ -248,7 +251,7 @@ fn play_in_chromium(server: &ServeProcess, camera: &str, token: &str, mode: &str
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "play.js: {:?}\n{stdout}\n{stderr}", out.status);
     let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("play.js output {stdout:?}: {e}"));
-    eprintln!("{mode}: {result}\n{stderr}");
+    eprintln!("{query}: {result}\n{stderr}");
     result["samples"].as_array().expect("samples").clone()
 }
 
@@ -267,11 +270,18 @@ fn assert_plays(samples: &[Value], what: &str) {
 }
 
 #[test]
-fn chromium_plays_the_camera_over_websocket_with_overlays_and_over_ll_hls_with_hls_js() {
+fn chromium_plays_the_camera_over_its_own_hls_over_websocket_with_overlays_and_over_ll_hls_with_hls_js() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, camera, token) = live_camera(dir.path(), "distribution: {part_target_ms: 200}\n");
 
-    let ws = play_in_chromium(&server, &camera, &token, "ws", false, 8);
+    // Chromium's own HLS player (what the page uses without hls.js), first: nobody watches the
+    // camera yet, so its first playlist request waits for a whole segment (a playlist of
+    // parts alone made this player fail with DEMUXER_ERROR_COULD_NOT_PARSE).
+    let native = play_in_chromium(&server, &camera, &token, "mode=hls", false, 10);
+    assert_plays(&native, "HLS (Chromium's own player)");
+    assert_eq!(native.last().expect("samples")["mode"], "hls");
+
+    let ws = play_in_chromium(&server, &camera, &token, "mode=ws", false, 8);
     assert_plays(&ws, "WebSocket");
     let last = ws.last().expect("samples");
     assert_eq!(last["mode"], "ws");
@@ -287,7 +297,7 @@ fn chromium_plays_the_camera_over_websocket_with_overlays_and_over_ll_hls_with_h
     let media_time = drawn["media_time"].as_f64().expect("a number");
     assert!(pts_s <= media_time + 0.001 && media_time - pts_s < 0.5, "drawn on its picture: {drawn}");
 
-    let hls = play_in_chromium(&server, &camera, &token, "hls", true, 10);
+    let hls = play_in_chromium(&server, &camera, &token, "mode=hls", true, 10);
     assert_plays(&hls, "LL-HLS (hls.js)");
     let last = hls.last().expect("samples");
     assert_eq!(last["mode"], "hls.js");
@@ -297,6 +307,68 @@ fn chromium_plays_the_camera_over_websocket_with_overlays_and_over_ll_hls_with_h
     // hls.js holds back three parts (PART-HOLD-BACK) and catches up; about 1 s here.
     let latency_s = last["hls"]["latency_s"].as_f64().expect("a number");
     assert!(latency_s < 2.0, "hls.js plays {latency_s} s behind the live edge");
+}
+
+#[test]
+fn the_player_rewinds_into_the_recorded_history_and_comes_back_live() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, camera, token) = live_camera(dir.path(), "distribution: {part_target_ms: 200}\n");
+    let api = server.admin();
+    let history = |query: &str| api.get(&format!("/api/v1/cameras/{camera}/live/history.m3u8?{query}"));
+
+    // Not recorded: nothing to rewind into, and the answer says so.
+    let (status, body) = history("seconds=60");
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"]["message"].as_str().expect("message").contains("nothing recorded"), "{body}");
+    let (status, body) = history("seconds=0");
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = history("seconds=100000");
+    assert_eq!(status, 422, "more than a day: {body}");
+    assert_eq!(history("seconds=x").0, 422);
+    assert_eq!(history("seconds=60").0, 404);
+
+    // Recorded in 2 s segments: the history lists them, newest last, with signed URIs.
+    let (status, body) = api.request("PUT", &format!("/api/v1/cameras/{camera}/recording"), Some(&serde_json::json!({"segment_s": 2})));
+    assert_eq!(status, 201, "{body}");
+    wait_for(Duration::from_secs(60), "three recorded segments", || {
+        let (status, list) = api.get(&format!("/api/v1/cameras/{camera}/recordings?from_ms=0&to_ms={}", i64::MAX / 2));
+        (status == 200 && list.as_array().is_some_and(|l| l.len() >= 3)).then_some(())
+    });
+    let url = server.url(&format!("/api/v1/cameras/{camera}/live/history.m3u8?seconds=600&access_token={token}"));
+    let playlist = get(&url, None);
+    assert_eq!(playlist.status, 200);
+    let text = playlist.text();
+    assert!(text.contains("#EXT-X-ENDLIST") && text.matches("#EXTINF:").count() >= 3, "{text}");
+    assert!(text.contains("../../../signed/recordings/"), "{text}");
+    // ffmpeg reads it as a player does (relative URIs from the playlist's own URL).
+    let out = dir.path().join("history.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i", &url, "-c", "copy"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg plays the history playlist");
+    assert!(ffprobe_frames(&out) >= 3 * 2 * 25 * 9 / 10, "three 2 s segments of 25 fps pictures");
+
+    // In Chromium, with its own HLS player and with hls.js: the last 8 s of the recording (the
+    // segments that overlap them: 8 to 12 s) play, then the page goes back to live by itself
+    // at their end (the clip has B-frames, so not over WebRTC: LL-HLS with hls.js, else the
+    // WebSocket).
+    for hls_js in [false, true] {
+        let samples = play_in_chromium(&server, &camera, &token, "back_s=8", hls_js, 20);
+        let what = if hls_js { "history (hls.js)" } else { "history (Chromium's own HLS player)" };
+        for s in &samples {
+            assert!(s["media_error"].is_null() && s["player_error"].is_null(), "{what}: {s}");
+        }
+        let rewound: Vec<&Value> = samples.iter().take_while(|s| s["mode"] == "history").collect();
+        assert!(rewound.len() >= 4, "{what}: played from the recording first: {samples:?}");
+        let advanced = rewound[rewound.len() - 1]["current_time_s"].as_f64().expect("a number");
+        assert!(advanced > 1.0, "{what}: the recording played: {samples:?}");
+        let last = samples.last().expect("samples");
+        let live = if hls_js { "hls.js" } else { "ws" };
+        assert_eq!(last["mode"], live, "{what}: live again at the end of the recording: {last}");
+        assert!(last["total_video_frames"].as_u64().expect("a count") > 0, "{what}: live plays: {last}");
+    }
 }
 
 fn ws_connect(server: &ServeProcess, camera: &str, token: &str) -> Result<tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>, u16> {
@@ -470,7 +542,7 @@ fn chromium_watches_over_whep_and_a_b_frame_stream_is_refused_with_the_reason() 
     assert!(matches!(gone, Err(ureq::Error::Status(404, _))), "the session is gone");
 
     // Chromium over WebRTC: the picture plays, and overlays land on the RTP timestamps.
-    let whep = play_in_chromium(&server, &plain, &token, "whep", false, 8);
+    let whep = play_in_chromium(&server, &plain, &token, "mode=whep", false, 8);
     assert_plays(&whep, "WHEP");
     let last = whep.last().expect("samples");
     assert_eq!(last["mode"], "whep");
@@ -481,7 +553,7 @@ fn chromium_watches_over_whep_and_a_b_frame_stream_is_refused_with_the_reason() 
     assert!(pts_s <= media_time + 0.001 && media_time - pts_s < 0.5, "drawn on its picture: {drawn}");
 
     // The B-frame camera in auto mode: WHEP is refused, the player says why and plays the WebSocket.
-    let auto = play_in_chromium(&server, &b_frames, &token, "auto", false, 6);
+    let auto = play_in_chromium(&server, &b_frames, &token, "mode=auto", false, 6);
     assert_plays(&auto, "auto → WebSocket");
     let last = auto.last().expect("samples");
     assert_eq!(last["mode"], "ws");
@@ -596,3 +668,4 @@ fn latency_from_a_clock_in_the_picture_and_overlays_on_their_own_pictures() {
         assert_eq!(m["overlays_misaligned"], 0, "{mode}: {m}");
     }
 }
+

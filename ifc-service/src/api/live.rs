@@ -14,8 +14,11 @@
 //! - `GET /api/v1/cameras/{id}/overlays` (WebSocket): the camera's verdicts as JSON text,
 //!   `{"type":"verdict","pts_90k":…,"verdict":…,"detections":[…],…}`; `pts_90k` is the picture's
 //!   presentation time on the same clock as the video's (`start_pts_90k` above, the parts' own).
-//! - `GET /player`: a page that plays a camera (LL-HLS where the browser plays HLS itself, else
-//!   the WebSocket) and draws the overlays on the picture they belong to.
+//! - `GET /api/v1/cameras/{id}/live/history.m3u8?seconds=N`: the recent history, the
+//!   recorder's segments of the last `N` seconds as an HLS VOD playlist (signed URIs).
+//! - `GET /player`: a page that plays a camera (WebRTC, then LL-HLS, then the WebSocket, then
+//!   the browser's own HLS player), draws the overlays on the picture they belong to, and
+//!   rewinds into the recent history.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +26,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use bytes::Bytes;
 use ifc::live::{LiveInit, LivePart, LiveResource, Lookup};
@@ -101,6 +104,32 @@ fn no_video(id: &str, state: &AppState) -> ApiError {
     ApiError::Unavailable(format!("camera {id}: no video yet (source {})", status.state))
 }
 
+/// Whether a playlist request comes from a player that may not read parts: anything but a
+/// page's script (`Sec-Fetch-Dest: empty`: hls.js and the like), so a media element's own HLS
+/// player, ffmpeg, VLC, a television.
+fn plain_hls_client(headers: &HeaderMap) -> bool {
+    headers.get("sec-fetch-dest").is_none_or(|dest| dest != "empty")
+}
+
+/// Waits, on a camera nobody was watching, until the playlist can start a player: one whole
+/// segment (no player starts from a playlist of parts alone), three target durations of them
+/// for a plain HLS player (RFC 8216 6.3.3: it starts three target durations from the end;
+/// Chromium's own player fails with DEMUXER_ERROR_COULD_NOT_PARSE when it has less ahead of
+/// it). A camera being watched has them already.
+async fn wait_for_a_start(state: &AppState, channel: &LiveChannel, id: &str, plain: bool) -> ApiResult<()> {
+    let segment_90k = u64::from(state.live.config().segment_target_ms) * 90;
+    let wanted_90k = if plain { 3 * segment_90k } else { 1 };
+    let deadline = Instant::now() + blocking_wait(state);
+    if channel.wait_for(deadline, |w| (w.complete_duration_90k() >= wanted_90k).then_some(())).await.is_some() {
+        return Ok(());
+    }
+    // Past the wait, whatever whole segments there are (a stream with a long key-frame interval).
+    match channel.window().complete_duration_90k() {
+        0 => Err(ApiError::Unavailable(format!("camera {id}: no whole segment yet (no key frame?)"))),
+        _ => Ok(()),
+    }
+}
+
 #[utoipa::path(get, path = "/api/v1/cameras/{id}/live/index.m3u8", tag = "live", security(("bearer" = [])),
     params(("id" = String, Path), LivePlaylistQuery),
     responses((status = 200, description = "The LL-HLS media playlist", content_type = "application/vnd.apple.mpegurl", body = String),
@@ -111,6 +140,7 @@ pub async fn playlist(
     principal: Principal,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<LivePlaylistQuery>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
     let channel = open_channel(&state, &principal, &id).await?;
     if q.hls_part.is_some() && q.hls_msn.is_none() {
@@ -118,6 +148,9 @@ pub async fn playlist(
     }
     let start_deadline = Instant::now() + START_WAIT;
     channel.wait_for(start_deadline, |w| w.last_msn()).await.ok_or_else(|| no_video(&id, &state))?;
+    if q.hls_msn.is_none() {
+        wait_for_a_start(&state, &channel, &id, plain_hls_client(&headers)).await?;
+    }
     if let Some(msn) = q.hls_msn {
         let last = channel.window().last_msn().unwrap_or(0);
         if msn > last.saturating_add(2) {
@@ -138,6 +171,49 @@ pub async fn playlist(
         [(header::CONTENT_TYPE, HeaderValue::from_static(PLAYLIST)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
         text,
     )
+        .into_response())
+}
+
+/// How far back the recent history goes by default.
+const DEFAULT_HISTORY_S: u32 = 300;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LiveHistoryQuery {
+    /// How far back from now, seconds (1 to 86400; 300 when absent).
+    pub seconds: Option<u32>,
+    /// The token, for players that cannot set headers (read by the `Principal` extractor).
+    #[allow(dead_code)]
+    pub access_token: Option<String>,
+}
+
+/// The live view's recent history: the recorder's segments of the last `seconds` as an HLS
+/// VOD playlist. It is a playlist of its own, not the live one's older end: the live
+/// playlist's segments are the distributor's (cut on its own targets, numbered on), the
+/// recorder's are others, and a live playlist must keep each segment's sequence number from
+/// one reload to the next. A player plays the history, then goes back to the live playlist.
+#[utoipa::path(get, path = "/api/v1/cameras/{id}/live/history.m3u8", tag = "live", security(("bearer" = [])),
+    params(("id" = String, Path), LiveHistoryQuery),
+    responses((status = 200, description = "HLS VOD playlist of the recorded segments; its URIs are signed links", content_type = "application/vnd.apple.mpegurl", body = String),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No such camera, or nothing recorded in that time (is the camera recorded?)")))]
+pub async fn history(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<LiveHistoryQuery>,
+) -> ApiResult<Response> {
+    let seconds = q.seconds.unwrap_or(DEFAULT_HISTORY_S);
+    if seconds == 0 {
+        return Err(ApiError::invalid("seconds", "must be at least 1"));
+    }
+    let to_ms = now_ms();
+    let from_ms = to_ms - i64::from(seconds) * 1000;
+    let (text, segments) = super::recordings::hls_playlist(&state, &principal, &id, from_ms, to_ms, "../../..").await?;
+    if segments == 0 {
+        return Err(ApiError::NotFound(format!("camera {id}: nothing recorded in the last {seconds} s")));
+    }
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(PLAYLIST)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], text)
         .into_response())
 }
 

@@ -121,6 +121,7 @@ pub fn app(state: AppState) -> Router {
         .route("/signed/export", get(recordings::signed_export))
         .route("/signed/recordings/:id/:part", get(recordings::signed_part))
         .route("/cameras/:id/live/index.m3u8", get(live::playlist))
+        .route("/cameras/:id/live/history.m3u8", get(live::history))
         .route("/cameras/:id/live/:file", get(live::file))
         .route("/cameras/:id/live.ws", get(live::websocket))
         .route("/cameras/:id/overlays", get(live::overlays))

@@ -26,7 +26,7 @@ use super::{
         recordings::playlist, recordings::signed_part, recordings::list_protections, recordings::protect,
         recordings::unprotect,
         recording_settings::get_settings, recording_settings::put_settings, recording_settings::delete_settings,
-        live::playlist, live::file, live::websocket, live::overlays,
+        live::playlist, live::history, live::file, live::websocket, live::overlays,
         ws::events,
     ),
     components(schemas(crate::events::EventEnvelope)),

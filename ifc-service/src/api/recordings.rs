@@ -253,7 +253,7 @@ pub async fn playlist(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Response> {
-    let text = hls_playlist(&state, &principal, &id, q.from_ms, q.to_ms).await?;
+    let (text, _) = hls_playlist(&state, &principal, &id, q.from_ms, q.to_ms, "../..").await?;
     Ok(([(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")], text).into_response())
 }
 
@@ -316,7 +316,7 @@ pub async fn unprotect(
 
 // ---- operations (shared with gRPC when it grows them) ----
 
-fn check_range(from_ms: i64, to_ms: i64) -> ApiResult<()> {
+pub(crate) fn check_range(from_ms: i64, to_ms: i64) -> ApiResult<()> {
     if from_ms >= to_ms {
         return Err(ApiError::invalid("to_ms", "must be after from_ms"));
     }
@@ -466,23 +466,26 @@ pub(crate) async fn create_export_link(
     Ok(DownloadLinkView { url, expires_at_ms })
 }
 
+/// The VOD playlist of a camera's segments in a range, and how many it lists. `to_api` is
+/// the path from the playlist's URL to `/api/v1` (its URIs are relative, so a proxy's path
+/// prefix is kept).
 pub(crate) async fn hls_playlist(
     state: &AppState,
     principal: &Principal,
     camera_id: &str,
     from_ms: i64,
     to_ms: i64,
-) -> ApiResult<String> {
+    to_api: &str,
+) -> ApiResult<(String, usize)> {
     principal.require(Role::Viewer)?;
     check_range(from_ms, to_ms)?;
     state.db.camera(camera_id).await?;
     let rows = state.db.recordings_in_range(camera_id, from_ms, to_ms, 100_000).await?;
     let ttl_ms = i64::try_from(state.config.recording.link_ttl_s.saturating_mul(1000)).unwrap_or(i64::MAX);
     let expires_ms = now_ms().saturating_add(ttl_ms);
-    // Relative to the playlist's URL (`/api/v1/cameras/ID/playlist.m3u8`).
     let link = |id: i64, part: &str| {
         let sig = state.jwt.sign_link(&part_link_message(id, part, expires_ms));
-        format!("../../signed/recordings/{id}/{part}?expires_ms={expires_ms}&sig={sig}")
+        format!("{to_api}/signed/recordings/{id}/{part}?expires_ms={expires_ms}&sig={sig}")
     };
     let mut playlist = MediaPlaylist { independent_segments: true, ended: true, ..MediaPlaylist::default() };
     let mut previous_end_ms: Option<i64> = None;
@@ -498,7 +501,7 @@ pub(crate) async fn hls_playlist(
         });
         previous_end_ms = Some(r.end_ms);
     }
-    Ok(playlist.render())
+    Ok((playlist.render(), rows.len()))
 }
 
 pub(crate) async fn get_protections(

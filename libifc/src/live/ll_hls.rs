@@ -160,6 +160,11 @@ impl LiveWindow {
         self.segments.back().map(|s| s.msn)
     }
 
+    /// How much media the complete segments hold, 90 kHz ticks (0 while the first is open).
+    pub fn complete_duration_90k(&self) -> u64 {
+        self.segments.iter().filter_map(|s| s.duration_90k).sum()
+    }
+
     /// Whether the playlist lists segment `msn` complete, or (with `part`) part `part` of it.
     /// A segment that ended with fewer parts counts as containing them all (RFC 8216bis 6.2.5.2).
     pub fn contains(&self, msn: u64, part: Option<u32>) -> bool {

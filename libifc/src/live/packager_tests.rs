@@ -195,6 +195,16 @@ fn the_playlist_lists_segments_parts_and_the_next_part() {
     assert_eq!(text.matches("#EXTINF:").count(), 4, "{text}");
     assert!(!text.contains(&format!("part-{first_msn}-")), "old segments are listed without parts: {text}");
 
+    let complete: u64 = events_for_rate
+        .iter()
+        .filter_map(|e| match e {
+            PackagerEvent::SegmentEnd { msn, duration_90k } if *msn >= first_msn => Some(*duration_90k),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(window.complete_duration_90k(), complete, "the four complete segments, not the open one");
+    assert_eq!(window_of(Vec::new()).complete_duration_90k(), 0);
+
     // Blocking reload: what the playlist holds, and what can still come.
     assert!(window.contains(open_msn - 1, None));
     assert!(!window.contains(open_msn, None), "the open segment is not complete");
