@@ -258,7 +258,11 @@ impl LiveWindow {
         if self.discontinuity_sequence > 0 {
             let _ = writeln!(out, "#EXT-X-DISCONTINUITY-SEQUENCE:{}", self.discontinuity_sequence);
         }
-        out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+        // Only while every segment listed starts with a key frame (one cut without, from a
+        // stream short of key frames, does not).
+        if self.segments.iter().all(|s| s.parts.first().is_some_and(|p| p.independent)) {
+            out.push_str("#EXT-X-INDEPENDENT-SEGMENTS\n");
+        }
         let with_parts_from = self.segments.len().saturating_sub(SEGMENTS_WITH_PARTS + 1);
         let mut generation = None;
         for (i, segment) in self.segments.iter().enumerate() {

@@ -37,12 +37,18 @@ use crate::remux::LiveItem;
 /// Reorder depth assumed for a non-Baseline H.264 stream whose SPS does not say.
 const DEFAULT_REORDER_FRAMES: usize = 4;
 
+/// A segment longer than this many segment targets ends at a part boundary without a key
+/// frame: a stream that sends few or none (intra refresh, a 60 s key-frame interval) must not
+/// grow one open segment, and the window holding it, without bound.
+const MAX_SEGMENT_TARGETS: u64 = 5;
+
 /// How parts and segments are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PackagerOptions {
     /// A part holds at most this much media (one picture longer than it makes a part alone).
     pub part_target_ms: u32,
-    /// A segment ends at the first key frame at or past this duration.
+    /// A segment ends at the first key frame at or past this duration (or, without key frames,
+    /// at five times it).
     pub segment_target_ms: u32,
 }
 
@@ -294,6 +300,9 @@ impl LivePackager {
             if segment_duration >= segment_target_90k {
                 self.close_segment(out);
             }
+        } else if !stream.part.is_empty() && segment_duration + u64::from(duration_90k) > MAX_SEGMENT_TARGETS * segment_target_90k {
+            self.close_part(out);
+            self.close_segment(out);
         } else if !stream.part.is_empty() && stream.part_duration_90k + u64::from(duration_90k) > part_target_90k {
             self.close_part(out);
         }

@@ -258,3 +258,35 @@ fn resource_names_parse() {
         assert_eq!(LiveResource::parse(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn a_stream_without_key_frames_is_cut_at_five_segment_targets_and_the_window_stays_bounded() {
+    // One key frame, then 40 s without another (as an intra-refresh camera sends).
+    let (_, items) = looped_feed("h264_cbp_320x240_25.mp4", 20);
+    let mut seen_first = false;
+    let items: Vec<FeedItem> = items
+        .into_iter()
+        .map(|item| match item {
+            FeedItem::Item(LiveItem::Packet(p)) => {
+                let is_key = p.is_key && !std::mem::replace(&mut seen_first, true);
+                FeedItem::Item(LiveItem::Packet(EncodedPacket::new(p.data, p.pts_90k, is_key)))
+            }
+            other => other,
+        })
+        .collect();
+    let events = package(items);
+    let limit_90k = 5 * u64::from(OPTIONS.segment_target_ms) * 90;
+    let durations: Vec<u64> =
+        events.iter().filter_map(|e| if let PackagerEvent::SegmentEnd { duration_90k, .. } = e { Some(*duration_90k) } else { None }).collect();
+    assert!(durations.len() >= 8, "40 s are cut into segments: {durations:?}");
+    assert!(durations.iter().all(|&d| d <= limit_90k), "no segment past five targets: {durations:?}");
+    assert!(durations[..durations.len() - 1].iter().all(|&d| d + 90_000 / 25 > limit_90k), "cut at the limit: {durations:?}");
+    let parts = parts(&events);
+    assert_eq!(parts.iter().filter(|p| p.independent).count(), 1, "one part starts with the one key frame");
+
+    let window = window_of(events);
+    let text = window.playlist("").expect("a playlist");
+    assert!(!text.contains("#EXT-X-INDEPENDENT-SEGMENTS"), "segments cut without a key frame: {text}");
+    assert!(window.complete_duration_90k() <= 4 * limit_90k, "the window holds four segments at most");
+    assert!(window.parts_from_last_key().is_empty(), "the key frame left the window: a viewer joining now waits for one");
+}
