@@ -15,6 +15,9 @@ fn counts(results: &[Value]) -> (i64, i64) {
     (results.len() as i64 - ng, ng)
 }
 
+/// A serial with what JSON must escape (pages are built as JSON by the database).
+const SERIAL_2: &str = "S-0002 \"二号\" \\ end";
+
 #[test]
 fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -43,7 +46,7 @@ fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries(
     let id = inspection["id"].as_str().expect("id").to_owned();
     let stored = |n: usize| wait_for(Duration::from_secs(60), "results", || (api.all_results(&format!("inspection_id={id}")).len() >= n).then_some(()));
     stored(10);
-    let (status, item) = api.request("PUT", &format!("/api/v1/inspections/{id}/item"), Some(&json!({"product": "P-100", "lot": "L-2", "serial": "S-0002"})));
+    let (status, item) = api.request("PUT", &format!("/api/v1/inspections/{id}/item"), Some(&json!({"product": "P-100", "lot": "L-2", "serial": SERIAL_2})));
     assert_eq!(status, 200, "{item}");
     let before_switch = api.all_results(&format!("inspection_id={id}")).len();
     stored(before_switch + 10);
@@ -54,7 +57,8 @@ fn results_statistics_and_lots_follow_the_product_and_the_lot_each_item_carries(
     let lot2 = api.all_results("product=P-100&lot=L-2");
     assert!(lot1.len() >= 10 && lot2.len() >= 10, "{} in L-1, {} in L-2", lot1.len(), lot2.len());
     assert_eq!(lot1.len() + lot2.len(), all.len(), "every result carries one of the two lots");
-    assert!(lot2.iter().all(|r| r["serial"] == "S-0002" && r["product"] == "P-100"));
+    assert!(lot2.iter().all(|r| r["serial"] == SERIAL_2 && r["product"] == "P-100"), "{:?}", lot2.first());
+    assert!(api.all_results("product=P-999").is_empty(), "a page of none");
     assert!(lot1.iter().map(|r| r["id"].as_i64()).max() < lot2.iter().map(|r| r["id"].as_i64()).min(), "L-2 follows L-1");
 
     // Lots: counts equal the results', most recent first.

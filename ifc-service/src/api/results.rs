@@ -83,12 +83,12 @@ pub(crate) async fn list_results(state: &AppState, principal: &Principal, q: Res
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| encode_cursor(r.id)) } else { None };
-    Ok(ResultsPage { items: rows.iter().map(ResultView::from_row).collect(), next_cursor })
+    Ok(ResultsPage { items: rows.into_iter().map(ResultView::from_row).collect(), next_cursor })
 }
 
 pub(crate) async fn get_result(state: &AppState, principal: &Principal, id: i64) -> ApiResult<ResultView> {
     principal.require(Role::Viewer)?;
-    Ok(ResultView::from_row(&state.db.result(id).await?))
+    Ok(ResultView::from_row(state.db.result(id).await?))
 }
 
 /// The snapshot's JPEG bytes.

@@ -430,21 +430,20 @@ pub struct ResultView {
 }
 
 impl ResultView {
-    pub fn from_row(r: &ResultRow) -> Self {
+    pub fn from_row(r: ResultRow) -> Self {
         Self {
+            snapshot_url: r.snapshot_key.as_ref().map(|_| format!("/api/v1/results/{}/snapshot", r.id)),
             id: r.id,
-            inspection_id: r.inspection_id.clone(),
-            camera_id: r.camera_id.clone(),
+            inspection_id: r.inspection_id,
+            camera_id: r.camera_id,
             frame_index: r.frame_index,
             pts_90k: r.pts_90k,
             wall_ms: r.wall_ms,
             verdict: if r.verdict == "ng" { VerdictFilter::Ng } else { VerdictFilter::Ok },
-            // `null` for a stored record that is not JSON (the service never writes one).
-            record: serde_json::value::RawValue::from_string(r.record.clone()).unwrap_or_default(),
-            snapshot_url: r.snapshot_key.as_ref().map(|_| format!("/api/v1/results/{}/snapshot", r.id)),
-            product: r.product.clone(),
-            lot: r.lot.clone(),
-            serial: r.serial.clone(),
+            record: r.record,
+            product: r.product,
+            lot: r.lot,
+            serial: r.serial,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Inspection results: one row per inferred frame, written with its verdict event.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
 use super::outbox::{insert_event, OutboxEvent};
-use super::{Db, DbError};
+use super::{Db, DbError, DbKind};
 
 /// A result to store.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +24,9 @@ pub struct NewResult {
     pub serial: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+/// A stored result. Read from a JSON array of its columns in [`COLUMNS`] order (see
+/// [`Db::query_results`]).
+#[derive(Debug, Deserialize)]
 pub struct ResultRow {
     pub id: i64,
     pub inspection_id: String,
@@ -30,7 +35,8 @@ pub struct ResultRow {
     pub pts_90k: Option<i64>,
     pub wall_ms: i64,
     pub verdict: String,
-    pub record: String,
+    /// The record, JSON (checked once, as the page was read).
+    pub record: Box<RawValue>,
     pub snapshot_key: Option<String>,
     pub product: Option<String>,
     pub lot: Option<String>,
@@ -136,25 +142,50 @@ impl Db {
     }
 
     pub async fn result(&self, id: i64) -> Result<ResultRow, DbError> {
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM results WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or_else(|| DbError::not_found(format!("result {id}")))
+        let rows = self.select_results("WHERE id = $1".into(), vec![Bind::Int(id)], 1).await?;
+        rows.into_iter().next().ok_or_else(|| DbError::not_found(format!("result {id}")))
     }
 
     /// Up to `limit` results matching `filter`, oldest first.
     pub async fn query_results(&self, filter: &ResultFilter, limit: i64) -> Result<Vec<ResultRow>, DbError> {
         let (clause, binds) = where_clause(filter);
-        let sql = format!("SELECT {COLUMNS} FROM results {clause} ORDER BY id LIMIT ${}", binds.len() + 1);
-        let mut q = sqlx::query_as::<_, ResultRow>(&sql);
+        self.select_results(clause, binds, limit).await
+    }
+
+    /// The rows come back as one JSON array (of arrays of their columns) in one row, made by
+    /// concatenation: sqlx's SQLite driver hands every row from its worker thread to the
+    /// runtime through a channel and converts it to an `Any` row, which for a page of 50 cost
+    /// more than the query, and the database's JSON functions would parse each record again.
+    /// The record is stored JSON and goes in as it is; it is checked here, once, as the page
+    /// is parsed, and sent on as it is.
+    async fn select_results(&self, clause: String, binds: Vec<Bind>, limit: i64) -> Result<Vec<ResultRow>, DbError> {
+        let quote = |column: &str| match (column, self.kind()) {
+            ("record", _) => "record".to_owned(),
+            (c, DbKind::Sqlite) => format!("json_quote({c})"),
+            (c, DbKind::Postgres) => format!("COALESCE(to_json({c})::text, 'null')"),
+        };
+        // `concat` and `concat_ws` write each row once (a chain of `||` copies it per column).
+        let row = format!("concat('[', concat_ws(',', {}), ']')", COLUMNS.split(", ").map(quote).collect::<Vec<_>>().join(", "));
+        let aggregate = match self.kind() {
+            DbKind::Sqlite => format!("concat('[', group_concat({row}, ','), ']')"),
+            DbKind::Postgres => format!("concat('[', string_agg({row}, ','), ']')"),
+        };
+        let sql = format!(
+            "SELECT {aggregate} FROM (SELECT {COLUMNS} FROM results {clause} ORDER BY id LIMIT ${}) AS page",
+            binds.len() + 1
+        );
+        let mut q = sqlx::query_scalar::<_, String>(&sql);
         for b in binds {
             q = match b {
                 Bind::Text(s) => q.bind(s),
                 Bind::Int(i) => q.bind(i),
             };
         }
-        Ok(q.bind(limit).fetch_all(self.pool()).await?)
+        let page = q.bind(limit).fetch_one(self.pool()).await?;
+        let mut rows: Vec<ResultRow> = serde_json::from_str(&page).map_err(|e| DbError::Corrupt(format!("results page: {e}")))?;
+        // Aggregates keep no order of their own.
+        rows.sort_unstable_by_key(|r| r.id);
+        Ok(rows)
     }
 
     /// OK and NG counts per window of `window_ms` (aligned to the Unix epoch) over the results
