@@ -134,7 +134,7 @@ async fn wait_for_a_start(state: &AppState, channel: &LiveChannel, id: &str, pla
     params(("id" = String, Path), LivePlaylistQuery),
     responses((status = 200, description = "The LL-HLS media playlist", content_type = "application/vnd.apple.mpegurl", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 503, body = ErrorBody, description = "No video from the camera yet, or the blocking reload timed out")))]
+        (status = 503, body = ErrorBody, description = "No video from the camera yet, no whole segment yet, or the blocking reload timed out")))]
 pub async fn playlist(
     State(state): State<AppState>,
     principal: Principal,
@@ -195,8 +195,9 @@ pub struct LiveHistoryQuery {
 #[utoipa::path(get, path = "/api/v1/cameras/{id}/live/history.m3u8", tag = "live", security(("bearer" = [])),
     params(("id" = String, Path), LiveHistoryQuery),
     responses((status = 200, description = "HLS VOD playlist of the recorded segments; its URIs are signed links", content_type = "application/vnd.apple.mpegurl", body = String),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody, description = "No such camera, or nothing recorded in that time (is the camera recorded?)")))]
+        (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No such camera, or nothing recorded in that time (is the camera recorded?)"),
+        (status = 422, body = ErrorBody, description = "`seconds` is 0 or more than a day")))]
 pub async fn history(
     State(state): State<AppState>,
     principal: Principal,
