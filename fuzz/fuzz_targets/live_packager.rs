@@ -2,7 +2,9 @@
 //! flag and presentation time (backwards, repeated, huge jumps), breaks and new sessions.
 //! Invariants: nothing panics; parts come after their generation's init, numbered in order,
 //! each lasting > 0; every generation's init + parts demux to exactly the pictures the parts
-//! hold; the window's playlist renders and holds what it says it holds.
+//! hold; a segment lasts at most five segment targets unless it is one picture (a stream
+//! without key frames is cut there); the window's playlist renders and holds what it says it
+//! holds.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -56,6 +58,8 @@ fuzz_target!(|input: &[u8]| {
     let mut joined: Vec<u8> = Vec::new();
     let mut pictures = 0usize;
     let mut last: Option<(u64, u32)> = None;
+    let mut segment_pictures = 0usize;
+    let longest_90k = 5 * u64::from(options.segment_target_ms) * 90;
     let check_generation = |init: &Option<(u64, Vec<u8>)>, joined: &[u8], pictures: usize| {
         if let Some((_, bytes)) = init {
             if pictures > 0 {
@@ -81,8 +85,13 @@ fuzz_target!(|input: &[u8]| {
                 last = Some((part.msn, part.index));
                 joined.extend_from_slice(&part.to_vec());
                 pictures += part.payload.len();
+                segment_pictures += part.payload.len();
             }
-            PackagerEvent::SegmentEnd { msn, .. } => assert!(last.is_some_and(|(m, _)| m == *msn)),
+            PackagerEvent::SegmentEnd { msn, duration_90k } => {
+                assert!(last.is_some_and(|(m, _)| m == *msn));
+                assert!(*duration_90k <= longest_90k || segment_pictures == 1, "segment {msn}: {duration_90k} ticks in {segment_pictures} pictures");
+                segment_pictures = 0;
+            }
             PackagerEvent::Break => {}
         }
         window.push(event.clone());

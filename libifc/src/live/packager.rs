@@ -37,9 +37,10 @@ use crate::remux::LiveItem;
 /// Reorder depth assumed for a non-Baseline H.264 stream whose SPS does not say.
 const DEFAULT_REORDER_FRAMES: usize = 4;
 
-/// A segment longer than this many segment targets ends at a part boundary without a key
-/// frame: a stream that sends few or none (intra refresh, a 60 s key-frame interval) must not
-/// grow one open segment, and the window holding it, without bound.
+/// A segment ends before a picture that would take it past this many segment targets, key
+/// frame or not: a stream that sends few or none (intra refresh, a 60 s key-frame interval)
+/// must not grow one open segment, and the window holding it, without bound. Only a segment
+/// of one picture (a clock that jumped) is longer.
 const MAX_SEGMENT_TARGETS: u64 = 5;
 
 /// How parts and segments are cut.
@@ -295,14 +296,13 @@ impl LivePackager {
         let segment_target_90k = u64::from(options.segment_target_ms) * 90;
         let is_key = timed.packet.is_key;
         let segment_duration = stream.segment.duration_90k + stream.part_duration_90k;
-        if is_key && !stream.part.is_empty() {
+        let segment_open = stream.segment.parts > 0 || !stream.part.is_empty();
+        let too_long = segment_open && segment_duration + u64::from(duration_90k) > MAX_SEGMENT_TARGETS * segment_target_90k;
+        if (is_key && !stream.part.is_empty()) || too_long {
             self.close_part(out);
-            if segment_duration >= segment_target_90k {
+            if too_long || segment_duration >= segment_target_90k {
                 self.close_segment(out);
             }
-        } else if !stream.part.is_empty() && segment_duration + u64::from(duration_90k) > MAX_SEGMENT_TARGETS * segment_target_90k {
-            self.close_part(out);
-            self.close_segment(out);
         } else if !stream.part.is_empty() && stream.part_duration_90k + u64::from(duration_90k) > part_target_90k {
             self.close_part(out);
         }
