@@ -167,11 +167,13 @@ pub async fn playlist(
     let expires_ms = (now_ms().saturating_add(ttl_ms) / EXPIRY_STEP_MS + 1).saturating_mul(EXPIRY_STEP_MS);
     let sig = state.jwt.sign_link(&live_link_message(&id, expires_ms));
     let text = channel.window().playlist(&format!("?expires_ms={expires_ms}&sig={sig}")).ok_or_else(|| no_video(&id, &state))?;
-    Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static(PLAYLIST)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
-        text,
-    )
-        .into_response())
+    Ok(playlist_response(text))
+}
+
+/// A playlist body, never cached (it changes with every segment or reload).
+fn playlist_response(text: String) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(PLAYLIST)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], text)
+        .into_response()
 }
 
 /// How far back the recent history goes by default.
@@ -214,8 +216,7 @@ pub async fn history(
     if segments == 0 {
         return Err(ApiError::NotFound(format!("camera {id}: nothing recorded in the last {seconds} s")));
     }
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(PLAYLIST)), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], text)
-        .into_response())
+    Ok(playlist_response(text))
 }
 
 #[utoipa::path(get, path = "/api/v1/cameras/{id}/live/{file}", tag = "live",

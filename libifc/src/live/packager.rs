@@ -296,8 +296,8 @@ impl LivePackager {
         let segment_target_90k = u64::from(options.segment_target_ms) * 90;
         let is_key = timed.packet.is_key;
         let segment_duration = stream.segment.duration_90k + stream.part_duration_90k;
-        let segment_open = stream.segment.parts > 0 || !stream.part.is_empty();
-        let too_long = segment_open && segment_duration + u64::from(duration_90k) > MAX_SEGMENT_TARGETS * segment_target_90k;
+        // On an empty segment the closes below do nothing: a first picture is never cut off.
+        let too_long = segment_duration + u64::from(duration_90k) > MAX_SEGMENT_TARGETS * segment_target_90k;
         if (is_key && !stream.part.is_empty()) || too_long {
             self.close_part(out);
             if too_long || segment_duration >= segment_target_90k {
